@@ -1,0 +1,100 @@
+/**
+ * The one error type cairn throws on purpose. Every error has a stable `code`, structured `details`
+ * and a `hint` naming the command that gets the user out of trouble. The CLI maps codes to exit codes.
+ */
+export type ErrorCode =
+  | 'BAD_INPUT' // flags or arguments are wrong
+  | 'SCHEMA_INVALID' // a spec or file does not match its JSON Schema
+  | 'BAD_ID' // an id does not match the id pattern
+  | 'DAG_CYCLE' // the dependencies of a workstream form a cycle
+  | 'UNKNOWN_WORKSTREAM' // no workstream with that id
+  | 'UNKNOWN_TASK' // no task with that id
+  | 'AMBIGUOUS_TASK' // a bare task id matches tasks in several workstreams
+  | 'UNKNOWN_WORKER' // no worker with that id
+  | 'UNKNOWN_RESOURCE' // no resource with that id
+  | 'UNKNOWN_CHECKPOINT' // no checkpoint with that seq
+  | 'DUPLICATE_WORKSTREAM' // a workstream with that id already exists
+  | 'ILLEGAL_TRANSITION' // the state machine does not allow this change from the current state
+  | 'ILLEGAL_REQUEST' // the request makes no sense in the current state (not a single transition)
+  | 'CONFIRMATION_REQUIRED' // a destructive action needs --yes when stdin is not a terminal
+  | 'NO_SCHEDULER' // the action needs a live scheduler and none runs
+  | 'NOT_INITIALIZED' // there is no state folder
+  | 'UNSAFE_PATH' // a symlink or a foreign file where cairn expects its own
+  | 'LOG_CORRUPT' // a record in the middle of the log fails its checksum or does not parse
+  | 'LOG_INVALID' // a record is well-formed but breaks the state machine during replay
+  | 'SNAPSHOT_INVALID' // a snapshot or derived file is unusable
+  | 'STATE_LOCKED' // the state lock could not be taken in time
+  | 'LOCK_COMPROMISED' // the state lock was lost while held; writing stopped
+  | 'SCHEDULER_RUNNING' // another scheduler holds the scheduler lock
+  | 'IO_ERROR' // the file system failed (EIO, ENOSPC, …); nothing was reported as done
+  | 'INTERNAL'; // a bug in cairn
+
+/** Exit codes of DESIGN §6. */
+export const EXIT = {
+  OK: 0,
+  FAILURE: 1,
+  BAD_INPUT: 2,
+  DAMAGED: 3,
+  BUSY: 4,
+  INTERRUPTED: 130,
+} as const;
+
+export class CairnError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown>;
+  readonly hint: string | undefined;
+  constructor(code: ErrorCode, message: string, opts: { details?: Record<string, unknown>; hint?: string; cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'CairnError';
+    this.code = code;
+    this.details = opts.details ?? {};
+    this.hint = opts.hint;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { code: this.code, message: this.message, details: this.details, hint: this.hint ?? null };
+  }
+}
+
+/** The exit code a CLI run ends with when it fails with this error. */
+export function exitCodeFor(code: ErrorCode): number {
+  switch (code) {
+    case 'BAD_INPUT':
+    case 'SCHEMA_INVALID':
+    case 'BAD_ID':
+    case 'DAG_CYCLE':
+    case 'UNKNOWN_WORKSTREAM':
+    case 'UNKNOWN_TASK':
+    case 'AMBIGUOUS_TASK':
+    case 'UNKNOWN_WORKER':
+    case 'UNKNOWN_RESOURCE':
+    case 'UNKNOWN_CHECKPOINT':
+    case 'DUPLICATE_WORKSTREAM':
+    case 'ILLEGAL_TRANSITION':
+    case 'ILLEGAL_REQUEST':
+    case 'CONFIRMATION_REQUIRED':
+    case 'NOT_INITIALIZED':
+    case 'UNSAFE_PATH':
+      return EXIT.BAD_INPUT;
+    case 'NO_SCHEDULER':
+      return EXIT.FAILURE;
+    case 'LOG_CORRUPT':
+    case 'LOG_INVALID':
+    case 'SNAPSHOT_INVALID':
+      return EXIT.DAMAGED;
+    case 'STATE_LOCKED':
+    case 'SCHEDULER_RUNNING':
+      return EXIT.BUSY;
+    case 'LOCK_COMPROMISED':
+    case 'IO_ERROR':
+    case 'INTERNAL':
+      return EXIT.FAILURE;
+    default:
+      return unreachable(code);
+  }
+}
+
+/** Compile-time exhaustiveness check for switches over unions. */
+export function unreachable(x: never): never {
+  throw new CairnError('INTERNAL', `unreachable case: ${JSON.stringify(x)}`);
+}

@@ -1,0 +1,109 @@
+import { crc32 } from 'node:zlib';
+import { KEY_ORDER } from '../model/catalogue.js';
+import type { LogRecord } from '../model/types.js';
+import { canonicalize } from './canonical.js';
+
+/**
+ * The record format of `.state/transitions.jsonl` (DESIGN §3). Pure: no I/O.
+ *
+ * A line is one JSON object whose keys come in KEY_ORDER, then the remaining keys sorted, then
+ * `"crc":"xxxxxxxx"` last. The crc is CRC-32 of the line's bytes *without* the crc field (that is,
+ * the text up to the comma before `"crc"`, followed by `}`), seeded with the previous record's crc,
+ * so a record cannot be changed, dropped or reordered without breaking every crc after it.
+ */
+
+const CRC_SUFFIX_LEN = 18; // ,"crc":"xxxxxxxx"}
+const CRC_PREFIX = Buffer.from(',"crc":"');
+const CLOSE = Buffer.from('}');
+const FIRST_KEYS = new Set<string>(KEY_ORDER);
+
+export function crcHex(n: number): string {
+  return n.toString(16).padStart(8, '0');
+}
+
+export function parseCrcHex(s: string): number {
+  return /^[0-9a-f]{8}$/.test(s) ? parseInt(s, 16) : -1;
+}
+
+/** Serializes a record without its crc, keys in the fixed on-disk order. */
+function body(rec: Record<string, unknown>): string {
+  const parts: string[] = [];
+  for (const k of KEY_ORDER) {
+    const v = rec[k];
+    if (v !== undefined) parts.push(`${JSON.stringify(k)}:${JSON.stringify(canonicalize(v))}`);
+  }
+  for (const k of Object.keys(rec).sort()) {
+    if (FIRST_KEYS.has(k) || k === 'crc') continue;
+    const v = rec[k];
+    if (v !== undefined) parts.push(`${JSON.stringify(k)}:${JSON.stringify(canonicalize(v))}`);
+  }
+  return '{' + parts.join(',');
+}
+
+/** Encodes a record chained on `prevCrc`; returns the line (with its newline) and the record with its crc. */
+export function encodeRecord(rec: Omit<LogRecord, 'crc'>, prevCrc: number): { line: string; crc: number; record: LogRecord } {
+  const b = body(rec as Record<string, unknown>);
+  const crc = crc32('}', crc32(b, prevCrc));
+  const hex = crcHex(crc);
+  return { line: `${b},"crc":"${hex}"}\n`, crc, record: { ...(rec as object), crc: hex } as LogRecord };
+}
+
+/**
+ * Checks one line (bytes [start, end) of `buf`, without the newline) against the chain.
+ * Returns the line's crc, or -1 when the line is not an intact record chained on `prevCrc`.
+ */
+export function verifyLine(buf: Buffer, start: number, end: number, prevCrc: number): number {
+  const len = end - start;
+  if (len < CRC_SUFFIX_LEN + 2 || buf[start] !== 0x7b) return -1;
+  const cut = end - CRC_SUFFIX_LEN;
+  if (buf.compare(CRC_PREFIX, 0, CRC_PREFIX.length, cut, cut + CRC_PREFIX.length) !== 0) return -1;
+  if (buf[end - 2] !== 0x22 || buf[end - 1] !== 0x7d) return -1;
+  const stated = parseHex8(buf, cut + CRC_PREFIX.length);
+  if (stated < 0) return -1;
+  const actual = crc32(CLOSE, crc32(buf.subarray(start, cut), prevCrc));
+  return actual === stated ? actual : -1;
+}
+
+/** The crc a line claims for itself (even if wrong), or -1 when it has none. */
+export function statedCrc(buf: Buffer, start: number, end: number): number {
+  if (end - start < CRC_SUFFIX_LEN + 2) return -1;
+  const cut = end - CRC_SUFFIX_LEN;
+  if (buf.compare(CRC_PREFIX, 0, CRC_PREFIX.length, cut, cut + CRC_PREFIX.length) !== 0) return -1;
+  return parseHex8(buf, cut + CRC_PREFIX.length);
+}
+
+/** Reads the seq of a line that starts with `{"seq":N,`; -1 when it does not. */
+export function lineSeq(buf: Buffer, start: number, end: number): number {
+  // {"seq":
+  if (end - start < 9 || buf[start] !== 0x7b || buf[start + 1] !== 0x22 || buf[start + 2] !== 0x73 || buf[start + 3] !== 0x65 ||
+      buf[start + 4] !== 0x71 || buf[start + 5] !== 0x22 || buf[start + 6] !== 0x3a) return -1;
+  let n = 0;
+  let i = start + 7;
+  for (; i < end && i < start + 23; i++) {
+    const c = buf[i]!;
+    if (c < 0x30 || c > 0x39) break;
+    n = n * 10 + (c - 0x30);
+  }
+  return i > start + 7 && buf[i] === 0x2c ? n : -1;
+}
+
+function parseHex8(buf: Buffer, at: number): number {
+  let n = 0;
+  for (let i = at; i < at + 8; i++) {
+    const c = buf[i]!;
+    let d: number;
+    if (c >= 0x30 && c <= 0x39) d = c - 0x30;
+    else if (c >= 0x61 && c <= 0x66) d = c - 0x57;
+    else return -1;
+    n = n * 16 + d;
+  }
+  return n >>> 0;
+}
+
+/**
+ * True when JSON text uses `__proto__` as a key. State content is data: such a record or file is
+ * refused, never merged into an object. (No valid id can be `__proto__`: ids start alphanumeric.)
+ */
+export function hasForbiddenKey(text: string): boolean {
+  return text.includes('"__proto__":');
+}

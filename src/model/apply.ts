@@ -1,0 +1,370 @@
+import { CairnError } from '../errors.js';
+import { isRecordType, type RecordType } from './catalogue.js';
+import { buildWorkstream } from './build.js';
+import type { MutableState } from './state.js';
+import { ACTIVE_TASK_STATES, type TaskState, type WorkerState, type WorkstreamState } from './states.js';
+import { TASK_TRANSITIONS, WORKER_TRANSITIONS, WORKSTREAM_TRANSITIONS, allowedTargets } from './transitions.js';
+import type { LogRecord, Task, TaskOutcome, WorkstreamSpec } from './types.js';
+import { taskKey } from './types.js';
+
+/**
+ * apply(state, record): the one way a record changes the state — used by replay, by the live
+ * scheduler and by `decide` on its draft, so a replay is exact by construction.
+ *
+ * It reads nothing but the state and the record (no clock, no I/O, no randomness) and changes the
+ * state in place through `mut*`, which for a draft means a private copy. A record the transition
+ * tables do not allow is never ignored: it throws LOG_INVALID naming its seq.
+ */
+export function apply(s: MutableState, r: LogRecord): void {
+  if (!isRecordType(r.type)) invalid(r, `unknown record type ${JSON.stringify(r.type)}`);
+  HANDLERS[r.type](s, r);
+  s.setPosition(r.seq, r.crc);
+}
+
+type Handler = (s: MutableState, r: LogRecord) => void;
+
+function invalid(r: LogRecord, msg: string): never {
+  throw new CairnError('LOG_INVALID', `record seq ${r.seq} (${r.type}): ${msg}`, {
+    details: { seq: r.seq, type: r.type },
+    hint: 'Run: cairn validate-state, then cairn repair-state --dry-run',
+  });
+}
+
+function str(r: LogRecord, k: string): string {
+  const v = r[k];
+  if (typeof v !== 'string') invalid(r, `field ${k} must be a string`);
+  return v;
+}
+
+function getTask(s: MutableState, r: LogRecord): Task {
+  const ws = str(r, 'workstream_id');
+  const id = str(r, 'task_id');
+  if (!s.task(ws, id)) invalid(r, `unknown task ${ws}/${id}`);
+  return s.mutTask(ws, id);
+}
+
+/** Moves a task along TASK_TRANSITIONS, keeping the workstream's counts, and returns it. */
+function moveTask(s: MutableState, r: LogRecord): Task {
+  const t = getTask(s, r);
+  const from = t.state;
+  const to = r.to as TaskState;
+  if (r.from !== undefined && r.from !== from) invalid(r, `task ${t.workstream_id}/${t.id} is ${from}, record says from ${String(r.from)}`);
+  if (!allowedTargets(TASK_TRANSITIONS, from, r.type).includes(to)) {
+    invalid(r, `task ${t.workstream_id}/${t.id} may not go from ${from} to ${String(to)} by ${r.type}`);
+  }
+  const ws = s.mutWorkstream(t.workstream_id);
+  ws.counts[from] -= 1;
+  ws.counts[to] += 1;
+  ws.last_task_seq = r.seq;
+  ws.last_task_at = r.ts;
+  ws.updated_seq = r.seq;
+  t.state = to;
+  t.updated_seq = r.seq;
+  if (ACTIVE_TASK_STATES.has(from) && !ACTIVE_TASK_STATES.has(to)) leaveWorker(s, t, r);
+  if (to === 'completed' || to === 'failed') settleRecovery(s, t, to);
+  return t;
+}
+
+function moveWorkstream(s: MutableState, r: LogRecord): void {
+  const id = str(r, 'workstream_id');
+  if (!s.workstream(id)) invalid(r, `unknown workstream ${id}`);
+  const ws = s.mutWorkstream(id);
+  const to = r.to as WorkstreamState;
+  if (r.from !== undefined && r.from !== ws.state) invalid(r, `workstream ${id} is ${ws.state}, record says from ${String(r.from)}`);
+  if (!allowedTargets(WORKSTREAM_TRANSITIONS, ws.state, r.type).includes(to)) {
+    invalid(r, `workstream ${id} may not go from ${ws.state} to ${String(to)} by ${r.type}`);
+  }
+  ws.state = to;
+  ws.updated_seq = r.seq;
+}
+
+function moveWorker(s: MutableState, r: LogRecord, id: string, to: WorkerState): void {
+  const w = s.mutWorker(id);
+  if (!allowedTargets(WORKER_TRANSITIONS, w.state, r.type).includes(to)) {
+    invalid(r, `worker ${id} may not go from ${w.state} to ${to} by ${r.type}`);
+  }
+  w.state = to;
+  w.updated_seq = r.seq;
+}
+
+/** The task left running/validating: free its resources and its worker. */
+function leaveWorker(s: MutableState, t: Task, r: LogRecord): void {
+  const key = taskKey(t.workstream_id, t.id);
+  for (const rid of Object.keys(t.resources)) {
+    const res = s.resource(rid);
+    if (res && res.holders[key] !== undefined) {
+      const m = s.mutResource(rid);
+      delete m.holders[key];
+      m.updated_seq = r.seq;
+    }
+  }
+  const wid = t.worker_id;
+  if (wid !== null) {
+    const w = s.worker(wid);
+    if (w && w.task === key) {
+      const next: WorkerState = w.state === 'busy' ? 'idle' : w.state;
+      if (w.state !== 'shutdown') moveWorker(s, r, wid, next);
+      s.mutWorker(wid).task = null;
+    }
+  }
+  t.pid = null;
+  t.pgid = null;
+  t.process_start = null;
+  t.deadline = null;
+}
+
+function settleRecovery(s: MutableState, t: Task, to: 'completed' | 'failed'): void {
+  const key = taskKey(t.workstream_id, t.id);
+  const kind = s.metrics().recovery_targets[key];
+  if (kind === undefined) return;
+  const m = s.mutMetrics();
+  delete m.recovery_targets[key];
+  if (to === 'completed') (m.recoveries[kind] ??= { count: 0, succeeded: 0 }).succeeded += 1;
+}
+
+function noteRecovery(s: MutableState, r: LogRecord, t: Task): void {
+  const kind = r.recovery;
+  if (typeof kind !== 'string') return;
+  const m = s.mutMetrics();
+  (m.recoveries[kind] ??= { count: 0, succeeded: 0 }).count += 1;
+  m.recovery_targets[taskKey(t.workstream_id, t.id)] = kind;
+}
+
+function finish(s: MutableState, t: Task, r: LogRecord): void {
+  const outcome = (r.outcome ?? null) as TaskOutcome | null;
+  if (outcome) {
+    t.last_outcome = outcome;
+    const m = s.mutMetrics();
+    m.task_duration_ms_total += outcome.duration_ms;
+    if (outcome.kind === 'timeout') m.timeouts += 1;
+  }
+  t.finished_at = r.ts;
+}
+
+function retryLater(s: MutableState, r: LogRecord): void {
+  const t = moveTask(s, r);
+  finish(s, t, r);
+  t.finished_at = null;
+  t.retry_count = r.retry_count as number;
+  t.retry_at = str(r, 'retry_at');
+  s.mutMetrics().retries += 1;
+}
+
+function endTask(s: MutableState, r: LogRecord): void {
+  const t = moveTask(s, r);
+  finish(s, t, r);
+  s.mutMetrics().tasks_finished += 1;
+}
+
+const HANDLERS: { readonly [T in RecordType]: Handler } = {
+  workstream_submitted(s, r) {
+    const spec = r.spec as WorkstreamSpec;
+    if (s.workstream(spec.id)) invalid(r, `workstream ${spec.id} already exists`);
+    const built = buildWorkstream(spec, r.ts, r.seq);
+    s.putWorkstream(built.workstream);
+    for (const t of built.tasks) s.putTask(t);
+    s.setDependents(spec.id, built.dependents);
+  },
+  workstream_started: moveWorkstream,
+  workstream_completed(s, r) {
+    moveWorkstream(s, r);
+    s.mutWorkstream(str(r, 'workstream_id')).finished_at = r.ts;
+  },
+  workstream_failed(s, r) {
+    moveWorkstream(s, r);
+    const ws = s.mutWorkstream(str(r, 'workstream_id'));
+    ws.finished_at = r.ts;
+    ws.failure = { reason: typeof r.failure === 'string' ? r.failure : 'failed', task_id: typeof r.task_id === 'string' ? r.task_id : null };
+  },
+  workstream_cancelled(s, r) {
+    moveWorkstream(s, r);
+    s.mutWorkstream(str(r, 'workstream_id')).finished_at = r.ts;
+  },
+  workstream_reopened(s, r) {
+    moveWorkstream(s, r);
+    const ws = s.mutWorkstream(str(r, 'workstream_id'));
+    ws.finished_at = null;
+    ws.failure = null;
+  },
+  workstream_rolled_back(s, r) {
+    const id = str(r, 'workstream_id');
+    if (!s.workstream(id)) invalid(r, `unknown workstream ${id}`);
+    s.mutWorkstream(id).updated_seq = r.seq;
+  },
+  workstream_resumed(s, r) {
+    const id = str(r, 'workstream_id');
+    if (!s.workstream(id)) invalid(r, `unknown workstream ${id}`);
+    const ws = s.mutWorkstream(id);
+    const params = (r.params ?? {}) as Record<string, string>;
+    ws.params = { ...ws.params, ...params };
+    ws.updated_seq = r.seq;
+  },
+  task_queued(s, r) {
+    const t = moveTask(s, r);
+    t.queued_at = r.ts;
+    t.retry_at = null;
+    t.resource_warned = false;
+  },
+  task_blocked(s, r) {
+    const t = moveTask(s, r);
+    t.blocked_by = typeof r.blocked_by === 'string' ? r.blocked_by : null;
+  },
+  task_unblocked(s, r) {
+    moveTask(s, r).blocked_by = null;
+  },
+  task_started(s, r) {
+    const t = moveTask(s, r);
+    const key = taskKey(t.workstream_id, t.id);
+    t.attempt = r.attempt as number;
+    t.worker_id = str(r, 'worker_id');
+    t.pid = (r.pid ?? null) as number | null;
+    t.pgid = (r.pgid ?? null) as number | null;
+    t.process_start = (r.process_start ?? null) as string | null;
+    t.scheduler_id = (r.scheduler_id ?? null) as string | null;
+    t.started_at = r.ts;
+    t.deadline = (r.deadline ?? null) as string | null;
+    t.finished_at = null;
+    for (const [rid, units] of Object.entries(t.resources)) {
+      if (!s.resource(rid)) invalid(r, `task ${key} takes undeclared resource ${rid}`);
+      const res = s.mutResource(rid);
+      res.holders[key] = units;
+      res.updated_seq = r.seq;
+    }
+    const w = s.worker(t.worker_id);
+    if (!w) invalid(r, `unknown worker ${t.worker_id}`);
+    moveWorker(s, r, t.worker_id, 'busy');
+    s.mutWorker(t.worker_id).task = key;
+    s.mutMetrics().attempts += 1;
+  },
+  task_validating(s, r) {
+    const t = moveTask(s, r);
+    if (typeof r.pid === 'number') t.pid = r.pid;
+  },
+  task_completed: endTask,
+  task_attempt_failed: retryLater,
+  task_timed_out: retryLater,
+  task_failed: endTask,
+  task_validation_failed: endTask,
+  task_reassigned(s, r) {
+    const t = moveTask(s, r);
+    t.queued_at = r.ts;
+    s.mutMetrics().reassignments += 1;
+  },
+  task_cancelled(s, r) {
+    const t = moveTask(s, r);
+    t.cancel_trigger = typeof r.trigger === 'string' ? r.trigger : 'operator';
+    t.finished_at = r.ts;
+    t.retry_at = null;
+  },
+  task_skipped(s, r) {
+    const t = moveTask(s, r);
+    t.finished_at = r.ts;
+    t.retry_at = null;
+    noteRecovery(s, r, t);
+  },
+  task_retried(s, r) {
+    const t = moveTask(s, r);
+    if (typeof r.timeout_seconds === 'number') t.timeout_seconds = r.timeout_seconds;
+    if (typeof r.max_retries === 'number') t.max_retries = r.max_retries;
+    if (typeof r.retry_count === 'number') t.retry_count = r.retry_count;
+    t.retry_at = null;
+    t.finished_at = null;
+    t.cancel_trigger = null;
+    t.blocked_by = null;
+    noteRecovery(s, r, t);
+  },
+  task_reset(s, r) {
+    const t = moveTask(s, r);
+    if (typeof r.retry_count === 'number') t.retry_count = r.retry_count;
+    t.retry_at = null;
+    t.cancel_trigger = null;
+    t.blocked_by = null;
+    if (t.state === 'pending') t.finished_at = null;
+    noteRecovery(s, r, t);
+  },
+  task_dependency_removed(s, r) {
+    const t = getTask(s, r);
+    const dep = str(r, 'dependency_id');
+    if (!t.depends_on.includes(dep)) invalid(r, `task ${t.id} does not depend on ${dep}`);
+    t.depends_on = t.depends_on.filter((d) => d !== dep);
+    t.updated_seq = r.seq;
+    const idx = new Map<string, string[]>();
+    const ws = s.workstream(t.workstream_id)!;
+    for (const id of ws.task_ids) {
+      for (const d of s.task(ws.id, id)!.depends_on) {
+        const list = idx.get(d);
+        if (list) list.push(id);
+        else idx.set(d, [id]);
+      }
+    }
+    s.setDependents(ws.id, idx);
+    s.mutWorkstream(ws.id).updated_seq = r.seq;
+  },
+  resource_declared(s, r) {
+    const id = str(r, 'resource_id');
+    if (s.resource(id)) invalid(r, `resource ${id} already exists`);
+    s.putResource({ id, max_holders: (r.max_holders ?? null) as number | null, holders: {}, updated_seq: r.seq });
+  },
+  resource_limit_changed(s, r) {
+    const id = str(r, 'resource_id');
+    if (!s.resource(id)) invalid(r, `unknown resource ${id}`);
+    const res = s.mutResource(id);
+    res.max_holders = (r.max_holders ?? null) as number | null;
+    res.updated_seq = r.seq;
+  },
+  resource_exhausted(s, r) {
+    if (typeof r.task_id === 'string' && typeof r.workstream_id === 'string' && s.task(r.workstream_id, r.task_id)) {
+      s.mutTask(r.workstream_id, r.task_id).resource_warned = true;
+    }
+  },
+  worker_started(s, r) {
+    const id = str(r, 'worker_id');
+    const prev = s.worker(id);
+    if (prev) moveWorker(s, r, id, 'idle');
+    const base = prev ? s.mutWorker(id) : undefined;
+    const w = base ?? { id, state: 'idle' as const, pid: null, task: null, scheduler_id: null, started_at: r.ts, pending_request: null, updated_seq: r.seq };
+    w.pid = (r.pid ?? null) as number | null;
+    w.scheduler_id = (r.scheduler_id ?? null) as string | null;
+    w.started_at = r.ts;
+    w.task = null;
+    w.pending_request = null;
+    w.updated_seq = r.seq;
+    if (!prev) s.putWorker(w);
+  },
+  worker_unresponsive(s, r) {
+    moveWorker(s, r, str(r, 'worker_id'), 'unresponsive');
+  },
+  worker_recovered(s, r) {
+    const id = str(r, 'worker_id');
+    const w = s.worker(id);
+    if (!w) invalid(r, `unknown worker ${id}`);
+    moveWorker(s, r, id, w.task ? 'busy' : 'idle');
+  },
+  worker_shutdown(s, r) {
+    const id = str(r, 'worker_id');
+    if (!s.worker(id)) invalid(r, `unknown worker ${id}`);
+    if (s.worker(id)!.task) invalid(r, `worker ${id} still runs ${s.worker(id)!.task}; its task must be reassigned first`);
+    moveWorker(s, r, id, 'shutdown');
+    const w = s.mutWorker(id);
+    w.pending_request = null;
+    w.pid = null;
+  },
+  worker_restart_requested(s, r) {
+    const id = str(r, 'worker_id');
+    if (!s.worker(id)) invalid(r, `unknown worker ${id}`);
+    s.mutWorker(id).pending_request = { kind: 'restart', reassign: true, seq: r.seq };
+  },
+  worker_shutdown_requested(s, r) {
+    const id = str(r, 'worker_id');
+    if (!s.worker(id)) invalid(r, `unknown worker ${id}`);
+    s.mutWorker(id).pending_request = { kind: 'shutdown', reassign: r.reassign === true, seq: r.seq };
+  },
+  scheduler_started(s, r) {
+    s.setScheduler({ id: str(r, 'scheduler_id'), pid: r.pid as number, process_start: (r.process_start ?? null) as string | null, started_at: r.ts });
+  },
+  scheduler_stopped(s) {
+    s.setScheduler(null);
+  },
+  state_restored() {},
+  state_repaired() {},
+};

@@ -1,0 +1,85 @@
+import { emptyCounts } from './states.js';
+import type { Task, Workstream, WorkstreamSpec } from './types.js';
+
+/**
+ * Builds a new workstream and its tasks from a normalized spec: definition order, the dependents
+ * index and each task's longest remaining path (the second readiness tie-breaker) are derived here,
+ * deterministically, so replay builds exactly what the live run built.
+ */
+export function buildWorkstream(spec: WorkstreamSpec, ts: string, seq: number): {
+  workstream: Workstream;
+  tasks: Task[];
+  dependents: Map<string, string[]>;
+} {
+  const dependents = new Map<string, string[]>();
+  for (const t of spec.tasks) {
+    for (const d of t.depends_on) {
+      const list = dependents.get(d);
+      if (list) list.push(t.id);
+      else dependents.set(d, [t.id]);
+    }
+  }
+  const pathLength = longestPaths(spec, dependents);
+  const tasks: Task[] = spec.tasks.map((def, order) => ({
+    ...def,
+    depends_on: [...def.depends_on],
+    workstream_id: spec.id,
+    state: 'pending',
+    order,
+    path_length: pathLength.get(def.id) ?? 1,
+    retry_count: 0,
+    attempt: 0,
+    worker_id: null,
+    pid: null,
+    pgid: null,
+    process_start: null,
+    scheduler_id: null,
+    started_at: null,
+    deadline: null,
+    retry_at: null,
+    queued_at: null,
+    finished_at: null,
+    last_outcome: null,
+    cancel_trigger: null,
+    blocked_by: null,
+    resource_warned: false,
+    updated_seq: seq,
+  }));
+  const counts = emptyCounts();
+  counts.pending = tasks.length;
+  const workstream: Workstream = {
+    id: spec.id,
+    state: 'pending',
+    params: { ...spec.params },
+    submitted_at: ts,
+    finished_at: null,
+    task_ids: spec.tasks.map((t) => t.id),
+    counts,
+    last_task_seq: seq,
+    last_task_at: ts,
+    failure: null,
+    updated_seq: seq,
+  };
+  return { workstream, tasks, dependents };
+}
+
+/** Longest path from each task to a sink, counting tasks (Kahn's order from the sinks; cycle-safe). */
+function longestPaths(spec: WorkstreamSpec, dependents: Map<string, string[]>): Map<string, number> {
+  const out = new Map<string, number>();
+  const remaining = new Map<string, number>();
+  for (const t of spec.tasks) remaining.set(t.id, (dependents.get(t.id) ?? []).length);
+  const byId = new Map(spec.tasks.map((t) => [t.id, t]));
+  const stack = spec.tasks.filter((t) => remaining.get(t.id) === 0).map((t) => t.id);
+  while (stack.length > 0) {
+    const id = stack.pop()!;
+    let best = 0;
+    for (const d of dependents.get(id) ?? []) best = Math.max(best, out.get(d) ?? 0);
+    out.set(id, best + 1);
+    for (const dep of byId.get(id)?.depends_on ?? []) {
+      const n = (remaining.get(dep) ?? 0) - 1;
+      remaining.set(dep, n);
+      if (n === 0) stack.push(dep);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,69 @@
+/**
+ * The catalogue of record types: every fact cairn can append to the log, with its default severity,
+ * the entity it is about, and a one-line description. Names are snake_case, past tense.
+ */
+export type Severity = 'info' | 'warning' | 'error' | 'critical';
+export type Entity = 'workstream' | 'task' | 'worker' | 'resource' | 'scheduler' | 'state';
+
+interface Entry {
+  readonly entity: Entity;
+  readonly severity: Severity;
+  readonly description: string;
+}
+
+export const RECORD_TYPES = {
+  workstream_submitted: { entity: 'workstream', severity: 'info', description: 'A workstream and all its tasks were accepted from a spec; tasks start pending.' },
+  workstream_started: { entity: 'workstream', severity: 'info', description: 'The first task of a pending workstream was queued.' },
+  workstream_completed: { entity: 'workstream', severity: 'info', description: 'Every task is completed, skipped or cancelled; the workstream moves to the archive.' },
+  workstream_failed: { entity: 'workstream', severity: 'critical', description: 'A critical task failed, or nothing can make progress while a task is failed or blocked.' },
+  workstream_cancelled: { entity: 'workstream', severity: 'warning', description: 'An operator cancelled the whole workstream.' },
+  workstream_reopened: { entity: 'workstream', severity: 'warning', description: 'A recovery brought a failed or cancelled workstream back from the archive.' },
+  workstream_rolled_back: { entity: 'workstream', severity: 'warning', description: 'Task states were reset to a checkpoint; names the checkpoint seq.' },
+  workstream_resumed: { entity: 'workstream', severity: 'warning', description: 'An operator resumed a workstream, optionally from a task and with changed params.' },
+  task_queued: { entity: 'task', severity: 'info', description: 'Dependencies are satisfied (or a retry is due); the task waits for a worker and resources.' },
+  task_blocked: { entity: 'task', severity: 'warning', description: 'A dependency failed; the task waits for an operator.' },
+  task_unblocked: { entity: 'task', severity: 'info', description: 'No dependency is failed any more; the task is pending again.' },
+  task_started: { entity: 'task', severity: 'info', description: 'An attempt started on a worker with its resources taken; pid, process group and deadline recorded.' },
+  task_validating: { entity: 'task', severity: 'info', description: 'The command exited 0 and the validate command runs on the same worker.' },
+  task_completed: { entity: 'task', severity: 'info', description: 'The attempt (and its validation) succeeded.' },
+  task_attempt_failed: { entity: 'task', severity: 'warning', description: 'An attempt failed with retries left; retry_at says when the next one is due.' },
+  task_timed_out: { entity: 'task', severity: 'warning', description: 'An attempt ran past its deadline and was killed, with retries left; retry_at says when.' },
+  task_failed: { entity: 'task', severity: 'error', description: 'An attempt failed and no retries are left.' },
+  task_validation_failed: { entity: 'task', severity: 'error', description: 'The validate command failed; not retried automatically.' },
+  task_reassigned: { entity: 'task', severity: 'warning', description: 'The worker or scheduler running the task was lost; the task is queued again without spending a retry.' },
+  task_cancelled: { entity: 'task', severity: 'warning', description: 'The task was cancelled by an operator, a cascade, a rollback or a critical failure.' },
+  task_skipped: { entity: 'task', severity: 'warning', description: 'An operator marked the task skipped; its dependents proceed.' },
+  task_retried: { entity: 'task', severity: 'warning', description: 'An operator sent the task back to pending, optionally with a new timeout, retry limit or retry count.' },
+  task_reset: { entity: 'task', severity: 'warning', description: 'A rollback or reopen set the task to a given state and retry count.' },
+  task_dependency_removed: { entity: 'task', severity: 'warning', description: 'An operator removed one dependency edge of a task.' },
+  resource_declared: { entity: 'resource', severity: 'info', description: 'A named resource was declared with its max_holders.' },
+  resource_limit_changed: { entity: 'resource', severity: 'warning', description: 'An operator changed the max_holders of a resource.' },
+  resource_exhausted: { entity: 'resource', severity: 'critical', description: 'A queued task has waited longer than resource_wait_warn for a resource (logged once per wait).' },
+  worker_started: { entity: 'worker', severity: 'info', description: 'A worker process started and is idle.' },
+  worker_unresponsive: { entity: 'worker', severity: 'error', description: 'No heartbeat arrived for health_timeout.' },
+  worker_recovered: { entity: 'worker', severity: 'info', description: 'An unresponsive worker sent a heartbeat again.' },
+  worker_shutdown: { entity: 'worker', severity: 'warning', description: 'A worker stopped: unresponsive too long, on request, or with its scheduler.' },
+  worker_restart_requested: { entity: 'worker', severity: 'warning', description: 'An operator asked the scheduler to restart a worker.' },
+  worker_shutdown_requested: { entity: 'worker', severity: 'warning', description: 'An operator asked the scheduler to shut a worker down, reassigning its task or not.' },
+  scheduler_started: { entity: 'scheduler', severity: 'info', description: 'A scheduler took the scheduler lock; its id, pid and start time are recorded.' },
+  scheduler_stopped: { entity: 'scheduler', severity: 'info', description: 'The scheduler stopped cleanly.' },
+  state_restored: { entity: 'state', severity: 'warning', description: 'current.json was rebuilt from a backup or from the log.' },
+  state_repaired: { entity: 'state', severity: 'warning', description: 'repair_state fixed the state; the actions are listed.' },
+} as const satisfies Record<string, Entry>;
+
+export type RecordType = keyof typeof RECORD_TYPES;
+export const RECORD_TYPE_NAMES = Object.keys(RECORD_TYPES) as RecordType[];
+
+export function isRecordType(t: unknown): t is RecordType {
+  return typeof t === 'string' && Object.prototype.hasOwnProperty.call(RECORD_TYPES, t);
+}
+
+/**
+ * The fixed order of keys on disk: the envelope first, then entity fields, then the rest sorted,
+ * and `crc` always last (its checksum covers everything before it).
+ */
+export const KEY_ORDER = [
+  'seq', 'id', 'ts', 'type', 'severity', 'operator', 'reason', 'caused_by',
+  'workstream_id', 'task_id', 'worker_id', 'resource_id', 'from', 'to', 'trigger',
+  'attempt', 'retry_count', 'retry_at',
+] as const;

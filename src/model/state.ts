@@ -1,0 +1,180 @@
+import type { Metrics, Resource, SchedulerInfo, Task, Worker, Workstream } from './types.js';
+import { taskKey } from './types.js';
+
+/** Read access to the whole state, as `decide`, the scheduler and the CLI see it. */
+export interface StateView {
+  readonly seq: number;
+  readonly crc: string;
+  workstream(id: string): Workstream | undefined;
+  task(workstreamId: string, taskId: string): Task | undefined;
+  worker(id: string): Worker | undefined;
+  resource(id: string): Resource | undefined;
+  scheduler(): SchedulerInfo | null;
+  metrics(): Metrics;
+  /** Ids of the tasks that depend on this one. */
+  dependents(workstreamId: string, taskId: string): readonly string[];
+  workstreamIds(): string[];
+  workerIds(): string[];
+  resourceIds(): string[];
+}
+
+/**
+ * Write access used by `apply`. `mut*` returns an object the caller may change in place: the live
+ * object for the real state, a private copy for a decision draft, so `decide` never touches the state
+ * it was given.
+ */
+export interface MutableState extends StateView {
+  setPosition(seq: number, crc: string): void;
+  putWorkstream(ws: Workstream): void;
+  mutWorkstream(id: string): Workstream;
+  putTask(task: Task): void;
+  mutTask(workstreamId: string, taskId: string): Task;
+  setDependents(workstreamId: string, index: Map<string, string[]>): void;
+  putWorker(worker: Worker): void;
+  mutWorker(id: string): Worker;
+  putResource(resource: Resource): void;
+  mutResource(id: string): Resource;
+  setScheduler(info: SchedulerInfo | null): void;
+  mutMetrics(): Metrics;
+}
+
+export function emptyMetrics(): Metrics {
+  return {
+    attempts: 0, retries: 0, timeouts: 0, reassignments: 0, task_duration_ms_total: 0, tasks_finished: 0,
+    recoveries: {}, recovery_targets: {},
+  };
+}
+
+function must<T>(v: T | undefined, what: string): T {
+  if (v === undefined) throw new Error(`internal: ${what} does not exist`);
+  return v;
+}
+
+/** The live state: maps keyed by id, changed in place by `apply`. */
+export class State implements MutableState {
+  seq = 0;
+  crc = '00000000';
+  readonly workstreams = new Map<string, Workstream>();
+  readonly tasks = new Map<string, Task>();
+  readonly workers = new Map<string, Worker>();
+  readonly resources = new Map<string, Resource>();
+  readonly deps = new Map<string, Map<string, string[]>>();
+  sched: SchedulerInfo | null = null;
+  metricsData: Metrics = emptyMetrics();
+
+  workstream(id: string) { return this.workstreams.get(id); }
+  task(ws: string, id: string) { return this.tasks.get(taskKey(ws, id)); }
+  worker(id: string) { return this.workers.get(id); }
+  resource(id: string) { return this.resources.get(id); }
+  scheduler() { return this.sched; }
+  metrics() { return this.metricsData; }
+  dependents(ws: string, id: string): readonly string[] { return this.deps.get(ws)?.get(id) ?? []; }
+  workstreamIds() { return [...this.workstreams.keys()]; }
+  workerIds() { return [...this.workers.keys()]; }
+  resourceIds() { return [...this.resources.keys()]; }
+
+  setPosition(seq: number, crc: string) { this.seq = seq; this.crc = crc; }
+  putWorkstream(ws: Workstream) { this.workstreams.set(ws.id, ws); }
+  mutWorkstream(id: string) { return must(this.workstreams.get(id), `workstream ${id}`); }
+  putTask(t: Task) { this.tasks.set(taskKey(t.workstream_id, t.id), t); }
+  mutTask(ws: string, id: string) { return must(this.tasks.get(taskKey(ws, id)), `task ${ws}/${id}`); }
+  setDependents(ws: string, index: Map<string, string[]>) { this.deps.set(ws, index); }
+  putWorker(w: Worker) { this.workers.set(w.id, w); }
+  mutWorker(id: string) { return must(this.workers.get(id), `worker ${id}`); }
+  putResource(r: Resource) { this.resources.set(r.id, r); }
+  mutResource(id: string) { return must(this.resources.get(id), `resource ${id}`); }
+  setScheduler(info: SchedulerInfo | null) { this.sched = info; }
+  mutMetrics() { return this.metricsData; }
+}
+
+/**
+ * A copy-on-write view over a state: `decide` applies its own events here to see their consequences
+ * (dependents to queue, a workstream that completes) without changing the state it was given.
+ */
+export class DraftState implements MutableState {
+  private readonly ws = new Map<string, Workstream>();
+  private readonly ts = new Map<string, Task>();
+  private readonly wk = new Map<string, Worker>();
+  private readonly rs = new Map<string, Resource>();
+  private readonly dp = new Map<string, Map<string, string[]>>();
+  private sched: SchedulerInfo | null | undefined = undefined;
+  private met: Metrics | undefined = undefined;
+  seq: number;
+  crc: string;
+
+  constructor(private readonly base: StateView) {
+    this.seq = base.seq;
+    this.crc = base.crc;
+  }
+
+  workstream(id: string) { return this.ws.get(id) ?? this.base.workstream(id); }
+  task(w: string, id: string) { return this.ts.get(taskKey(w, id)) ?? this.base.task(w, id); }
+  worker(id: string) { return this.wk.get(id) ?? this.base.worker(id); }
+  resource(id: string) { return this.rs.get(id) ?? this.base.resource(id); }
+  scheduler() { return this.sched === undefined ? this.base.scheduler() : this.sched; }
+  metrics() { return this.met ?? this.base.metrics(); }
+  dependents(w: string, id: string): readonly string[] {
+    const own = this.dp.get(w);
+    return own ? own.get(id) ?? [] : this.base.dependents(w, id);
+  }
+  workstreamIds() { return union(this.base.workstreamIds(), this.ws.keys()); }
+  workerIds() { return union(this.base.workerIds(), this.wk.keys()); }
+  resourceIds() { return union(this.base.resourceIds(), this.rs.keys()); }
+
+  setPosition(seq: number, crc: string) { this.seq = seq; this.crc = crc; }
+  putWorkstream(w: Workstream) { this.ws.set(w.id, w); }
+  mutWorkstream(id: string) {
+    let w = this.ws.get(id);
+    if (!w) {
+      const b = must(this.base.workstream(id), `workstream ${id}`);
+      w = { ...b, counts: { ...b.counts }, task_ids: [...b.task_ids] };
+      this.ws.set(id, w);
+    }
+    return w;
+  }
+  putTask(t: Task) { this.ts.set(taskKey(t.workstream_id, t.id), t); }
+  mutTask(w: string, id: string) {
+    const k = taskKey(w, id);
+    let t = this.ts.get(k);
+    if (!t) {
+      const b = must(this.base.task(w, id), `task ${k}`);
+      t = { ...b, depends_on: [...b.depends_on] };
+      this.ts.set(k, t);
+    }
+    return t;
+  }
+  setDependents(w: string, index: Map<string, string[]>) { this.dp.set(w, index); }
+  putWorker(x: Worker) { this.wk.set(x.id, x); }
+  mutWorker(id: string) {
+    let x = this.wk.get(id);
+    if (!x) {
+      x = { ...must(this.base.worker(id), `worker ${id}`) };
+      this.wk.set(id, x);
+    }
+    return x;
+  }
+  putResource(r: Resource) { this.rs.set(r.id, r); }
+  mutResource(id: string) {
+    let r = this.rs.get(id);
+    if (!r) {
+      const b = must(this.base.resource(id), `resource ${id}`);
+      r = { ...b, holders: { ...b.holders } };
+      this.rs.set(id, r);
+    }
+    return r;
+  }
+  setScheduler(info: SchedulerInfo | null) { this.sched = info; }
+  mutMetrics() {
+    if (!this.met) {
+      const b = this.base.metrics();
+      this.met = { ...b, recoveries: structuredClone(b.recoveries), recovery_targets: { ...b.recovery_targets } };
+    }
+    return this.met;
+  }
+}
+
+function union(a: string[], b: Iterable<string>): string[] {
+  const s = new Set(a);
+  for (const x of b) s.add(x);
+  return [...s];
+}

@@ -1,0 +1,156 @@
+import type { RecordType, Severity } from './catalogue.js';
+import type { TaskCounts, TaskState, WorkerState, WorkstreamState } from './states.js';
+
+/** A command as the spec gives it: a string runs under /bin/sh -c, an array runs without a shell. */
+export type Command = string | string[];
+
+/** How an attempt ended, stored in the record as plain JSON (a failure of work is a value). */
+export interface TaskOutcome {
+  kind: 'exit' | 'signal' | 'timeout' | 'spawn_error' | 'worker_lost' | 'validation' | 'cancelled';
+  exit_code: number | null;
+  signal: string | null;
+  duration_ms: number;
+  message: string | null;
+}
+
+/** A task's definition after normalization: every default filled in. */
+export interface TaskDef {
+  id: string;
+  command: Command;
+  depends_on: string[];
+  resources: Record<string, number>;
+  critical: boolean;
+  priority: number;
+  timeout_seconds: number | null;
+  max_retries: number;
+  retry_base_seconds: number;
+  retry_cap_seconds: number;
+  validate: Command | null;
+  cwd: string | null;
+  env: Record<string, string>;
+}
+
+/** A normalized workstream spec, as stored in `workstream_submitted`. */
+export interface WorkstreamSpec {
+  id: string;
+  params: Record<string, string>;
+  resources: Record<string, { max_holders: number | null }>;
+  tasks: TaskDef[];
+}
+
+/** A task as the state knows it: its definition plus its live fields. */
+export interface Task extends TaskDef {
+  workstream_id: string;
+  state: TaskState;
+  /** Definition order, the last tie-breaker of readiness. */
+  order: number;
+  /** Length of the longest dependency path from this task to the end, itself included. */
+  path_length: number;
+  retry_count: number;
+  /** Attempts started so far; the running attempt's number while running. */
+  attempt: number;
+  worker_id: string | null;
+  pid: number | null;
+  pgid: number | null;
+  /** Start time of the task's process (clock ticks since boot), to never kill a reused pid. */
+  process_start: string | null;
+  scheduler_id: string | null;
+  started_at: string | null;
+  deadline: string | null;
+  retry_at: string | null;
+  queued_at: string | null;
+  finished_at: string | null;
+  last_outcome: TaskOutcome | null;
+  /** Why the task was last cancelled: operator, cascade, critical_failure, rollback. */
+  cancel_trigger: string | null;
+  blocked_by: string | null;
+  resource_warned: boolean;
+  updated_seq: number;
+}
+
+export interface Workstream {
+  id: string;
+  state: WorkstreamState;
+  params: Record<string, string>;
+  submitted_at: string;
+  finished_at: string | null;
+  /** Task ids in definition order. */
+  task_ids: string[];
+  counts: TaskCounts;
+  /** seq of the last record that changed a task of this workstream (checkpoints are taken as of it). */
+  last_task_seq: number;
+  /** ts of that record. */
+  last_task_at: string;
+  failure: { reason: string; task_id: string | null } | null;
+  updated_seq: number;
+}
+
+export interface Worker {
+  id: string;
+  state: WorkerState;
+  pid: number | null;
+  /** `<workstream_id>/<task_id>` of the task it runs. */
+  task: string | null;
+  scheduler_id: string | null;
+  started_at: string;
+  pending_request: { kind: 'restart' | 'shutdown'; reassign: boolean; seq: number } | null;
+  updated_seq: number;
+}
+
+export interface Resource {
+  id: string;
+  max_holders: number | null;
+  /** `<workstream_id>/<task_id>` → units held. */
+  holders: Record<string, number>;
+  updated_seq: number;
+}
+
+export interface SchedulerInfo {
+  id: string;
+  pid: number;
+  process_start: string | null;
+  started_at: string;
+}
+
+/** Counters kept by `apply` for metrics.json. */
+export interface Metrics {
+  attempts: number;
+  retries: number;
+  timeouts: number;
+  reassignments: number;
+  task_duration_ms_total: number;
+  tasks_finished: number;
+  recoveries: Record<string, { count: number; succeeded: number }>;
+  /** Task key → recovery kind awaiting the task's outcome. */
+  recovery_targets: Record<string, string>;
+}
+
+/** The common envelope of every record (DESIGN §3). */
+export interface Envelope {
+  seq: number;
+  id: string;
+  ts: string;
+  type: RecordType;
+  severity: Severity;
+  operator: string | null;
+  reason?: string;
+  caused_by?: string;
+  crc: string;
+}
+
+/** A record as it lives in the log: the envelope plus its entity and payload fields. */
+export type LogRecord = Envelope & { [field: string]: unknown };
+
+/** A record before the store gives it seq, id, ts and crc. */
+export type Draft = { type: RecordType; severity?: Severity; operator?: string | null; reason?: string; caused_by?: string } & {
+  [field: string]: unknown;
+};
+
+export function taskKey(workstreamId: string, taskId: string): string {
+  return `${workstreamId}/${taskId}`;
+}
+
+export function splitKey(key: string): [string, string] {
+  const i = key.indexOf('/');
+  return [key.slice(0, i), key.slice(i + 1)];
+}

@@ -1,0 +1,41 @@
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { FILE_MODE, FLAGS, type FsLayer, fsyncDir, ioError, writeAll } from './fsio.js';
+
+/**
+ * Replaces `target` atomically and durably. MUST, in this order:
+ *   1. create a temp file in the SAME folder, exclusively (`wx`, O_NOFOLLOW, mode 0600),
+ *   2. write all bytes and fsync the temp file (data on disk before the name points to it),
+ *   3. rename over the target (all or nothing),
+ *   4. fsync the folder (the rename itself survives a power cut).
+ * On any failure the temp file is removed and the old target is left untouched.
+ */
+export function atomicWrite(io: FsLayer, target: string, data: string | Buffer): void {
+  const dir = path.dirname(target);
+  const tmp = path.join(dir, `.${path.basename(target)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const buf = typeof data === 'string' ? Buffer.from(data) : data;
+  let fd: number | undefined;
+  try {
+    fd = io.openSync(tmp, FLAGS.createExclusive, FILE_MODE);
+    io.fchmodSync(fd, FILE_MODE); // whatever the umask
+    writeAll(io, fd, buf, 0);
+    io.fsyncSync(fd);
+    io.closeSync(fd);
+    fd = undefined;
+    io.renameSync(tmp, target);
+  } catch (e) {
+    if (fd !== undefined) {
+      try { io.closeSync(fd); } catch { /* already failing */ }
+    }
+    try { io.unlinkSync(tmp); } catch { /* it may not exist */ }
+    throw ioError('atomic write', `could not replace ${target}`, e);
+  }
+  try {
+    fsyncDir(io, dir);
+  } catch (e) {
+    throw ioError('folder fsync', `the new ${path.basename(target)} may not survive a power cut`, e);
+  }
+}
+
+/** Temp files left by a crash in the middle of atomicWrite: `.<name>.tmp-<pid>-<hex>`. */
+export const TEMP_NAME = /^\..+\.tmp-\d+-[0-9a-f]{8}$/;

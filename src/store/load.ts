@@ -1,0 +1,158 @@
+import { CairnError } from '../errors.js';
+import { crcHex, hasForbiddenKey, parseCrcHex } from '../log/codec.js';
+import { apply } from '../model/apply.js';
+import { State } from '../model/state.js';
+import type { LogRecord } from '../model/types.js';
+import { FLAGS, type FsLayer, readWhole, unsafe } from './fsio.js';
+import { LOG_START, type LogPosition, type LogProblem, scanLog } from './logfile.js';
+import { BACKUP_NAME, type StatePaths } from './paths.js';
+import { type ArchiveDoc, addWorkstream, checkSnapshot, checkWorkstream, parseDoc, stateFromSnapshot, type SnapshotDoc } from './snapshot.js';
+
+/** The result of loading: the state, where the log's good part ends, and what was wrong on the way. */
+export interface Loaded {
+  state: State;
+  end: LogPosition;
+  size: number;
+  problem: LogProblem | null;
+  /** Human-readable notes about files that were ignored (never trusted) on the way. */
+  warnings: string[];
+  /** What the state was built from: `current.json`, a backup file name, or `log` (full replay). */
+  source: string;
+  archivedAt: Map<string, number>;
+}
+
+interface Candidate {
+  name: string;
+  path: string;
+}
+
+/**
+ * Loads the state: the newest valid snapshot plus a replay of the log after its seq (DESIGN §4).
+ * Every record of the log is checked (crc chain and seq) even when a snapshot covers it. A snapshot
+ * that is empty, garbled, schema-invalid, too new, or from another log (its crc differs from the
+ * log's at its seq) is reported in `warnings` and ignored; the next candidate is tried, down to a
+ * full replay of the log.
+ */
+export function loadState(io: FsLayer, paths: StatePaths, opts: { skipCurrent?: boolean; only?: string } = {}): Loaded {
+  const warnings: string[] = [];
+  const candidates: Candidate[] = [];
+  if (opts.only !== undefined) candidates.push({ name: opts.only, path: opts.only });
+  else {
+    if (!opts.skipCurrent) candidates.push({ name: 'current.json', path: paths.current });
+    for (const b of listBackups(io, paths)) candidates.push({ name: `backups/${b.file}`, path: `${paths.backups}/${b.file}` });
+  }
+  for (const c of candidates) {
+    let doc: SnapshotDoc;
+    let archives: ArchiveDoc[];
+    try {
+      const buf = readWhole(io, c.path);
+      if (buf === undefined) {
+        if (c.name !== 'current.json') warnings.push(`${c.name} does not exist`);
+        else warnings.push('current.json is missing; rebuilding from the log');
+        continue;
+      }
+      doc = checkSnapshot(parseDoc(buf.toString('utf8'), c.name), c.name);
+      archives = loadArchives(io, paths, doc, c.name);
+    } catch (e) {
+      if (e instanceof CairnError && (e.code === 'SNAPSHOT_INVALID' || e.code === 'UNSAFE_PATH')) {
+        warnings.push(`${e.message}; ignored`);
+        continue;
+      }
+      throw e;
+    }
+    const got = replayFrom(io, paths, doc, archives);
+    if (typeof got === 'string') {
+      warnings.push(`${c.name}: ${got}; ignored`);
+      continue;
+    }
+    return { ...got, warnings, source: c.name };
+  }
+  const got = replayFrom(io, paths, null, []);
+  if (typeof got === 'string') throw new CairnError('INTERNAL', got);
+  return { ...got, warnings, source: 'log' };
+}
+
+function loadArchives(io: FsLayer, paths: StatePaths, doc: SnapshotDoc, name: string): ArchiveDoc[] {
+  const out: ArchiveDoc[] = [];
+  for (const [id, seq] of Object.entries(doc.archived)) {
+    const buf = readWhole(io, paths.archived(id));
+    if (buf === undefined) throw new CairnError('SNAPSHOT_INVALID', `${name} refers to archive/${id}.json, which is missing`);
+    const a = parseDoc(buf.toString('utf8'), `archive/${id}.json`) as unknown as ArchiveDoc;
+    checkWorkstream(a.workstream, `archive/${id}.json`);
+    if (a.seq !== seq || a.workstream.id !== id) {
+      throw new CairnError('SNAPSHOT_INVALID', `archive/${id}.json is at seq ${String(a.seq)}, ${name} expects ${seq}`);
+    }
+    out.push(a);
+  }
+  return out;
+}
+
+/** Replays the log on top of `doc` (or from nothing); a string explains why `doc` cannot be used. */
+function replayFrom(io: FsLayer, paths: StatePaths, doc: SnapshotDoc | null, archives: ArchiveDoc[]): Omit<Loaded, 'warnings' | 'source'> | string {
+  const state = doc ? stateFromSnapshot(doc) : new State();
+  for (const a of archives) {
+    if (doc && doc.workstreams[a.workstream.id]) continue;
+    addWorkstream(state, a.workstream);
+  }
+  const base = doc?.seq ?? 0;
+  const wantCrc = doc ? parseCrcHex(doc.crc) : 0;
+  let mismatch: string | null = null;
+  const scan = scanLog(io, paths.log, LOG_START, (buf, start, end, seq, crc) => {
+    if (mismatch) return;
+    if (seq < base) return;
+    if (seq === base) {
+      if (crc !== wantCrc) mismatch = `its crc ${doc!.crc} differs from the log's ${crcHex(crc)} at seq ${seq} (it belongs to another history)`;
+      return;
+    }
+    const text = buf.toString('utf8', start, end);
+    if (hasForbiddenKey(text)) {
+      throw new CairnError('LOG_CORRUPT', `record seq ${seq} contains a __proto__ key`, { details: { seq }, hint: REPAIR_HINT });
+    }
+    let rec: LogRecord;
+    try {
+      rec = JSON.parse(text) as LogRecord;
+    } catch (e) {
+      throw new CairnError('LOG_CORRUPT', `record seq ${seq} is not valid JSON (${(e as Error).message})`, { details: { seq }, hint: REPAIR_HINT });
+    }
+    try {
+      apply(state, rec);
+    } catch (e) {
+      if (e instanceof CairnError) throw e;
+      throw new CairnError('LOG_INVALID', `record seq ${seq} (${String(rec.type)}) cannot be applied: ${(e as Error).message}`, { details: { seq }, hint: REPAIR_HINT });
+    }
+  });
+  if (mismatch) return mismatch;
+  if (scan.end.seq < base) return `it is at seq ${base} but the log ends at seq ${scan.end.seq} (too new)`;
+  return { state, end: scan.end, size: scan.size, problem: scan.problem, archivedAt: new Map(Object.entries(doc?.archived ?? {})) };
+}
+
+export const REPAIR_HINT = 'Run: cairn repair-state --dry-run (it keeps every record before the bad one and sets the rest aside), then cairn repair-state --yes';
+
+/** Backups, newest first. */
+export function listBackups(io: FsLayer, paths: StatePaths): { file: string; stamp: string; seq: number }[] {
+  const st = io.lstatSync(paths.backups);
+  if (!st) return [];
+  if (!st.isDirectory() || st.isSymbolicLink()) throw unsafe(paths.backups);
+  const out: { file: string; stamp: string; seq: number }[] = [];
+  for (const f of io.readdirSync(paths.backups)) {
+    const m = BACKUP_NAME.exec(f);
+    if (m) out.push({ file: f, stamp: m[1]!, seq: Number(m[2]) });
+  }
+  out.sort((a, b) => (a.stamp === b.stamp ? b.seq - a.seq : a.stamp < b.stamp ? 1 : -1));
+  return out;
+}
+
+/** Throws the error a damaged log deserves (exit 3), naming the bad seq and the repair command. */
+export function corruptError(p: Extract<LogProblem, { kind: 'corrupt' }>): CairnError {
+  return new CairnError('LOG_CORRUPT', `transitions.jsonl is damaged at seq ${p.seq} (byte ${p.offset}): ${p.reason}, and valid records follow it; cairn will not write`, {
+    details: { seq: p.seq, offset: p.offset, reason: p.reason },
+    hint: REPAIR_HINT,
+  });
+}
+
+/** Reads the whole file as text through the layer (for small files like config.json). */
+export function readText(io: FsLayer, path: string): string | undefined {
+  return readWhole(io, path)?.toString('utf8');
+}
+
+export { FLAGS };

@@ -1,0 +1,198 @@
+import { lineSeq, statedCrc, verifyLine } from '../log/codec.js';
+import { FILE_MODE, FLAGS, type FsLayer, ioError, writeAll } from './fsio.js';
+
+/** Where a reader or writer stands in the log: the byte offset after the last good record, its seq and crc. */
+export interface LogPosition {
+  offset: number;
+  seq: number;
+  crc: number;
+}
+
+export const LOG_START: LogPosition = { offset: 0, seq: 0, crc: 0 };
+
+/**
+ * What is wrong at the end of the good part of the log.
+ * - torn: from `offset` on nothing valid follows (a write cut short, garbage at the end): safe to set aside.
+ * - corrupt: a bad record at `offset` with valid records after it: refuse to write.
+ * - incomplete: a final line without its newline; under the state lock that is torn, without it a
+ *   writer may be in the middle of its write, so a reader just stops there.
+ */
+export type LogProblem =
+  | { kind: 'torn'; offset: number; bytes: number; seq: number; reason: string }
+  | { kind: 'incomplete'; offset: number; bytes: number; seq: number; reason: string }
+  | { kind: 'corrupt'; offset: number; seq: number; reason: string };
+
+export interface ScanResult {
+  end: LogPosition;
+  size: number;
+  records: number;
+  problem: LogProblem | null;
+}
+
+/** Called for every good record in order; `start`/`end` delimit the line (no newline) in `buf`. */
+export type LineVisitor = (buf: Buffer, start: number, end: number, seq: number, crc: number, offset: number) => void;
+
+const CHUNK = 4 * 1024 * 1024;
+/** A line longer than this is not a record cairn wrote; it is treated as damage. */
+export const MAX_LINE = 64 * 1024 * 1024;
+
+/**
+ * Reads the log from `from` to its end, checking every record's crc chain and seq, and calls
+ * `visit` for each good one. Reads in fixed chunks, so memory does not grow with the log.
+ */
+export function scanLog(io: FsLayer, path: string, from: LogPosition, visit?: LineVisitor): ScanResult {
+  let fd: number;
+  try {
+    fd = io.openSync(path, FLAGS.read);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { end: from, size: 0, records: 0, problem: null };
+    throw e;
+  }
+  try {
+    return scanFd(io, fd, from, visit);
+  } finally {
+    io.closeSync(fd);
+  }
+}
+
+function scanFd(io: FsLayer, fd: number, from: LogPosition, visit?: LineVisitor): ScanResult {
+  const size = io.fstatSync(fd).size;
+  let buf = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(1024, size - from.offset)));
+  let bufStart = from.offset; // file offset of buf[0]
+  let filled = 0;
+  let pos = from;
+  let records = 0;
+  let eof = from.offset >= size;
+  let filePos = from.offset;
+
+  const fill = (): void => {
+    if (eof) return;
+    if (filled === buf.length) {
+      if (buf.length >= MAX_LINE) return;
+      const bigger = Buffer.allocUnsafe(Math.min(MAX_LINE, buf.length * 2));
+      buf.copy(bigger, 0, 0, filled);
+      buf = bigger;
+    }
+    const n = io.readSync(fd, buf, filled, buf.length - filled, filePos);
+    if (n <= 0) eof = true;
+    filled += n;
+    filePos += n;
+    if (filePos >= size) eof = true;
+  };
+
+  fill();
+  let lineStart = 0;
+  for (;;) {
+    const nl = buf.indexOf(10, lineStart);
+    if (nl < 0 || nl >= filled) {
+      // No complete line left in the buffer: move the remainder to the front and read more.
+      if (eof || (filled - lineStart >= MAX_LINE)) {
+        const rest = filled - lineStart;
+        if (rest === 0) return { end: pos, size, records, problem: null };
+        if (rest >= MAX_LINE) {
+          return { end: pos, size, records, problem: classify(io, fd, pos, size, 'a line longer than 64 MiB') };
+        }
+        return { end: pos, size, records, problem: { kind: 'incomplete', offset: pos.offset, bytes: size - pos.offset, seq: pos.seq + 1, reason: 'the last line has no newline' } };
+      }
+      buf.copy(buf, 0, lineStart, filled);
+      bufStart += lineStart;
+      filled -= lineStart;
+      lineStart = 0;
+      fill();
+      continue;
+    }
+    const seq = lineSeq(buf, lineStart, nl);
+    const crc = seq === pos.seq + 1 ? verifyLine(buf, lineStart, nl, pos.crc) : -1;
+    if (crc < 0) {
+      const reason = seq < 0 ? 'not a record' : seq !== pos.seq + 1 ? `seq ${seq} where ${pos.seq + 1} was expected` : 'checksum mismatch';
+      return { end: pos, size, records, problem: classify(io, fd, pos, size, reason) };
+    }
+    visit?.(buf, lineStart, nl, seq, crc, bufStart + lineStart);
+    records++;
+    pos = { offset: bufStart + nl + 1, seq, crc };
+    lineStart = nl + 1;
+  }
+}
+
+/**
+ * A bad record at `pos.offset`: it is mid-log corruption if any later line is an intact record
+ * chained on the crc its predecessor states (a flipped bit leaves the rest of the chain intact);
+ * otherwise everything from here is a torn tail.
+ */
+function classify(io: FsLayer, fd: number, pos: LogPosition, size: number, reason: string): LogProblem {
+  const rest = size - pos.offset;
+  const limit = Math.min(rest, 256 * 1024 * 1024);
+  const buf = Buffer.allocUnsafe(limit);
+  let got = 0;
+  while (got < limit) {
+    const n = io.readSync(fd, buf, got, limit - got, pos.offset + got);
+    if (n <= 0) break;
+    got += n;
+  }
+  let prevStated = -1;
+  let start = 0;
+  let first = true;
+  while (start < got) {
+    const nl = buf.indexOf(10, start);
+    if (nl < 0 || nl >= got) break;
+    if (!first && prevStated >= 0 && lineSeq(buf, start, nl) > pos.seq && verifyLine(buf, start, nl, prevStated) >= 0) {
+      return { kind: 'corrupt', offset: pos.offset, seq: pos.seq + 1, reason };
+    }
+    prevStated = statedCrc(buf, start, nl);
+    first = false;
+    start = nl + 1;
+  }
+  return { kind: 'torn', offset: pos.offset, bytes: rest, seq: pos.seq + 1, reason };
+}
+
+/**
+ * The log's append side. MUST: one `write` of the whole batch on an O_APPEND descriptor, then
+ * `fdatasync`, and only then may the caller report success. A failed write is cut back off the
+ * file; after a failed fdatasync the writer refuses all further appends (the kernel may have
+ * dropped the dirty pages: retrying the sync would lie).
+ */
+export class LogWriter {
+  private fd: number;
+  private poisoned: Error | null = null;
+
+  constructor(private readonly io: FsLayer, readonly path: string) {
+    this.fd = io.openSync(path, FLAGS.appendLog, FILE_MODE);
+    io.fchmodSync(this.fd, FILE_MODE);
+  }
+
+  /** Appends `data` at byte `offset` (the current end) durably. */
+  append(data: Buffer, offset: number): void {
+    if (this.poisoned) throw ioError('append', `an earlier sync of the log failed: ${this.poisoned.message}; reopen the state`, this.poisoned);
+    try {
+      writeAll(this.io, this.fd, data);
+    } catch (e) {
+      try {
+        this.io.ftruncateSync(this.fd, offset);
+      } catch (t) {
+        this.poisoned = t as Error;
+      }
+      throw ioError('append', 'the records could not be written to the log; nothing was committed', e);
+    }
+    try {
+      this.io.fdatasyncSync(this.fd);
+    } catch (e) {
+      this.poisoned = e as Error;
+      throw ioError('fdatasync', 'the log could not be synced; the records are not reported as committed', e);
+    }
+  }
+
+  /** Cuts the log back to `offset` and syncs (used to remove a torn tail under the lock). */
+  truncate(offset: number): void {
+    this.io.ftruncateSync(this.fd, offset);
+    this.io.fsyncSync(this.fd);
+  }
+
+  size(): number {
+    return this.io.fstatSync(this.fd).size;
+  }
+
+  close(): void {
+    try { this.io.closeSync(this.fd); } catch { /* closing twice is harmless */ }
+    this.fd = -1;
+  }
+}

@@ -1,0 +1,55 @@
+import * as path from 'node:path';
+import { isValidId } from '../model/ids.js';
+import { CairnError } from '../errors.js';
+
+/**
+ * Every path cairn uses inside the state folder, in one place. Ids are checked again here, right
+ * before they become part of a file name, so no caller can build a path that leaves `.state`.
+ */
+export class StatePaths {
+  constructor(readonly root: string) {}
+
+  get log() { return path.join(this.root, 'transitions.jsonl'); }
+  tornLog(stamp: string) { return path.join(this.root, `transitions.jsonl.torn-${stamp}`); }
+  get current() { return path.join(this.root, 'current.json'); }
+  get config() { return path.join(this.root, 'config.json'); }
+  get metrics() { return path.join(this.root, 'metrics.json'); }
+  get interventions() { return path.join(this.root, 'interventions.log'); }
+  get workers() { return path.join(this.root, 'workers.json'); }
+  get gitignore() { return path.join(this.root, '.gitignore'); }
+  get readme() { return path.join(this.root, 'README.md'); }
+  /** proper-lockfile target; the lock itself is the folder `<this>.lock`. */
+  get stateLockTarget() { return path.join(this.root, 'state'); }
+  get schedulerLockTarget() { return path.join(this.root, 'scheduler'); }
+  get backups() { return path.join(this.root, 'backups'); }
+  backup(stamp: string, seq: number) { return path.join(this.backups, `current_${stamp}_${seq}.json`); }
+  get checkpoints() { return path.join(this.root, 'checkpoints'); }
+  checkpointLatest(ws: string) { return path.join(this.checkpoints, `${id('workstream', ws)}_latest.json`); }
+  checkpointDir(ws: string) { return path.join(this.checkpoints, id('workstream', ws)); }
+  checkpoint(ws: string, seq: number) { return path.join(this.checkpointDir(ws), `${seq}.json`); }
+  get archive() { return path.join(this.root, 'archive'); }
+  archived(ws: string) { return path.join(this.archive, `${id('workstream', ws)}.json`); }
+  get logs() { return path.join(this.root, 'logs'); }
+  taskLogDir(ws: string) { return path.join(this.logs, id('workstream', ws)); }
+  taskLog(ws: string, task: string, attempt: number) {
+    return path.join(this.taskLogDir(ws), `${id('task', task)}.${attempt}.log`);
+  }
+  workerLog(worker: string) { return path.join(this.logs, 'workers', `${id('worker', worker)}.log`); }
+  get repairCopies() { return path.join(path.dirname(this.root), `${path.basename(this.root)}.repair-copies`); }
+}
+
+/** Backup file names: `current_<YYYY-MM-DDTHH-MM-SS.mmmZ>_<seq>.json`. */
+export const BACKUP_NAME = /^current_(\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}\.\d{3}Z)_(\d+)\.json$/;
+
+export function stampOf(ms: number): string {
+  return new Date(ms).toISOString().replace(/:/g, '-');
+}
+
+function id(kind: string, value: string): string {
+  if (!isValidId(value)) {
+    throw new CairnError('BAD_ID', `invalid ${kind} id ${JSON.stringify(value)}`, {
+      hint: 'Ids match ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$',
+    });
+  }
+  return value;
+}

@@ -1,0 +1,217 @@
+import { createHash } from 'node:crypto';
+import { CairnError } from '../errors.js';
+import { compactJson } from '../log/canonical.js';
+import { hasForbiddenKey, parseCrcHex } from '../log/codec.js';
+import { State, emptyMetrics } from '../model/state.js';
+import { TASK_STATES, TERMINAL_WORKSTREAM_STATES, WORKER_STATES, WORKSTREAM_STATES, emptyCounts } from '../model/states.js';
+import type { Resource, Task, Worker, Workstream } from '../model/types.js';
+
+/** Version of current.json, archive and checkpoint files this code writes and reads. */
+export const SCHEMA_VERSION = 1;
+
+export type WorkstreamDoc = Workstream & { tasks: Record<string, Task> };
+
+export interface SnapshotDoc {
+  schema_version: number;
+  seq: number;
+  crc: string;
+  log_offset: number;
+  written_at: string;
+  workstreams: Record<string, WorkstreamDoc>;
+  /** Terminal workstreams, kept in archive/<id>.json, with the seq their archive file was written at. */
+  archived: Record<string, number>;
+  workers: Record<string, Worker>;
+  resources: Record<string, Resource>;
+  scheduler: State['sched'];
+  metrics: State['metricsData'];
+}
+
+export interface ArchiveDoc {
+  schema_version: number;
+  seq: number;
+  workstream: WorkstreamDoc;
+}
+
+export function workstreamDoc(s: State, id: string): WorkstreamDoc {
+  const ws = s.workstreams.get(id)!;
+  const tasks: Record<string, Task> = {};
+  for (const tid of ws.task_ids) tasks[tid] = s.tasks.get(`${id}/${tid}`)!;
+  return { ...ws, tasks };
+}
+
+export function isArchived(ws: Workstream): boolean {
+  return TERMINAL_WORKSTREAM_STATES.has(ws.state);
+}
+
+/** The snapshot of a state: active workstreams inline, terminal ones referenced by archive seq. */
+export function snapshotDoc(s: State, logOffset: number, now: string, archivedAt: Map<string, number>): SnapshotDoc {
+  const workstreams: Record<string, WorkstreamDoc> = {};
+  const archived: Record<string, number> = {};
+  for (const [id, ws] of s.workstreams) {
+    if (isArchived(ws)) archived[id] = archivedAt.get(id) ?? s.seq;
+    else workstreams[id] = workstreamDoc(s, id);
+  }
+  return {
+    schema_version: SCHEMA_VERSION,
+    seq: s.seq,
+    crc: s.crc,
+    log_offset: logOffset,
+    written_at: now,
+    workstreams,
+    archived,
+    workers: Object.fromEntries(s.workers),
+    resources: Object.fromEntries(s.resources),
+    scheduler: s.sched,
+    metrics: s.metricsData,
+  };
+}
+
+function bad(what: string, why: string): never {
+  throw new CairnError('SNAPSHOT_INVALID', `${what}: ${why}`);
+}
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** Parses JSON text of a derived file, refusing `__proto__` keys. */
+export function parseDoc(text: string, what: string): Record<string, unknown> {
+  if (text.trim() === '') bad(what, 'the file is empty');
+  if (hasForbiddenKey(text)) bad(what, 'it contains a __proto__ key');
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    bad(what, `not valid JSON (${(e as Error).message})`);
+  }
+  if (!isObj(v)) bad(what, 'not a JSON object');
+  return v;
+}
+
+/** Checks a parsed snapshot's shape well enough that loading it cannot crash or mislead. */
+export function checkSnapshot(v: Record<string, unknown>, what: string): SnapshotDoc {
+  if (typeof v.schema_version !== 'number') bad(what, 'schema_version is missing');
+  if (v.schema_version > SCHEMA_VERSION) bad(what, `schema_version ${v.schema_version} is newer than this cairn reads (${SCHEMA_VERSION})`);
+  if (!Number.isSafeInteger(v.seq) || (v.seq as number) < 0) bad(what, 'seq is not a non-negative integer');
+  if (typeof v.crc !== 'string' || parseCrcHex(v.crc) < 0) bad(what, 'crc is not 8 hex digits');
+  if (!Number.isSafeInteger(v.log_offset) || (v.log_offset as number) < 0) bad(what, 'log_offset is not a non-negative integer');
+  for (const k of ['workstreams', 'archived', 'workers', 'resources', 'metrics']) if (!isObj(v[k])) bad(what, `${k} is not an object`);
+  for (const [id, ws] of Object.entries(v.workstreams as object)) checkWorkstream(ws, `${what}: workstream ${id}`);
+  for (const [id, w] of Object.entries(v.workers as object)) {
+    if (!isObj(w) || w.id !== id || !(WORKER_STATES as readonly unknown[]).includes(w.state)) bad(what, `worker ${id} is malformed`);
+  }
+  for (const [id, r] of Object.entries(v.resources as object)) {
+    if (!isObj(r) || r.id !== id || !isObj(r.holders)) bad(what, `resource ${id} is malformed`);
+  }
+  return v as unknown as SnapshotDoc;
+}
+
+export function checkWorkstream(ws: unknown, what: string): asserts ws is WorkstreamDoc {
+  if (!isObj(ws) || typeof ws.id !== 'string' || !(WORKSTREAM_STATES as readonly unknown[]).includes(ws.state)) bad(what, 'malformed');
+  if (!Array.isArray(ws.task_ids) || !isObj(ws.tasks)) bad(what, 'task_ids or tasks missing');
+  for (const tid of ws.task_ids as unknown[]) {
+    const t = (ws.tasks as Record<string, unknown>)[tid as string];
+    if (!isObj(t) || t.id !== tid || t.workstream_id !== ws.id || !(TASK_STATES as readonly unknown[]).includes(t.state)) {
+      bad(what, `task ${String(tid)} is malformed`);
+    }
+    if (!Array.isArray(t.depends_on) || !isObj(t.resources)) bad(what, `task ${String(tid)} is malformed`);
+  }
+}
+
+/** Adds one workstream document to a state, recomputing what is derived (counts, dependents). */
+export function addWorkstream(s: State, doc: WorkstreamDoc): void {
+  const { tasks, ...rest } = doc;
+  const ws: Workstream = { ...rest, counts: emptyCounts(), task_ids: [...doc.task_ids] };
+  const dependents = new Map<string, string[]>();
+  for (const tid of ws.task_ids) {
+    const t = { ...tasks[tid]! };
+    ws.counts[t.state] += 1;
+    s.tasks.set(`${ws.id}/${tid}`, t);
+    for (const d of t.depends_on) {
+      const list = dependents.get(d);
+      if (list) list.push(tid);
+      else dependents.set(d, [tid]);
+    }
+  }
+  s.workstreams.set(ws.id, ws);
+  s.deps.set(ws.id, dependents);
+}
+
+/** Builds a State from a checked snapshot (archived workstreams are added by the caller). */
+export function stateFromSnapshot(doc: SnapshotDoc): State {
+  const s = new State();
+  s.seq = doc.seq;
+  s.crc = doc.crc;
+  for (const ws of Object.values(doc.workstreams)) addWorkstream(s, ws);
+  for (const w of Object.values(doc.workers)) s.workers.set(w.id, { ...w });
+  for (const r of Object.values(doc.resources)) s.resources.set(r.id, { ...r, holders: { ...r.holders } });
+  s.sched = doc.scheduler ?? null;
+  s.metricsData = { ...emptyMetrics(), ...doc.metrics };
+  return s;
+}
+
+/** A checkpoint: one workstream as of its last task transition (DESIGN §4). */
+export interface CheckpointDoc {
+  schema_version: number;
+  workstream_id: string;
+  seq: number;
+  checkpoint_at: string;
+  workstream_state: string;
+  tasks: Record<string, { state: string; retry_count: number }>;
+  completed_tasks: string[];
+  failed_tasks: string[];
+  pending_tasks: string[];
+  resources_held: Record<string, string[]>;
+  hash: string;
+}
+
+export function checkpointDoc(s: State, wsId: string): CheckpointDoc {
+  const ws = s.workstreams.get(wsId)!;
+  const tasks: CheckpointDoc['tasks'] = {};
+  const completed: string[] = [];
+  const failed: string[] = [];
+  const pending: string[] = [];
+  const held: Record<string, string[]> = {};
+  for (const tid of ws.task_ids) {
+    const t = s.tasks.get(`${wsId}/${tid}`)!;
+    tasks[tid] = { state: t.state, retry_count: t.retry_count };
+    if (t.state === 'completed') completed.push(tid);
+    else if (t.state === 'failed') failed.push(tid);
+    else if (t.state !== 'skipped' && t.state !== 'cancelled') pending.push(tid);
+    if (t.state === 'running' || t.state === 'validating') {
+      for (const rid of Object.keys(t.resources)) (held[rid] ??= []).push(tid);
+    }
+  }
+  const body = {
+    schema_version: SCHEMA_VERSION,
+    workstream_id: wsId,
+    seq: ws.last_task_seq,
+    checkpoint_at: ws.last_task_at,
+    workstream_state: ws.state,
+    tasks,
+    completed_tasks: completed,
+    failed_tasks: failed,
+    pending_tasks: pending,
+    resources_held: held,
+  };
+  return { ...body, hash: checkpointHash(body) };
+}
+
+/** sha-256 of the canonical compact JSON of a checkpoint without its hash field. */
+export function checkpointHash(doc: Omit<CheckpointDoc, 'hash'> | Record<string, unknown>): string {
+  const { hash: _ignored, ...rest } = doc as Record<string, unknown>;
+  return 'sha256:' + createHash('sha256').update(compactJson(rest)).digest('hex');
+}
+
+export function checkCheckpoint(v: Record<string, unknown>, what: string): CheckpointDoc {
+  if (typeof v.workstream_id !== 'string' || !Number.isSafeInteger(v.seq) || !isObj(v.tasks) || typeof v.hash !== 'string') {
+    bad(what, 'not a checkpoint');
+  }
+  if (checkpointHash(v) !== v.hash) bad(what, 'its hash does not match its content');
+  for (const [id, t] of Object.entries(v.tasks as object)) {
+    if (!isObj(t) || !(TASK_STATES as readonly unknown[]).includes(t.state) || !Number.isSafeInteger(t.retry_count)) {
+      bad(what, `task ${id} is malformed`);
+    }
+  }
+  return v as unknown as CheckpointDoc;
+}
