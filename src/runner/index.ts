@@ -1,0 +1,26 @@
+/** The runner: the only part of cairn that spawns or kills processes. */
+export { WorkerPool, type CurrentAttempt, type PoolOptions, type WorkerPoolEvents } from './pool.js';
+export {
+  groupAlive,
+  isAlive,
+  killGroup,
+  killOrphanGroup,
+  processStartTime,
+  signalGroup,
+  type KillOptions,
+  type KillResult,
+  type OrphanKillResult,
+} from './kill.js';
+export type {
+  HeartbeatMessage,
+  KillMessage,
+  OutcomeMessage,
+  ParentMessage,
+  ReadyMessage,
+  RunMessage,
+  RunRequest,
+  SpawnedMessage,
+  StopMessage,
+  ValidatingMessage,
+  WorkerMessage,
+} from './protocol.js';
