@@ -1,0 +1,36 @@
+import type { State } from '../model/state.js';
+import { emptyCounts } from '../model/states.js';
+import { isArchived } from './snapshot.js';
+
+/** metrics.json (DESIGN §4): counts by state, durations, retries, timeouts, recoveries and their success. */
+export function metricsDoc(s: State, now: string): Record<string, unknown> {
+  const tasks = emptyCounts();
+  const workstreams: Record<string, number> = { pending: 0, running: 0, completed: 0, failed: 0, cancelled: 0 };
+  for (const ws of s.workstreams.values()) {
+    workstreams[ws.state] = (workstreams[ws.state] ?? 0) + 1;
+    for (const [k, n] of Object.entries(ws.counts)) tasks[k as keyof typeof tasks] += n;
+  }
+  const workers: Record<string, number> = { idle: 0, busy: 0, unresponsive: 0, shutdown: 0 };
+  for (const w of s.workers.values()) workers[w.state] = (workers[w.state] ?? 0) + 1;
+  const m = s.metricsData;
+  const recoveries: Record<string, { count: number; succeeded: number; success_rate: number | null }> = {};
+  for (const [kind, r] of Object.entries(m.recoveries)) {
+    recoveries[kind] = { ...r, success_rate: r.count === 0 ? null : Math.round((r.succeeded / r.count) * 1000) / 1000 };
+  }
+  return {
+    generated_at: now,
+    seq: s.seq,
+    workstreams,
+    archived_workstreams: [...s.workstreams.values()].filter(isArchived).length,
+    tasks,
+    workers,
+    attempts: m.attempts,
+    retries: m.retries,
+    timeouts: m.timeouts,
+    reassignments: m.reassignments,
+    tasks_finished: m.tasks_finished,
+    task_duration_ms_total: m.task_duration_ms_total,
+    task_duration_ms_mean: m.tasks_finished === 0 ? null : Math.round(m.task_duration_ms_total / m.tasks_finished),
+    recoveries,
+  };
+}

@@ -1,0 +1,318 @@
+import { monotonicFactory } from 'ulid';
+import { CairnError } from '../errors.js';
+import { encodeRecord } from '../log/codec.js';
+import { apply } from '../model/apply.js';
+import { RECORD_TYPES } from '../model/catalogue.js';
+import { DraftState, type State, type StateView } from '../model/state.js';
+import type { Draft, LogRecord } from '../model/types.js';
+import { atomicWrite } from './atomic.js';
+import { type StoreConfig, readConfig } from './config.js';
+import { appendInterventions, DerivedWriter, interventionLines } from './derived.js';
+import { type FsLayer, readWhole, realFs, unsafe } from './fsio.js';
+import { corruptError, loadState, type Loaded } from './load.js';
+import { acquire, type HeldLock } from './lock.js';
+import { type LogPosition, type LogProblem, LogWriter, scanLog } from './logfile.js';
+import { StatePaths, stampOf } from './paths.js';
+
+export interface StoreOptions {
+  fs?: FsLayer;
+  clock?: () => number;
+  /** Overrides on top of config.json (flags, CAIRN_* variables, tests). */
+  config?: Partial<StoreConfig>;
+  /** Never takes the lock and never writes; a torn tail is left alone. */
+  readOnly?: boolean;
+  /** Open even when the log is damaged mid-way (validate-state, repair-state); writing stays refused. */
+  allowDamage?: boolean;
+  /** Build from this snapshot file only (restore-state --from-backup <file>). */
+  snapshotFile?: string;
+  /** Ignore current.json (restore-state --from-transitions). */
+  skipCurrent?: boolean;
+}
+
+/** A decision: given the state (with earlier decisions of the same batch applied), the records to append. */
+export type Decide = (s: StateView) => Draft[];
+
+interface Pending {
+  decide: Decide;
+  resolve: (r: LogRecord[]) => void;
+  reject: (e: unknown) => void;
+}
+
+/**
+ * The state folder: the only code that reads or writes `.state/`.
+ *
+ * MUST (write protocol, DESIGN §3): under the state lock, first read what other processes appended,
+ * then decide, then append the whole batch in one write and fdatasync it, and only then apply it to
+ * the in-memory state and report success. Decisions queued while a batch is being written go into
+ * the next batch together (group commit): one lock, one write, one fsync for all of them.
+ */
+export class Store {
+  readonly paths: StatePaths;
+  readonly io: FsLayer;
+  readonly config: StoreConfig;
+  readonly warnings: string[];
+  /** What the state was loaded from: current.json, a backup, or the log. */
+  readonly source: string;
+  private st: State;
+  private pos: LogPosition;
+  private problem: LogProblem | null;
+  private writer: LogWriter | null = null;
+  private readonly derived: DerivedWriter;
+  private readonly archivedAt: Map<string, number>;
+  private readonly queue: Pending[] = [];
+  private flushing: Promise<void> | null = null;
+  private readonly clock: () => number;
+  private readonly ulid = monotonicFactory();
+  private lastDerivedMs = 0;
+  private closed = false;
+
+  private constructor(readonly root: string, loaded: Loaded, io: FsLayer, config: StoreConfig, private readonly opts: StoreOptions) {
+    this.paths = new StatePaths(root);
+    this.io = io;
+    this.config = config;
+    this.st = loaded.state;
+    this.pos = loaded.end;
+    this.problem = loaded.problem;
+    this.warnings = loaded.warnings;
+    this.source = loaded.source;
+    this.archivedAt = loaded.archivedAt;
+    this.clock = opts.clock ?? Date.now;
+    this.derived = new DerivedWriter(io, this.paths, config);
+  }
+
+  /** Opens an initialized state folder and loads it (snapshot + replay of the rest of the log). */
+  static async open(root: string, opts: StoreOptions = {}): Promise<Store> {
+    const io = opts.fs ?? realFs;
+    const paths = new StatePaths(root);
+    checkRoot(io, root);
+    const config = readConfig(io, paths, opts.config);
+    const loaded = loadState(io, paths, { skipCurrent: opts.skipCurrent, only: opts.snapshotFile });
+    const store = new Store(root, loaded, io, config, opts);
+    const p = loaded.problem;
+    if (p?.kind === 'corrupt' && !opts.allowDamage) throw corruptError(p);
+    if (p && p.kind !== 'corrupt' && !opts.readOnly) {
+      // Under the lock nobody is half-way through a write: what is left unfinished is a torn tail.
+      await store.withLock(async () => {});
+    }
+    return store;
+  }
+
+  /** The current state. Read-only for callers: only records change it. */
+  get state(): StateView {
+    return this.st;
+  }
+
+  /** The concrete state, for code inside src/ that serializes it. */
+  get stateInternal(): State {
+    return this.st;
+  }
+
+  get position(): LogPosition {
+    return this.pos;
+  }
+
+  /** A damaged part of the log found on open (only with allowDamage), or a torn tail left alone. */
+  get logProblem(): LogProblem | null {
+    return this.problem;
+  }
+
+  /**
+   * Decides and appends durably. Resolves with the records once they are on disk; rejects (and
+   * appends nothing of this decision) when `decide` throws or the write fails.
+   */
+  commit(decide: Decide): Promise<LogRecord[]> {
+    if (this.closed) return Promise.reject(new CairnError('INTERNAL', 'the store is closed'));
+    if (this.opts.readOnly) return Promise.reject(new CairnError('INTERNAL', 'the store was opened read-only'));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ decide, resolve, reject });
+      this.kick();
+    });
+  }
+
+  private kick(): void {
+    if (this.flushing) return;
+    this.flushing = (async () => {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0);
+        await this.flush(batch);
+      }
+    })().finally(() => {
+      this.flushing = null;
+      if (this.queue.length > 0) this.kick();
+    });
+  }
+
+  private async flush(batch: Pending[]): Promise<void> {
+    let outcomes: { p: Pending; records: LogRecord[] | null; error: unknown }[] = [];
+    try {
+      await this.withLock(async (lock) => {
+        outcomes = this.decideAll(batch);
+        const records = outcomes.flatMap((o) => o.records ?? []);
+        if (records.length === 0) return;
+        const lines = Buffer.from(records.map((r) => r.__line).join(''));
+        lock.assertHeld();
+        this.logWriter().append(lines, this.pos.offset);
+        for (const r of records) {
+          delete r.__line;
+          apply(this.st, r);
+        }
+        this.pos = { offset: this.pos.offset + lines.length, seq: this.st.seq, crc: parseInt(this.st.crc, 16) };
+        try {
+          appendInterventions(this.io, this.paths, interventionLines(records));
+        } catch (e) {
+          // The records are durable; interventions.log is derived and validate-state rebuilds it.
+          this.warnings.push(`interventions.log could not be written: ${(e as Error).message}`);
+        }
+      });
+    } catch (e) {
+      for (const p of batch) p.reject(e);
+      return;
+    }
+    for (const o of outcomes) {
+      if (o.records) o.p.resolve(o.records.map(stripLine));
+      else o.p.reject(o.error);
+    }
+  }
+
+  /** Runs each decision on a draft that already holds the earlier decisions' records. */
+  private decideAll(batch: Pending[]): { p: Pending; records: (LogRecord & { __line?: string })[] | null; error: unknown }[] {
+    const draft = new DraftState(this.st);
+    let seq = this.pos.seq;
+    let crc = this.pos.crc;
+    return batch.map((p) => {
+      try {
+        const drafts = p.decide(draft);
+        const ts = new Date(this.clock()).toISOString();
+        const out: (LogRecord & { __line?: string })[] = [];
+        const trial = new DraftState(draft);
+        let s = seq;
+        let c = crc;
+        for (const d of drafts) {
+          s += 1;
+          const enc = encodeRecord(envelope(d, s, this.ulid(this.clock()), ts), c);
+          c = enc.crc;
+          apply(trial, enc.record);
+          out.push({ ...enc.record, __line: enc.line });
+        }
+        // Accepted: replay the records on the batch draft so the next decision sees them.
+        for (const r of out) apply(draft, r);
+        seq = s;
+        crc = c;
+        return { p, records: out, error: null };
+      } catch (error) {
+        return { p, records: null, error };
+      }
+    });
+  }
+
+  /** Reads records appended by other processes since this process last looked (no lock). */
+  refresh(): number {
+    return this.catchUp(false);
+  }
+
+  private catchUp(underLock: boolean): number {
+    const before = this.pos.seq;
+    const scan = scanLog(this.io, this.paths.log, this.pos, (buf, start, end) => {
+      apply(this.st, JSON.parse(buf.toString('utf8', start, end)) as LogRecord);
+    });
+    this.pos = scan.end;
+    const p = scan.problem;
+    this.problem = p;
+    if (p?.kind === 'corrupt') throw corruptError(p);
+    if (p && underLock) {
+      this.setAsideTail(p);
+      this.problem = null;
+    }
+    return this.pos.seq - before;
+  }
+
+  /** Keeps a torn tail in transitions.jsonl.torn-<ts>, then cuts the log back to its last good record. */
+  private setAsideTail(p: Exclude<LogProblem, { kind: 'corrupt' }>): void {
+    const all = readWhole(this.io, this.paths.log) ?? Buffer.alloc(0);
+    const tail = all.subarray(p.offset);
+    const name = this.paths.tornLog(stampOf(this.clock()));
+    atomicWrite(this.io, name, tail);
+    this.logWriter().truncate(p.offset);
+    this.warnings.push(`the log ended with ${tail.length} bytes of an unfinished record (seq ${p.seq}: ${p.reason}); kept in ${name} and removed from the log`);
+  }
+
+  private logWriter(): LogWriter {
+    this.writer ??= new LogWriter(this.io, this.paths.log);
+    return this.writer;
+  }
+
+  /** Runs `fn` under the state lock after catching up with the log. */
+  async withLock<T>(fn: (lock: HeldLock) => Promise<T>): Promise<T> {
+    const lock = await acquire(this.paths.stateLockTarget, {
+      staleMs: this.config.lock_stale_ms,
+      updateMs: this.config.lock_update_ms,
+      timeoutMs: this.config.lock_timeout_ms,
+      what: 'state lock',
+    });
+    try {
+      this.catchUp(true);
+      return await fn(lock);
+    } finally {
+      await lock.release();
+    }
+  }
+
+  /**
+   * Writes current.json and everything derived with it (checkpoints, archive, metrics, backups)
+   * under the state lock. Skipped when nothing changed since the last write unless `force`.
+   */
+  async writeDerived(force = false): Promise<void> {
+    await this.withLock(async (lock) => {
+      if (!force && this.derived.lastSnapshotSeq === this.st.seq) return;
+      lock.assertHeld();
+      this.derived.write(this.st, this.pos.offset, this.clock(), this.archivedAt);
+      this.lastDerivedMs = this.clock();
+    });
+  }
+
+  /** writeDerived, at most once per snapshot_interval (the scheduler calls this as it goes). */
+  async maybeWriteDerived(): Promise<void> {
+    if (this.clock() - this.lastDerivedMs < this.config.snapshot_interval_ms) return;
+    if (this.derived.lastSnapshotSeq === this.st.seq) return;
+    await this.writeDerived();
+  }
+
+  /** Ends a command: derived files reflect the last record. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.flushing) await this.flushing;
+    if (!this.opts.readOnly && (this.problem === null || this.problem.kind !== 'corrupt')) await this.writeDerived();
+    this.closed = true;
+    this.writer?.close();
+  }
+}
+
+function envelope(d: Draft, seq: number, id: string, ts: string): Omit<LogRecord, 'crc'> {
+  const { type, severity, operator, reason, caused_by, ...rest } = d;
+  const def = RECORD_TYPES[type];
+  if (!def) throw new CairnError('INTERNAL', `unknown record type ${String(type)}`);
+  return {
+    seq, id, ts, type,
+    severity: severity ?? def.severity,
+    operator: operator ?? null,
+    ...(reason !== undefined ? { reason } : {}),
+    ...(caused_by !== undefined ? { caused_by } : {}),
+    ...rest,
+  } as Omit<LogRecord, 'crc'>;
+}
+
+function stripLine(r: LogRecord & { __line?: string }): LogRecord {
+  const { __line: _l, ...rest } = r;
+  return rest as LogRecord;
+}
+
+/** The state folder must be a real folder (never a symlink) that cairn initialized. */
+export function checkRoot(io: FsLayer, root: string): void {
+  const st = io.lstatSync(root);
+  if (!st) {
+    throw new CairnError('NOT_INITIALIZED', `there is no state folder at ${root}`, {
+      hint: 'Run: cairn init (or cairn run <spec.json>, which initializes it)',
+    });
+  }
+  if (st.isSymbolicLink() || !st.isDirectory()) throw unsafe(root);
+}
