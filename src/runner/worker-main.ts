@@ -24,7 +24,15 @@ function positive(text: string | undefined, fallback: number): number {
 }
 
 /** The attempt in progress; `pgid` is set while one of its processes runs. */
-let current: { key: string; attempt: number; pgid: number | null; done: Promise<void> } | null = null;
+interface Attempt {
+  key: string;
+  attempt: number;
+  pgid: number | null;
+  /** A kill that arrived while no process ran (just before spawn, between phases); applied at the next spawn. */
+  pendingKill: KillMessage | null;
+  done: Promise<void>;
+}
+let current: Attempt | null = null;
 let stopping = false;
 let lastSend: Promise<void> = Promise.resolve();
 
@@ -51,8 +59,15 @@ async function runPhase(req: RunMessage, phase: 'command' | 'validate', command:
     return started.outcome;
   }
   const { pid, processStart } = started;
-  if (current !== null) current.pgid = pid;
   send({ type: phase === 'command' ? 'spawned' : 'validating', key: req.key, attempt: req.attempt, pid, pgid: pid, processStart });
+  if (current !== null) {
+    current.pgid = pid;
+    const pending = current.pendingKill;
+    current.pendingKill = null;
+    if (pending !== null) signalAttempt(current, pending);
+  }
+  // A stop (or the scheduler's death) that came while the spawn finished must still reach this group.
+  if (stopping) void killGroup(pid, { graceMs });
   const outcome = await started.exited;
   // Processes the task left behind in its group would keep writing to the log and hold resources.
   if (groupAlive(pid)) {
@@ -94,7 +109,7 @@ function onRun(msg: RunMessage): void {
     return;
   }
   const req: RunMessage = { ...msg, cwd: msg.cwd ?? null, validate: msg.validate ?? null };
-  const attempt = { key: req.key, attempt: req.attempt, pgid: null, done: Promise.resolve() };
+  const attempt: Attempt = { key: req.key, attempt: req.attempt, pgid: null, pendingKill: null, done: Promise.resolve() };
   current = attempt;
   attempt.done = runAttempt(req)
     .catch((err: unknown) => crash(err))
@@ -105,9 +120,16 @@ function onRun(msg: RunMessage): void {
 
 function onKill(msg: KillMessage): void {
   const target = current;
-  if (target === null || target.pgid === null) return;
+  if (target === null) return;
   if ((msg.key !== undefined && msg.key !== target.key) || (msg.attempt !== undefined && msg.attempt !== target.attempt)) return;
+  // A kill sent right after `run` can arrive before the spawn has finished: it must not be lost.
+  if (target.pgid === null) target.pendingKill = msg;
+  else signalAttempt(target, msg);
+}
+
+function signalAttempt(target: Attempt, msg: KillMessage): void {
   const pgid = target.pgid;
+  if (pgid === null) return;
   try {
     signalGroup(pgid, msg.signal);
   } catch (err) {
