@@ -1,0 +1,51 @@
+import * as path from 'node:path';
+import { prettyJson } from '../log/canonical.js';
+import { CairnError } from '../errors.js';
+import { atomicWrite } from './atomic.js';
+import { ensureDir } from './derived.js';
+import { FILE_MODE, FLAGS, type FsLayer, realFs, unsafe } from './fsio.js';
+import { StatePaths } from './paths.js';
+import { SCHEMA_VERSION } from './snapshot.js';
+
+/** What `cairn init` writes to .state/.gitignore: local-only files stay out of git. */
+export const GITIGNORE = `# Written by cairn init. The log, current.json, checkpoints, archive, config and
+# interventions are committed; these are local to one machine:
+state.lock/
+scheduler.lock/
+.*.tmp-*
+logs/
+workers.json
+backups/
+`;
+
+/**
+ * Creates the state folder (0700) with an empty log, config.json, .gitignore and an empty
+ * snapshot. Idempotent: on an existing folder it only adds what is missing and changes nothing else.
+ */
+export function initState(root: string, io: FsLayer = realFs): { created: boolean; root: string } {
+  const paths = new StatePaths(root);
+  const st = io.lstatSync(root);
+  if (st && (st.isSymbolicLink() || !st.isDirectory())) throw unsafe(root);
+  const parent = path.dirname(path.resolve(root));
+  const pst = io.lstatSync(parent);
+  if (!pst || !pst.isDirectory()) {
+    throw new CairnError('BAD_INPUT', `the folder ${parent} does not exist`, { hint: 'Create it first or pass another --state-dir' });
+  }
+  const created = !st;
+  ensureDir(io, root);
+  for (const d of [paths.backups, paths.checkpoints, paths.archive, paths.logs]) ensureDir(io, d);
+  const fd = io.openSync(paths.log, FLAGS.appendLog, FILE_MODE);
+  io.fchmodSync(fd, FILE_MODE);
+  io.fsyncSync(fd);
+  io.closeSync(fd);
+  if (!io.lstatSync(paths.gitignore)) atomicWrite(io, paths.gitignore, GITIGNORE);
+  if (!io.lstatSync(paths.config)) atomicWrite(io, paths.config, prettyJson({}));
+  if (!io.lstatSync(paths.current)) {
+    atomicWrite(io, paths.current, prettyJson({
+      schema_version: SCHEMA_VERSION, seq: 0, crc: '00000000', log_offset: 0, written_at: new Date().toISOString(),
+      workstreams: {}, archived: {}, workers: {}, resources: {}, scheduler: null,
+      metrics: { attempts: 0, retries: 0, timeouts: 0, reassignments: 0, task_duration_ms_total: 0, tasks_finished: 0, recoveries: {}, recovery_targets: {} },
+    }));
+  }
+  return { created, root };
+}

@@ -1,0 +1,43 @@
+import { CairnError } from '../errors.js';
+import type { LogRecord } from '../model/types.js';
+import type { FsLayer } from './fsio.js';
+import { corruptError } from './load.js';
+import { LOG_START, scanLog } from './logfile.js';
+
+export interface RecordFilter {
+  types?: string[];
+  workstreamId?: string;
+  taskId?: string;
+  workerId?: string;
+  sinceSeq?: number;
+  /** Keep only the last N matches. */
+  last?: number;
+}
+
+/**
+ * Streams the good records of a log file through `filter` (checking the chain on the way).
+ * Cheap filters run on the raw bytes' seq before any JSON is parsed.
+ */
+export function readRecords(io: FsLayer, file: string, f: RecordFilter = {}): { records: LogRecord[]; lastSeq: number } {
+  const out: LogRecord[] = [];
+  const since = f.sinceSeq ?? 0;
+  const types = f.types && f.types.length > 0 ? new Set(f.types) : null;
+  const scan = scanLog(io, file, LOG_START, (buf, start, end, seq) => {
+    if (seq <= since) return;
+    const r = JSON.parse(buf.toString('utf8', start, end)) as LogRecord;
+    if (types && !types.has(r.type)) return;
+    if (f.workstreamId !== undefined && r.workstream_id !== f.workstreamId) return;
+    if (f.taskId !== undefined && r.task_id !== f.taskId) return;
+    if (f.workerId !== undefined && r.worker_id !== f.workerId) return;
+    out.push(r);
+    if (f.last !== undefined && out.length > f.last * 2) out.splice(0, out.length - f.last);
+  });
+  if (scan.problem?.kind === 'corrupt') throw corruptError(scan.problem);
+  const records = f.last !== undefined ? out.slice(-f.last) : out;
+  return { records, lastSeq: scan.end.seq };
+}
+
+export function requireFile(io: FsLayer, file: string): void {
+  const st = io.lstatSync(file);
+  if (!st || !st.isFile()) throw new CairnError('BAD_INPUT', `${file} is not a readable file`, { hint: 'Pass the path of a transitions.jsonl file.' });
+}

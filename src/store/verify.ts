@@ -1,0 +1,219 @@
+import { CairnError } from '../errors.js';
+import { compactJson } from '../log/canonical.js';
+import { apply } from '../model/apply.js';
+import { checkInvariants } from '../model/invariants.js';
+import { State } from '../model/state.js';
+import type { LogRecord } from '../model/types.js';
+import { interventionLines, listCheckpointSeqs } from './derived.js';
+import { type FsLayer, readWhole } from './fsio.js';
+import { REPAIR_HINT } from './load.js';
+import { LOG_START, scanLog } from './logfile.js';
+import { metricsDoc } from './metrics.js';
+import type { StatePaths } from './paths.js';
+import { checkCheckpoint, checkpointDoc, checkSnapshot, parseDoc, snapshotDoc, workstreamDoc, type SnapshotDoc } from './snapshot.js';
+
+/** One thing validate-state found wrong, with the command that fixes it. */
+export interface Problem {
+  code: string;
+  message: string;
+  fix: string;
+}
+
+const REBUILD = 'cairn restore-state --from-transitions .state/transitions.jsonl --yes';
+const REPAIR = 'cairn repair-state --dry-run, then cairn repair-state --yes';
+
+/**
+ * Checks a state folder end to end without changing it: the log's chain and seq, every record legal
+ * by the transition tables (a full replay from seq 1), the invariants of DESIGN §2 on the result,
+ * and every derived file (current.json, archive, checkpoints and their hashes, metrics.json,
+ * interventions.log) equal to what the replay gives at the seq it claims.
+ */
+export function verifyState(io: FsLayer, paths: StatePaths): { problems: Problem[]; seq: number; records: number } {
+  const problems: Problem[] = [];
+  const snap = readSnapshot(io, paths, problems);
+  const checkpoints = collectCheckpoints(io, paths, problems);
+  const archives = collectArchives(io, paths, problems);
+  const want = new Set<number>([...checkpoints.keys(), ...archives.keys()]);
+  if (snap) want.add(snap.seq);
+
+  const state = new State();
+  const records: LogRecord[] = [];
+  let replayError: CairnError | null = null;
+  const check = (seq: number) => {
+    if (snap && seq === snap.seq) compareSnapshot(state, snap, problems);
+    for (const c of checkpoints.get(seq) ?? []) compareCheckpoint(state, c, problems);
+    for (const a of archives.get(seq) ?? []) compareArchive(state, a, problems);
+  };
+  if (want.has(0)) check(0);
+  const scan = scanLog(io, paths.log, LOG_START, (buf, start, end, seq) => {
+    if (replayError) return;
+    try {
+      const r = JSON.parse(buf.toString('utf8', start, end)) as LogRecord;
+      apply(state, r);
+      if (r.operator !== null && typeof r.action === 'string') records.push(r);
+    } catch (e) {
+      replayError = e instanceof CairnError ? e : new CairnError('LOG_INVALID', `record seq ${seq} cannot be applied: ${(e as Error).message}`);
+      return;
+    }
+    if (want.has(seq)) check(seq);
+  });
+  if (scan.problem) {
+    const p = scan.problem;
+    problems.push(p.kind === 'corrupt'
+      ? { code: 'LOG_CORRUPT', message: `the log is damaged at seq ${p.seq} (byte ${p.offset}): ${p.reason}; valid records follow`, fix: REPAIR }
+      : { code: 'LOG_TORN_TAIL', message: `the log ends with ${p.bytes} bytes of an unfinished record (seq ${p.seq})`, fix: 'any cairn command that writes sets it aside; or: cairn repair-state --yes' });
+  }
+  if (replayError) {
+    const e = replayError as CairnError;
+    problems.push({ code: e.code === 'LOG_INVALID' ? 'ILLEGAL_TRANSITION_IN_LOG' : e.code, message: e.message, fix: REPAIR });
+    return { problems, seq: state.seq, records: scan.records };
+  }
+  if (snap && snap.seq > scan.end.seq) {
+    problems.push({ code: 'SNAPSHOT_TOO_NEW', message: `current.json is at seq ${snap.seq} but the log ends at ${scan.end.seq}`, fix: REBUILD });
+  }
+  for (const v of checkInvariants(state)) problems.push({ code: v.code, message: v.message, fix: v.fix ?? REPAIR });
+  compareDerivedNow(io, paths, state, records, problems);
+  return { problems, seq: state.seq, records: scan.records };
+}
+
+function readSnapshot(io: FsLayer, paths: StatePaths, problems: Problem[]): SnapshotDoc | null {
+  try {
+    const buf = readWhole(io, paths.current);
+    if (!buf) {
+      problems.push({ code: 'SNAPSHOT_MISSING', message: 'current.json is missing', fix: REBUILD });
+      return null;
+    }
+    return checkSnapshot(parseDoc(buf.toString('utf8'), 'current.json'), 'current.json');
+  } catch (e) {
+    problems.push({ code: 'SNAPSHOT_INVALID', message: (e as Error).message, fix: REBUILD });
+    return null;
+  }
+}
+
+type Ckpt = { file: string; doc: ReturnType<typeof checkCheckpoint> };
+
+function collectCheckpoints(io: FsLayer, paths: StatePaths, problems: Problem[]): Map<number, Ckpt[]> {
+  const out = new Map<number, Ckpt[]>();
+  const st = io.lstatSync(paths.checkpoints);
+  if (!st) return out;
+  for (const f of io.readdirSync(paths.checkpoints)) {
+    const m = /^(.+)_latest\.json$/.exec(f);
+    const files: string[] = [];
+    if (m) files.push(f);
+    else if (io.lstatSync(`${paths.checkpoints}/${f}`)?.isDirectory()) {
+      try {
+        for (const n of listCheckpointSeqs(io, paths, f)) files.push(`${f}/${n}.json`);
+      } catch (e) {
+        problems.push({ code: 'UNSAFE_PATH', message: (e as Error).message, fix: 'remove the link by hand' });
+      }
+    }
+    for (const file of files) {
+      try {
+        const doc = checkCheckpoint(parseDoc(readWhole(io, `${paths.checkpoints}/${file}`)!.toString('utf8'), `checkpoints/${file}`), `checkpoints/${file}`);
+        const list = out.get(doc.seq) ?? [];
+        list.push({ file, doc });
+        out.set(doc.seq, list);
+      } catch (e) {
+        problems.push({ code: 'CHECKPOINT_INVALID', message: (e as Error).message, fix: `${REBUILD} (rewrites the checkpoint), or delete checkpoints/${file}` });
+      }
+    }
+  }
+  return out;
+}
+
+type Arch = { file: string; doc: Record<string, unknown> };
+
+function collectArchives(io: FsLayer, paths: StatePaths, problems: Problem[]): Map<number, Arch[]> {
+  const out = new Map<number, Arch[]>();
+  if (!io.lstatSync(paths.archive)) return out;
+  for (const f of io.readdirSync(paths.archive)) {
+    if (!f.endsWith('.json') || f.startsWith('.')) continue;
+    try {
+      const doc = parseDoc(readWhole(io, `${paths.archive}/${f}`)!.toString('utf8'), `archive/${f}`);
+      const seq = doc.seq as number;
+      const list = out.get(seq) ?? [];
+      list.push({ file: f, doc });
+      out.set(seq, list);
+    } catch (e) {
+      problems.push({ code: 'ARCHIVE_INVALID', message: (e as Error).message, fix: REBUILD });
+    }
+  }
+  return out;
+}
+
+function compareSnapshot(state: State, snap: SnapshotDoc, problems: Problem[]): void {
+  const mine = snapshotDoc(state, snap.log_offset, snap.written_at, new Map(Object.entries(snap.archived)));
+  if (mine.crc !== snap.crc) {
+    problems.push({ code: 'SNAPSHOT_FOREIGN', message: `current.json says crc ${snap.crc} at seq ${snap.seq}, the log has ${mine.crc}`, fix: REBUILD });
+    return;
+  }
+  for (const k of ['workstreams', 'workers', 'resources', 'scheduler', 'metrics'] as const) {
+    if (compactJson(mine[k]) !== compactJson(snap[k])) {
+      problems.push({ code: 'SNAPSHOT_DIFFERS', message: `current.json (seq ${snap.seq}) differs from a replay of the log in ${k}${firstDiff(mine[k], snap[k])}`, fix: REBUILD });
+    }
+  }
+  const archivedNow = Object.keys(mine.archived).sort().join(',');
+  if (archivedNow !== Object.keys(snap.archived).sort().join(',')) {
+    problems.push({ code: 'SNAPSHOT_DIFFERS', message: `current.json lists archived workstreams ${Object.keys(snap.archived).join(', ') || '(none)'}; the replay has ${archivedNow || '(none)'}`, fix: REBUILD });
+  }
+}
+
+function compareCheckpoint(state: State, c: Ckpt, problems: Problem[]): void {
+  const ws = c.doc.workstream_id;
+  if (!state.workstreams.has(ws)) {
+    problems.push({ code: 'CHECKPOINT_DIFFERS', message: `checkpoints/${c.file} names workstream ${ws}, which does not exist at seq ${c.doc.seq}`, fix: `delete checkpoints/${c.file}` });
+    return;
+  }
+  const mine = checkpointDoc(state, ws);
+  const { checkpoint_at: _a, ...a } = mine;
+  const { checkpoint_at: _b, ...b } = c.doc;
+  if (mine.seq !== c.doc.seq || compactJson(a) !== compactJson(b)) {
+    problems.push({ code: 'CHECKPOINT_DIFFERS', message: `checkpoints/${c.file} differs from a replay of the log at seq ${c.doc.seq}`, fix: REBUILD });
+  }
+}
+
+function compareArchive(state: State, a: Arch, problems: Problem[]): void {
+  const w = a.doc.workstream as { id?: string } | undefined;
+  const id = w?.id;
+  if (typeof id !== 'string' || !state.workstreams.has(id)) {
+    problems.push({ code: 'ARCHIVE_DIFFERS', message: `archive/${a.file} names a workstream that does not exist at seq ${String(a.doc.seq)}`, fix: REBUILD });
+    return;
+  }
+  if (compactJson(workstreamDoc(state, id)) !== compactJson(w)) {
+    problems.push({ code: 'ARCHIVE_DIFFERS', message: `archive/${a.file} differs from a replay of the log at seq ${String(a.doc.seq)}`, fix: REBUILD });
+  }
+}
+
+function compareDerivedNow(io: FsLayer, paths: StatePaths, state: State, manual: LogRecord[], problems: Problem[]): void {
+  const lines = interventionLines(manual).join('');
+  const have = readWhole(io, paths.interventions)?.toString('utf8') ?? '';
+  if (have !== lines) {
+    problems.push({ code: 'INTERVENTIONS_DIFFER', message: 'interventions.log differs from the manual actions recorded in the log', fix: 'cairn repair-state --yes (rebuilds it from the log)' });
+  }
+  try {
+    const buf = readWhole(io, paths.metrics);
+    if (buf) {
+      const m = parseDoc(buf.toString('utf8'), 'metrics.json');
+      if (m.seq === state.seq) {
+        const mine = metricsDoc(state, String(m.generated_at));
+        if (compactJson(mine) !== compactJson(m)) problems.push({ code: 'METRICS_DIFFER', message: 'metrics.json differs from a replay of the log', fix: REBUILD });
+      }
+    }
+  } catch (e) {
+    problems.push({ code: 'METRICS_INVALID', message: (e as Error).message, fix: REBUILD });
+  }
+}
+
+function firstDiff(a: unknown, b: unknown, path = ''): string {
+  if (compactJson(a) === compactJson(b)) return '';
+  if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a)) {
+    const keys = new Set([...Object.keys(a as object), ...Object.keys(b as object)]);
+    for (const k of [...keys].sort()) {
+      const d = firstDiff((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${path}.${k}`);
+      if (d) return d;
+    }
+  }
+  return ` (first at ${path || '.'}: replay ${JSON.stringify(a)?.slice(0, 80)}, file ${JSON.stringify(b)?.slice(0, 80)})`;
+}
+
+export { REPAIR_HINT };
