@@ -268,6 +268,21 @@ describe('a worker whose scheduler or itself dies', () => {
       assert.equal(running(spawnedPid(seen, req)!), false);
     }));
 
+  it('ignores SIGINT (Ctrl-C is the scheduler\'s to handle) and on SIGTERM kills its task, then exits', () =>
+    withPool(async (pool, seen) => {
+      const pid = await pool.start('w1');
+      const req = request([process.execPath, fixture('sleep.mjs'), '60000']);
+      pool.run('w1', req);
+      await waitFor('spawned', () => spawnedPid(seen, req) !== undefined);
+      process.kill(pid, 'SIGINT');
+      await new Promise((r) => setTimeout(r, 200));
+      assert.ok(running(pid) && running(spawnedPid(seen, req)!));
+      process.kill(pid, 'SIGTERM');
+      await waitFor('the exit event', () => seen.some((s) => s.event === 'exit'));
+      assert.equal(running(spawnedPid(seen, req)!), false);
+      assert.equal((await outcomeOf(seen, req)).outcome.signal, 'SIGTERM');
+    }));
+
   it('forceStop SIGKILLs a SIGSTOPped worker and its task', () =>
     withPool(async (pool, seen) => {
       const pid = await pool.start('w1');
