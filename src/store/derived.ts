@@ -42,7 +42,7 @@ export class DerivedWriter {
 
   constructor(private readonly io: FsLayer, private readonly paths: StatePaths, private readonly cfg: DerivedConfig) {}
 
-  write(s: State, logOffset: number, nowMs: number, archivedAt: Map<string, number>): void {
+  write(s: State, logOffset: number, nowMs: number, archivedAt: Map<string, number>, forceBackup = false): void {
     const now = new Date(nowMs).toISOString();
     ensureDir(this.io, this.paths.archive);
     ensureDir(this.io, this.paths.checkpoints);
@@ -60,7 +60,7 @@ export class DerivedWriter {
       this.checkpoint(s, id);
     }
     atomicWrite(this.io, this.paths.metrics, prettyJson(metricsDoc(s, now)));
-    this.backup(nowMs);
+    this.backup(nowMs, forceBackup);
     atomicWrite(this.io, this.paths.current, prettyJson(snapshotDoc(s, logOffset, now, archivedAt)));
     this.lastSnapshotSeq = s.seq;
   }
@@ -92,14 +92,14 @@ export class DerivedWriter {
     }
   }
 
-  private backup(nowMs: number): void {
+  private backup(nowMs: number, force: boolean): void {
     ensureDir(this.io, this.paths.backups);
     const existing = listBackups(this.io, this.paths);
     if (this.lastBackupMs === null) {
       const newest = existing[0];
       this.lastBackupMs = newest ? Date.parse(newest.stamp.replace(/T(\d{2})-(\d{2})-(\d{2})/, 'T$1:$2:$3')) : -Infinity;
     }
-    if (nowMs - this.lastBackupMs < this.cfg.backup_interval_ms) return;
+    if (!force && nowMs - this.lastBackupMs < this.cfg.backup_interval_ms) return;
     const old = readWhole(this.io, this.paths.current);
     if (!old || old.length === 0) return;
     let seq = 0;

@@ -87,6 +87,15 @@ function loadArchives(io: FsLayer, paths: StatePaths, doc: SnapshotDoc, name: st
   return out;
 }
 
+/** Archive files a snapshot refers to, skipping the unusable ones (for a dry-run comparison only). */
+export function loadArchivesLenient(io: FsLayer, paths: StatePaths, doc: SnapshotDoc): ArchiveDoc[] {
+  try {
+    return loadArchives(io, paths, doc, 'current.json');
+  } catch {
+    return [];
+  }
+}
+
 /** Replays the log on top of `doc` (or from nothing); a string explains why `doc` cannot be used. */
 function replayFrom(io: FsLayer, paths: StatePaths, doc: SnapshotDoc | null, archives: ArchiveDoc[]): Omit<Loaded, 'warnings' | 'source'> | string {
   const state = doc ? stateFromSnapshot(doc) : new State();
@@ -104,26 +113,35 @@ function replayFrom(io: FsLayer, paths: StatePaths, doc: SnapshotDoc | null, arc
       if (crc !== wantCrc) mismatch = `its crc ${doc!.crc} differs from the log's ${crcHex(crc)} at seq ${seq} (it belongs to another history)`;
       return;
     }
-    const text = buf.toString('utf8', start, end);
-    if (hasForbiddenKey(text)) {
-      throw new CairnError('LOG_CORRUPT', `record seq ${seq} contains a __proto__ key`, { details: { seq }, hint: REPAIR_HINT });
-    }
-    let rec: LogRecord;
-    try {
-      rec = JSON.parse(text) as LogRecord;
-    } catch (e) {
-      throw new CairnError('LOG_CORRUPT', `record seq ${seq} is not valid JSON (${(e as Error).message})`, { details: { seq }, hint: REPAIR_HINT });
-    }
-    try {
-      apply(state, rec);
-    } catch (e) {
-      if (e instanceof CairnError) throw e;
-      throw new CairnError('LOG_INVALID', `record seq ${seq} (${String(rec.type)}) cannot be applied: ${(e as Error).message}`, { details: { seq }, hint: REPAIR_HINT });
-    }
+    applyLine(state, buf, start, end, seq);
   });
   if (mismatch) return mismatch;
   if (scan.end.seq < base) return `it is at seq ${base} but the log ends at seq ${scan.end.seq} (too new)`;
   return { state, end: scan.end, size: scan.size, problem: scan.problem, archivedAt: new Map(Object.entries(doc?.archived ?? {})) };
+}
+
+/**
+ * Parses one good line and applies it. A line that passed its crc but is not a record cairn can
+ * apply (crafted, or written by a buggy version) is damage: LOG_CORRUPT or LOG_INVALID with its seq.
+ */
+export function applyLine(state: State, buf: Buffer, start: number, end: number, seq: number): LogRecord {
+  const text = buf.toString('utf8', start, end);
+  if (hasForbiddenKey(text)) {
+    throw new CairnError('LOG_CORRUPT', `record seq ${seq} contains a __proto__ key`, { details: { seq }, hint: REPAIR_HINT });
+  }
+  let rec: LogRecord;
+  try {
+    rec = JSON.parse(text) as LogRecord;
+  } catch (e) {
+    throw new CairnError('LOG_CORRUPT', `record seq ${seq} is not valid JSON (${(e as Error).message})`, { details: { seq }, hint: REPAIR_HINT });
+  }
+  try {
+    apply(state, rec);
+  } catch (e) {
+    if (e instanceof CairnError) throw e;
+    throw new CairnError('LOG_INVALID', `record seq ${seq} (${String(rec.type)}) cannot be applied: ${(e as Error).message}`, { details: { seq }, hint: REPAIR_HINT });
+  }
+  return rec;
 }
 
 export const REPAIR_HINT = 'Run: cairn repair-state --dry-run (it keeps every record before the bad one and sets the rest aside), then cairn repair-state --yes';

@@ -156,7 +156,6 @@ export interface CheckpointDoc {
   workstream_id: string;
   seq: number;
   checkpoint_at: string;
-  workstream_state: string;
   tasks: Record<string, { state: string; retry_count: number }>;
   completed_tasks: string[];
   failed_tasks: string[];
@@ -187,7 +186,6 @@ export function checkpointDoc(s: State, wsId: string): CheckpointDoc {
     workstream_id: wsId,
     seq: ws.last_task_seq,
     checkpoint_at: ws.last_task_at,
-    workstream_state: ws.state,
     tasks,
     completed_tasks: completed,
     failed_tasks: failed,

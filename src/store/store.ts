@@ -9,7 +9,7 @@ import { atomicWrite } from './atomic.js';
 import { type StoreConfig, readConfig } from './config.js';
 import { appendInterventions, DerivedWriter, interventionLines } from './derived.js';
 import { type FsLayer, readWhole, realFs, unsafe } from './fsio.js';
-import { corruptError, loadState, type Loaded } from './load.js';
+import { applyLine, corruptError, loadState, type Loaded } from './load.js';
 import { acquire, type HeldLock } from './lock.js';
 import { type LogPosition, type LogProblem, LogWriter, scanLog } from './logfile.js';
 import { StatePaths, stampOf } from './paths.js';
@@ -212,8 +212,8 @@ export class Store {
 
   private catchUp(underLock: boolean): number {
     const before = this.pos.seq;
-    const scan = scanLog(this.io, this.paths.log, this.pos, (buf, start, end) => {
-      apply(this.st, JSON.parse(buf.toString('utf8', start, end)) as LogRecord);
+    const scan = scanLog(this.io, this.paths.log, this.pos, (buf, start, end, seq) => {
+      applyLine(this.st, buf, start, end, seq);
     });
     this.pos = scan.end;
     const p = scan.problem;
@@ -261,11 +261,11 @@ export class Store {
    * Writes current.json and everything derived with it (checkpoints, archive, metrics, backups)
    * under the state lock. Skipped when nothing changed since the last write unless `force`.
    */
-  async writeDerived(force = false): Promise<void> {
+  async writeDerived(force = false, forceBackup = false): Promise<void> {
     await this.withLock(async (lock) => {
       if (!force && this.derived.lastSnapshotSeq === this.st.seq) return;
       lock.assertHeld();
-      this.derived.write(this.st, this.pos.offset, this.clock(), this.archivedAt);
+      this.derived.write(this.st, this.pos.offset, this.clock(), this.archivedAt, forceBackup);
       this.lastDerivedMs = this.clock();
     });
   }

@@ -1,0 +1,172 @@
+import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
+import { ID_PATTERN } from '../model/ids.js';
+import { idProblem } from '../model/ids.js';
+import { PATTERN_MESSAGES } from './common.js';
+
+/** One problem found in an input: a JSON path like `$.tasks[1].depends_on[0]` and what was expected. */
+export interface Problem {
+  path: string;
+  message: string;
+}
+
+/**
+ * A strict draft 2020-12 validator: unknown keywords and ill-formed schemas fail at compile time.
+ * Union types are allowed (a command is a string or an array); tuples need not be closed, since an
+ * argv has a program and then any number of arguments.
+ */
+export function createAjv(): Ajv2020 {
+  return new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true, strictTuples: false, verbose: true });
+}
+
+/** `$` followed by `.key`, `["odd key"]` and `[index]` segments. */
+export function jsonPath(segments: readonly (string | number)[]): string {
+  let out = '$';
+  for (const s of segments) {
+    if (typeof s === 'number') out += `[${s}]`;
+    else if (/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(s)) out += `.${s}`;
+    else out += `[${JSON.stringify(s)}]`;
+  }
+  return out;
+}
+
+/** Splits an ajv instancePath (a JSON Pointer) into segments, numbers where the data is an array. */
+export function pointerSegments(pointer: string, data: unknown): (string | number)[] {
+  if (pointer === '') return [];
+  const out: (string | number)[] = [];
+  let node: unknown = data;
+  for (const raw of pointer.slice(1).split('/')) {
+    const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (Array.isArray(node)) {
+      out.push(Number(key));
+      node = node[Number(key)];
+    } else {
+      out.push(key);
+      node = node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[key] : undefined;
+    }
+  }
+  return out;
+}
+
+const TYPE_WORDS: Record<string, string> = {
+  string: 'a string', number: 'a number', integer: 'an integer', boolean: 'a boolean',
+  array: 'an array', object: 'an object', null: 'null',
+};
+
+function typeOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'an integer' : 'a number';
+  return TYPE_WORDS[typeof v] ?? typeof v;
+}
+
+function show(v: unknown): string {
+  const s = JSON.stringify(v);
+  return s !== undefined && s.length <= 60 ? s : `${(s ?? String(v)).slice(0, 57)}...`;
+}
+
+/** Levenshtein distance, for "did you mean" on unknown keys. */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+function unknownKey(key: string, allowed: string[]): string {
+  const near = allowed.filter((k) => distance(k, key) <= Math.max(2, Math.floor(k.length / 3)));
+  const hint = near.length > 0 ? `did you mean '${near[0]}'? ` : '';
+  return `unknown key '${key}' (${hint}allowed: ${allowed.join(', ')})`;
+}
+
+function patternMessage(pattern: string, value: unknown): string {
+  const words = PATTERN_MESSAGES[pattern] ?? `must match ${pattern}`;
+  if (pattern === ID_PATTERN.source) {
+    const why = idProblem(value);
+    return why === null ? words : `${words}: ${why}`;
+  }
+  return words;
+}
+
+/** One ajv error in words, or null for an error that only repeats others (propertyNames summary). */
+function describeError(e: ErrorObject, data: unknown): Problem | null {
+  const segs = pointerSegments(e.instancePath, data);
+  const p = e.params as Record<string, unknown>;
+  const value: unknown = e.data;
+  if (e.propertyName !== undefined) {
+    // An error about a key itself: point at the key.
+    const msg = e.keyword === 'pattern' ? patternMessage(String(p.pattern), e.propertyName) : (e.message ?? 'is not allowed');
+    return { path: jsonPath([...segs, e.propertyName]), message: `key ${show(e.propertyName)}: ${msg}` };
+  }
+  switch (e.keyword) {
+    case 'propertyNames':
+      return null;
+    case 'additionalProperties':
+    case 'unevaluatedProperties': {
+      const key = String(p.additionalProperty ?? p.unevaluatedProperty);
+      const props = (e.parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties ?? {};
+      return { path: jsonPath([...segs, key]), message: unknownKey(key, Object.keys(props)) };
+    }
+    case 'required':
+      return { path: jsonPath(segs), message: `missing required key '${String(p.missingProperty)}'` };
+    case 'type': {
+      const types = ([] as string[]).concat(p.type as string | string[]);
+      return { path: jsonPath(segs), message: `must be ${types.map((t) => TYPE_WORDS[t] ?? t).join(' or ')} (got ${typeOf(value)})` };
+    }
+    case 'enum':
+      return { path: jsonPath(segs), message: `must be one of ${(p.allowedValues as unknown[]).map((v) => show(v)).join(', ')} (got ${show(value)})` };
+    case 'const':
+      return { path: jsonPath(segs), message: `must be ${show(p.allowedValue)} (got ${show(value)})` };
+    case 'pattern':
+      return { path: jsonPath(segs), message: patternMessage(String(p.pattern), value) };
+    case 'minLength':
+      return { path: jsonPath(segs), message: p.limit === 1 ? 'must not be empty' : `must have at least ${String(p.limit)} characters` };
+    case 'minItems':
+      return { path: jsonPath(segs), message: p.limit === 1 ? 'must not be empty' : `must have at least ${String(p.limit)} items` };
+    case 'uniqueItems': {
+      const [first, dup] = [Math.min(p.i as number, p.j as number), Math.max(p.i as number, p.j as number)];
+      const item = Array.isArray(value) ? show(value[dup]) : '';
+      return { path: jsonPath([...segs, dup]), message: `duplicate item ${item} (same as ${jsonPath([...segs, first])})` };
+    }
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum':
+      return { path: jsonPath(segs), message: `must be ${String(p.comparison)} ${String(p.limit)} (got ${show(value)})` };
+    default:
+      return { path: jsonPath(segs), message: e.message ?? `fails ${e.keyword}` };
+  }
+}
+
+/** Turns ajv's errors into problems with JSON paths and messages in words, without repeats. */
+export function describeErrors(errors: readonly ErrorObject[] | null | undefined, data: unknown): Problem[] {
+  const out: Problem[] = [];
+  const seen = new Set<string>();
+  for (const e of errors ?? []) {
+    const p = describeError(e, data);
+    if (p === null) continue;
+    const key = `${p.path}\0${p.message}`;
+    if (!seen.has(key)) {
+      seen.add(key);
+      out.push(p);
+    }
+  }
+  return out;
+}
+
+/** Orders problems by path, indices numerically, so a report reads top to bottom like the file. */
+export function sortProblems(problems: Problem[]): Problem[] {
+  const split = (path: string) => path.split(/(\d+)/).map((s, i) => (i % 2 === 1 ? Number(s) : s));
+  return [...problems].sort((a, b) => {
+    const x = split(a.path);
+    const y = split(b.path);
+    for (let i = 0; i < Math.min(x.length, y.length); i++) {
+      if (x[i] === y[i]) continue;
+      if (typeof x[i] === 'number' && typeof y[i] === 'number') return (x[i] as number) - (y[i] as number);
+      return String(x[i]) < String(y[i]) ? -1 : 1;
+    }
+    return x.length - y.length;
+  });
+}

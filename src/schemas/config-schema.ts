@@ -1,0 +1,84 @@
+import { DRAFT, SCHEMA_BASE, type JsonSchema } from './common.js';
+
+/**
+ * `.state/config.json`: settings of workers, timings, intervals and retention (DESIGN §4). Every key
+ * is optional in the file; parseConfig fills the rest from DEFAULT_CONFIG. Flags and CAIRN_*
+ * variables override the file (that merge belongs to the caller).
+ */
+export interface Config {
+  workers: number;
+  health_timeout_ms: number;
+  heartbeat_ms: number;
+  shutdown_after_ms: number;
+  kill_grace_ms: number;
+  resource_wait_warn_ms: number;
+  snapshot_interval_ms: number;
+  backup_interval_ms: number;
+  backups_keep: number;
+  checkpoints_keep: number;
+  lock_stale_ms: number;
+  lock_update_ms: number;
+  lock_timeout_ms: number;
+  retry_base_seconds: number;
+  retry_cap_seconds: number;
+}
+
+/** The settings cairn uses when config.json, flags and environment say nothing. */
+export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
+  workers: 4,
+  health_timeout_ms: 30_000,
+  heartbeat_ms: 10_000,
+  shutdown_after_ms: 180_000,
+  kill_grace_ms: 5_000,
+  resource_wait_warn_ms: 60_000,
+  snapshot_interval_ms: 1_000,
+  backup_interval_ms: 60_000,
+  backups_keep: 100,
+  checkpoints_keep: 20,
+  lock_stale_ms: 10_000,
+  lock_update_ms: 2_000,
+  lock_timeout_ms: 10_000,
+  retry_base_seconds: 1,
+  retry_cap_seconds: 300,
+});
+
+const int = (description: string, minimum: number, key: keyof Config): JsonSchema => ({
+  description: `${description} Default ${DEFAULT_CONFIG[key]}.`,
+  type: 'integer',
+  minimum,
+  default: DEFAULT_CONFIG[key],
+});
+
+const seconds = (description: string, key: keyof Config): JsonSchema => ({
+  description: `${description} Default ${DEFAULT_CONFIG[key]}.`,
+  type: 'number',
+  minimum: 0,
+  default: DEFAULT_CONFIG[key],
+});
+
+export const CONFIG_SCHEMA: JsonSchema = {
+  $schema: DRAFT,
+  $id: `${SCHEMA_BASE}config.schema.json`,
+  title: 'cairn settings (.state/config.json)',
+  description: 'Settings of a state folder. Every key is optional; a missing key takes its default. Flags and CAIRN_* environment variables override this file. Unknown keys are errors.',
+  type: 'object',
+  properties: {
+    $schema: { description: 'The schema this file follows, for editors; ignored by cairn.', type: 'string' },
+    workers: int('How many worker processes the scheduler runs.', 1, 'workers'),
+    health_timeout_ms: int('A worker with no heartbeat for this long becomes unresponsive; must be more than heartbeat_ms.', 1, 'health_timeout_ms'),
+    heartbeat_ms: int('How often a worker sends a heartbeat.', 1, 'heartbeat_ms'),
+    shutdown_after_ms: int('An unresponsive worker is shut down after this long, its task reassigned and a replacement started.', 1, 'shutdown_after_ms'),
+    kill_grace_ms: int('After SIGTERM to a task\'s process group, how long before SIGKILL.', 0, 'kill_grace_ms'),
+    resource_wait_warn_ms: int('A queued task waiting this long for a resource logs resource_exhausted (once per wait).', 0, 'resource_wait_warn_ms'),
+    snapshot_interval_ms: int('current.json is rewritten at most this often while running (and always at the end of a command).', 0, 'snapshot_interval_ms'),
+    backup_interval_ms: int('The previous current.json is kept in backups/ at most this often.', 0, 'backup_interval_ms'),
+    backups_keep: int('How many backups are kept, newest first.', 0, 'backups_keep'),
+    checkpoints_keep: int('How many checkpoints are kept per workstream, newest first.', 1, 'checkpoints_keep'),
+    lock_stale_ms: int('A state lock not refreshed for this long is stale and may be taken over (proper-lockfile stale; at least 2000).', 2000, 'lock_stale_ms'),
+    lock_update_ms: int('How often a held lock is refreshed (proper-lockfile update; at least 1000 and at most lock_stale_ms / 2).', 1000, 'lock_update_ms'),
+    lock_timeout_ms: int('How long a command waits for the state lock before it gives up with exit 4.', 0, 'lock_timeout_ms'),
+    retry_base_seconds: seconds('Backoff base for tasks whose spec does not set one.', 'retry_base_seconds'),
+    retry_cap_seconds: seconds('Backoff cap for tasks whose spec does not set one; must be >= retry_base_seconds.', 'retry_cap_seconds'),
+  },
+  additionalProperties: false,
+};

@@ -1,0 +1,35 @@
+import { jsonPath, type Problem } from './ajv.js';
+
+/**
+ * Keys that could reach an object's prototype when input is copied or merged. State content is data,
+ * never code (DESIGN §8): input carrying them MUST be refused as a whole, never cleaned up.
+ */
+export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Every forbidden key anywhere in a JSON value, with its path. Iterative, so deep input cannot overflow the stack. */
+export function findForbiddenKeys(root: unknown): Problem[] {
+  const out: Problem[] = [];
+  const stack: { node: unknown; path: (string | number)[] }[] = [{ node: root, path: [] }];
+  const seen = new WeakSet<object>();
+  while (stack.length > 0) {
+    const { node, path } = stack.pop()!;
+    if (node !== null && typeof node === 'object') {
+      if (seen.has(node)) continue; // not JSON, but a caller's object graph may share or loop
+      seen.add(node);
+    }
+    if (Array.isArray(node)) {
+      for (let i = node.length - 1; i >= 0; i--) stack.push({ node: node[i], path: [...path, i] });
+    } else if (node !== null && typeof node === 'object') {
+      const keys = Object.keys(node);
+      for (let i = keys.length - 1; i >= 0; i--) {
+        const k = keys[i]!;
+        if (FORBIDDEN_KEYS.has(k)) {
+          out.push({ path: jsonPath([...path, k]), message: `key '${k}' is not allowed anywhere (it could reach an object prototype)` });
+        } else {
+          stack.push({ node: (node as Record<string, unknown>)[k], path: [...path, k] });
+        }
+      }
+    }
+  }
+  return out;
+}

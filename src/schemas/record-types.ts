@@ -1,0 +1,224 @@
+import { RECORD_TYPE_NAMES, RECORD_TYPES, type RecordType } from '../model/catalogue.js';
+import { ACTIVE_TASK_STATES, type TaskState } from '../model/states.js';
+import { TASK_TRANSITIONS, WORKER_TRANSITIONS, WORKSTREAM_TRANSITIONS } from '../model/transitions.js';
+import { DRAFT, idString, NO_NUL_PATTERN, PARAM_NAME, SCHEMA_BASE, timestamp, TIMESTAMP_PATTERN, type JsonSchema } from './common.js';
+
+/**
+ * One JSON Schema per record type: `schemas/records/<type>.schema.json`. Each refers to the
+ * envelope (record.schema.json) and closes the record: besides the envelope it allows exactly the
+ * fields below. Required are the fields `apply` needs; optional are the ones it reads when present
+ * (and `from`/`to` of workers, which DESIGN §3 lists among the entity fields). The `from`/`to`
+ * states come from the transition tables, so a schema can never allow a move the tables forbid.
+ */
+
+interface Fields {
+  required?: Record<string, JsonSchema>;
+  optional?: Record<string, JsonSchema>;
+}
+
+const ENVELOPE_REF = '../record.schema.json';
+
+const ws = idString('Id of the workstream.');
+const task = idString('Id of the task within its workstream.');
+const worker = idString('Id of the worker.');
+const resource = idString('Name of the resource.');
+const maxHolders = { description: 'Units that may be held at once, or null for unlimited.', type: ['integer', 'null'], minimum: 1 };
+const outcome = { description: 'How the attempt ended.', $ref: `${ENVELOPE_REF}#/$defs/outcome` };
+const ATTEMPT = { description: 'Number of the attempt, 1 for the first.', type: 'integer', minimum: 1 };
+const retryCount = (min: number) => ({ description: 'Automatic retries spent so far.', type: 'integer', minimum: min });
+const recovery = {
+  description: 'The recovery this is part of (retry_task, skip_task, rollback_workstream, …), counted in metrics.json.',
+  type: 'string',
+  minLength: 1,
+};
+const schedulerId = { description: 'Id of the scheduler process (each cairn run has a new one).', type: 'string', minLength: 1 };
+const pidOrNull = (what: string) => ({ description: `${what}, or null when there is none.`, type: ['integer', 'null'], minimum: 1 });
+const processStart = {
+  description: 'Start time of the process in clock ticks since boot, so a reused pid is never taken for it; null when unknown.',
+  type: ['string', 'null'],
+};
+const taskRef = { workstream_id: ws, task_id: task };
+
+const FIELDS: { readonly [T in RecordType]: Fields } = {
+  workstream_submitted: {
+    required: { workstream_id: ws, spec: { description: 'The normalized spec (every default filled in).', $ref: `${ENVELOPE_REF}#/$defs/spec` } },
+    optional: { to: { description: 'State of the new workstream.', const: 'pending' } },
+  },
+  workstream_started: { required: { workstream_id: ws } },
+  workstream_completed: { required: { workstream_id: ws } },
+  workstream_failed: {
+    required: { workstream_id: ws },
+    optional: {
+      failure: { description: 'Why the workstream failed (critical_task_failed, no_progress, …).', type: 'string', minLength: 1 },
+      task_id: idString('The task whose failure failed the workstream, when there is one.'),
+    },
+  },
+  workstream_cancelled: { required: { workstream_id: ws } },
+  workstream_reopened: { required: { workstream_id: ws }, optional: { recovery } },
+  workstream_rolled_back: {
+    required: { workstream_id: ws, checkpoint_seq: { description: 'seq of the checkpoint the workstream was rolled back to.', type: 'integer', minimum: 1 } },
+    optional: { recovery },
+  },
+  workstream_resumed: {
+    required: { workstream_id: ws },
+    optional: {
+      params: {
+        description: 'Params changed by --param k=v, merged over the old ones.',
+        type: 'object',
+        propertyNames: { description: 'A param name.', pattern: PARAM_NAME },
+        additionalProperties: { description: 'Its new value.', type: 'string', pattern: NO_NUL_PATTERN },
+      },
+      from_task: idString('The task the operator resumed from (--from-task).'),
+      recovery,
+    },
+  },
+  task_queued: { required: taskRef },
+  task_blocked: { required: taskRef, optional: { blocked_by: idString('The failed dependency that blocks the task.') } },
+  task_unblocked: { required: taskRef },
+  task_started: {
+    required: { ...taskRef, worker_id: worker, attempt: ATTEMPT },
+    optional: {
+      pid: pidOrNull('Pid of the task process'),
+      pgid: pidOrNull('Process group of the task (its own, so a kill reaches grandchildren)'),
+      process_start: processStart,
+      scheduler_id: { ...schedulerId, type: ['string', 'null'], description: 'Id of the scheduler that started the attempt, or null.' },
+      deadline: { description: 'When the attempt times out, or null for no timeout.', type: ['string', 'null'], pattern: TIMESTAMP_PATTERN },
+    },
+  },
+  task_validating: { required: taskRef, optional: { pid: pidOrNull('Pid of the validate process') } },
+  task_completed: { required: taskRef },
+  task_attempt_failed: { required: { ...taskRef, retry_count: retryCount(1), retry_at: timestamp('When the next attempt is due.'), outcome } },
+  task_timed_out: { required: { ...taskRef, retry_count: retryCount(1), retry_at: timestamp('When the next attempt is due.'), outcome } },
+  task_failed: { required: taskRef },
+  task_validation_failed: { required: taskRef },
+  task_reassigned: { required: taskRef },
+  task_cancelled: {
+    required: taskRef,
+    optional: {
+      trigger: { description: 'Who or what cancelled it. Default operator.', enum: ['operator', 'cascade', 'critical_failure', 'rollback'] },
+    },
+  },
+  task_skipped: { required: taskRef, optional: { recovery } },
+  task_retried: {
+    required: taskRef,
+    optional: {
+      timeout_seconds: { description: 'New attempt time limit in seconds (--timeout).', type: 'number', exclusiveMinimum: 0 },
+      max_retries: { description: 'New retry limit (--max-retries).', type: 'integer', minimum: 0 },
+      retry_count: { ...retryCount(0), description: 'Retry count to set (0 with --reset-retries).' },
+      recovery,
+    },
+  },
+  task_reset: { required: taskRef, optional: { retry_count: { ...retryCount(0), description: 'Retry count to set.' }, recovery } },
+  task_dependency_removed: { required: { ...taskRef, dependency_id: idString('The dependency removed from depends_on.') } },
+  resource_declared: { required: { resource_id: resource, max_holders: maxHolders } },
+  resource_limit_changed: { required: { resource_id: resource, max_holders: maxHolders } },
+  resource_exhausted: {
+    required: { resource_id: resource },
+    optional: {
+      workstream_id: ws,
+      task_id: idString('The task that waits.'),
+      waited_ms: { description: 'How long the task had waited.', type: 'integer', minimum: 0 },
+    },
+  },
+  worker_started: { required: { worker_id: worker }, optional: { pid: pidOrNull('Pid of the worker process'), scheduler_id: { ...schedulerId, type: ['string', 'null'] } } },
+  worker_unresponsive: {
+    required: { worker_id: worker },
+    optional: { silent_ms: { description: 'How long the worker had been silent.', type: 'integer', minimum: 0 } },
+  },
+  worker_recovered: { required: { worker_id: worker } },
+  worker_shutdown: {
+    required: { worker_id: worker },
+    optional: { trigger: { description: 'Why it stopped (unresponsive, request, scheduler_stopped, …).', type: 'string', minLength: 1 } },
+  },
+  worker_restart_requested: { required: { worker_id: worker } },
+  worker_shutdown_requested: {
+    required: { worker_id: worker },
+    optional: { reassign: { description: 'Whether its task is queued again (true) or left to fail over (false).', type: 'boolean' } },
+  },
+  scheduler_started: {
+    required: { scheduler_id: schedulerId, pid: { description: 'Pid of the scheduler process.', type: 'integer', minimum: 1 } },
+    optional: { process_start: processStart },
+  },
+  scheduler_stopped: { optional: { scheduler_id: schedulerId } },
+  state_restored: {
+    optional: {
+      source: { description: 'What current.json was rebuilt from.', enum: ['backup', 'transitions'] },
+      file: { description: 'The backup or log file used.', type: 'string', minLength: 1 },
+    },
+  },
+  state_repaired: {
+    required: { actions: { description: 'What repair_state did, one line each.', type: 'array', items: { description: 'One action.', type: 'string' } } },
+  },
+};
+
+type Table = Record<string, Partial<Record<RecordType, readonly string[]>>>;
+
+/** The states a record type moves from and to in a table; null when the table has no such move. */
+function moves(table: Table, type: RecordType): { from: string[]; to: string[] } | null {
+  const from: string[] = [];
+  const to = new Set<string>();
+  for (const [state, row] of Object.entries(table)) {
+    const targets = row[type];
+    if (!targets) continue;
+    from.push(state);
+    for (const t of targets) to.add(t);
+  }
+  return from.length === 0 ? null : { from, to: [...to] };
+}
+
+function moveFields(kind: string, m: { from: string[]; to: string[] }): Record<string, JsonSchema> {
+  return {
+    from: { description: `State of the ${kind} before.`, enum: m.from },
+    to: { description: `State of the ${kind} after.`, enum: m.to },
+  };
+}
+
+/** The schema of one record type. */
+function recordTypeSchema(type: RecordType): JsonSchema {
+  const entry = RECORD_TYPES[type];
+  const f = FIELDS[type];
+  const required: Record<string, JsonSchema> = { ...f.required };
+  const optional: Record<string, JsonSchema> = { ...f.optional };
+  const taskMove = moves(TASK_TRANSITIONS, type);
+  const wsMove = moves(WORKSTREAM_TRANSITIONS, type);
+  const workerMove = type.startsWith('worker_') ? moves(WORKER_TRANSITIONS, type) : null;
+  if (entry.entity === 'task' && taskMove) {
+    Object.assign(required, moveFields('task', taskMove));
+    // The attempt a change is about, and its worker, may be named on any task transition; one that
+    // ends an attempt may carry how it ended.
+    const endsAttempt = taskMove.from.some((s) => ACTIVE_TASK_STATES.has(s as TaskState));
+    Object.assign(optional, { attempt: ATTEMPT, worker_id: worker, ...(endsAttempt ? { outcome } : {}), ...optional });
+  }
+  for (const k of Object.keys(required)) delete optional[k];
+  if (entry.entity === 'workstream' && wsMove) Object.assign(required, moveFields('workstream', wsMove));
+  if (workerMove) Object.assign(optional, moveFields('worker', workerMove));
+  const names = Object.keys(required);
+  return {
+    $schema: DRAFT,
+    $id: `${SCHEMA_BASE}records/${type}.schema.json`,
+    title: `${type} record`,
+    description: `${entry.description} Default severity: ${entry.severity}.`,
+    $ref: ENVELOPE_REF,
+    type: 'object',
+    ...(names.length > 0 ? { required: names } : {}),
+    properties: {
+      type: { description: 'The record type.', const: type },
+      ...required,
+      ...optional,
+    },
+    unevaluatedProperties: false,
+  };
+}
+
+/** Every record type's schema, keyed by type, in catalogue order. */
+export const RECORD_TYPE_SCHEMAS: { readonly [T in RecordType]: JsonSchema } = Object.fromEntries(
+  RECORD_TYPE_NAMES.map((t) => [t, recordTypeSchema(t)]),
+) as { [T in RecordType]: JsonSchema };
+
+/** The names of a record type's required and optional fields, beyond the envelope. */
+export function recordFields(type: RecordType): { required: string[]; optional: string[] } {
+  const s = RECORD_TYPE_SCHEMAS[type];
+  const required = ((s.required as string[] | undefined) ?? []).slice();
+  const optional = Object.keys(s.properties as object).filter((k) => k !== 'type' && !required.includes(k));
+  return { required, optional };
+}
