@@ -15,3 +15,4 @@ export { showTask, showDependencies } from './api/tasks.js';
 export { events } from './api/events.js';
 export { validateState, type ValidateReport } from './api/validate.js';
 export { restoreState, type RestoreOptions, type RestoreResult } from './api/restore.js';
+export * from './api/recovery/index.js';

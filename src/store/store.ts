@@ -10,7 +10,7 @@ import { type StoreConfig, readConfig } from './config.js';
 import { appendInterventions, DerivedWriter, interventionLines } from './derived.js';
 import { type FsLayer, readWhole, realFs, unsafe } from './fsio.js';
 import { applyLine, corruptError, loadState, type Loaded } from './load.js';
-import { acquire, type HeldLock } from './lock.js';
+import { acquire, isLocked, type HeldLock } from './lock.js';
 import { type LogPosition, type LogProblem, LogWriter, scanLog } from './logfile.js';
 import { StatePaths, stampOf } from './paths.js';
 
@@ -275,6 +275,11 @@ export class Store {
     if (this.clock() - this.lastDerivedMs < this.config.snapshot_interval_ms) return;
     if (this.derived.lastSnapshotSeq === this.st.seq) return;
     await this.writeDerived();
+  }
+
+  /** Whether some live process holds the scheduler lock. */
+  schedulerLockHeld(): Promise<boolean> {
+    return isLocked(this.paths.schedulerLockTarget, this.config.lock_stale_ms);
   }
 
   /** Ends a command: derived files reflect the last record. */

@@ -1,0 +1,16 @@
+import { eventsCommand, showDependenciesCommand, showTaskCommand, statusCommand, submitCommand } from './basic.js';
+import { initCommand, restoreCommand, validateCommand } from './state.js';
+import { RECOVERY_COMMANDS } from './recovery/index.js';
+
+/** Every command of the CLI, in the order --help lists them. Registered explicitly (no commandDir). */
+export const COMMANDS = [
+  initCommand,
+  submitCommand,
+  statusCommand,
+  showTaskCommand,
+  showDependenciesCommand,
+  eventsCommand,
+  validateCommand,
+  restoreCommand,
+  ...RECOVERY_COMMANDS,
+];

@@ -1,0 +1,51 @@
+import type { status } from '../index.js';
+import { table } from './output.js';
+
+type StatusDoc = Awaited<ReturnType<typeof status>>;
+
+const ORDER = ['running', 'validating', 'queued', 'retrying', 'pending', 'blocked', 'failed', 'completed', 'skipped', 'cancelled'] as const;
+
+/** "3 completed, 1 running, 2 queued" (non-zero counts only). */
+export function countsLine(counts: Record<string, number>): string {
+  return ORDER.filter((k) => (counts[k] ?? 0) > 0).map((k) => `${counts[k]} ${k}`).join(', ') || 'no tasks';
+}
+
+/** The human form of `cairn status`. */
+export function renderStatus(s: StatusDoc, now = Date.now()): string {
+  const out: string[] = [];
+  const sched = s.scheduler ? `scheduler pid ${s.scheduler.pid} since ${s.scheduler.started_at}` : 'no scheduler recorded as running';
+  out.push(`state at seq ${s.seq} · ${sched}`);
+  if (s.workstreams.length === 0) out.push('no active workstreams' + (s.archived.length ? ` (${s.archived.length} archived: cairn status --all)` : ''));
+  for (const ws of s.workstreams) {
+    out.push('', `workstream ${ws.id}  ${ws.state}  ${ws.total} tasks: ${countsLine(ws.counts)}`);
+    if (ws.failure) out.push(`  failed: ${ws.failure.reason}`);
+    const tasks = ws.tasks ?? [];
+    const shown = tasks.length > 60 ? tasks.filter((t) => !['completed', 'pending', 'skipped'].includes(t.state)).slice(0, 60) : tasks;
+    const rows = shown.map((t) => [
+      `  ${t.id}`, t.state, t.attempt > 0 ? `attempt ${t.attempt}` : '', `retries ${t.retry_count}/${t.max_retries}`,
+      t.worker_id && (t.state === 'running' || t.state === 'validating') ? `on ${t.worker_id}${t.started_at ? ` ${elapsed(now - Date.parse(t.started_at))}` : ''}` : '',
+      note(t),
+    ]);
+    if (rows.length) out.push(table(rows));
+    if (shown.length < tasks.length) out.push(`  (${tasks.length - shown.length} more; cairn status --workstream-id ${ws.id} --json for all)`);
+  }
+  if (s.workers.length) out.push('', 'workers: ' + s.workers.map((w) => `${w.id} ${w.state}${w.task ? ` (${w.task})` : ''}`).join(', '));
+  if (s.resources.length) {
+    out.push('resources: ' + s.resources.map((r) => `${r.id} ${Object.values(r.holders).reduce((a, b) => a + b, 0)}/${r.max_holders ?? '∞'}`).join(', '));
+  }
+  return out.join('\n');
+}
+
+function note(t: StatusDoc['workstreams'][number]['tasks'] extends (infer U)[] | undefined ? U : never): string {
+  if (t.state === 'retrying' && t.retry_at) return `retry at ${t.retry_at.slice(11, 19)}`;
+  if (t.state === 'blocked' && t.blocked_by) return `blocked by ${t.blocked_by}`;
+  if (t.state === 'cancelled' && t.cancel_trigger) return `by ${t.cancel_trigger}`;
+  const o = t.last_outcome;
+  if ((t.state === 'failed' || t.state === 'retrying') && o) return `${o.kind}${o.exit_code !== null ? ` ${o.exit_code}` : ''}${o.signal ? ` ${o.signal}` : ''}`;
+  return '';
+}
+
+export function elapsed(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  return s < 60 ? `${s}s` : s < 3600 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
