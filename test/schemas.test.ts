@@ -188,11 +188,11 @@ describe('record schemas', () => {
   it('checks the envelope: seq, ULID, millisecond UTC time, severity and crc', () => {
     const r = { ...sample('task_queued'), seq: 0, id: '01JD5Z8Q4K5M6N7P8Q9R0S1T2I', ts: '2026-01-15T10:40:00Z', severity: 'fatal', crc: '0A1B2C3D' };
     assert.deepEqual(problems(r), [
-      '$.crc: must be 8 lower-case hex digits',
-      '$.id: must be a ULID (26 characters of Crockford base32, upper case)',
       '$.seq: must be >= 1 (got 0)',
-      '$.severity: must be one of "info", "warning", "error", "critical" (got "fatal")',
+      '$.id: must be a ULID (26 characters of Crockford base32, upper case)',
       '$.ts: must be an ISO-8601 UTC time with milliseconds, like 2024-01-15T10:40:00.000Z',
+      '$.severity: must be one of "info", "warning", "error", "critical" (got "fatal")',
+      '$.crc: must be 8 lower-case hex digits',
     ]);
   });
 
@@ -247,10 +247,10 @@ describe('config schema', () => {
     assert.equal(err.code, 'SCHEMA_INVALID');
     assert.equal(err.message, 'config.json has 4 problems');
     assert.deepEqual(err.details.errors, [
-      { path: '$.heartbeat_ms', message: 'must be an integer (got a number)' },
-      { path: '$.lock_stale_ms', message: 'must be >= 2000 (got 1000)' },
-      { path: '$.wokers', message: "unknown key 'wokers' (did you mean 'workers'? allowed: $schema, workers, health_timeout_ms, heartbeat_ms, shutdown_after_ms, kill_grace_ms, resource_wait_warn_ms, snapshot_interval_ms, backup_interval_ms, backups_keep, checkpoints_keep, lock_stale_ms, lock_update_ms, lock_timeout_ms, retry_base_seconds, retry_cap_seconds)" },
       { path: '$.workers', message: 'must be >= 1 (got 0)' },
+      { path: '$.heartbeat_ms', message: 'must be an integer (got a number)' },
+      { path: '$.wokers', message: "unknown key 'wokers' (did you mean 'workers'? allowed: $schema, workers, health_timeout_ms, heartbeat_ms, shutdown_after_ms, kill_grace_ms, resource_wait_warn_ms, snapshot_interval_ms, backup_interval_ms, backups_keep, checkpoints_keep, lock_stale_ms, lock_update_ms, lock_timeout_ms, retry_base_seconds, retry_cap_seconds)" },
+      { path: '$.lock_stale_ms', message: 'must be >= 2000 (got 1000)' },
     ]);
   });
 

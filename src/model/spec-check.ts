@@ -1,5 +1,5 @@
 import { jsonPath, type Problem } from '../schemas/ajv.js';
-import { paramEnvName } from './ids.js';
+import { isValidId, paramEnvName } from './ids.js';
 
 /**
  * The checks of a workstream spec that a JSON Schema cannot express: unique task ids, known
@@ -32,7 +32,7 @@ export function checkSpecSemantics(spec: Obj, retry: { base: number; cap: number
   const tasks = taskEntries(spec);
   const firstAt = new Map<string, number>();
   for (const { i, t } of tasks) {
-    if (typeof t.id !== 'string') continue;
+    if (!isValidId(t.id)) continue; // the schema reports it
     if (RESERVED_IDS.has(t.id)) problems.push({ path: jsonPath(['tasks', i, 'id']), message: `id '${t.id}' is reserved` });
     const first = firstAt.get(t.id);
     if (first === undefined) firstAt.set(t.id, i);
@@ -51,8 +51,8 @@ function checkDependencies(tasks: { i: number; t: Obj }[], known: string[]): Pro
   const knownSet = new Set(known);
   for (const { i, t } of tasks) {
     if (!Array.isArray(t.depends_on)) continue;
-    t.depends_on.forEach((d, k) => {
-      if (typeof d !== 'string') return;
+    t.depends_on.forEach((d, k, all) => {
+      if (!isValidId(d) || all.indexOf(d) < k) return; // the schema reports bad ids and repeats
       const path = jsonPath(['tasks', i, 'depends_on', k]);
       if (d === t.id) out.push({ path, message: `task '${d}' must not depend on itself` });
       else if (!knownSet.has(d)) out.push({ path, message: `unknown dependency '${d}' (known: ${names(known)})` });

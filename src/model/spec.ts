@@ -59,13 +59,13 @@ function parseChecked(input: unknown, opts: ParseSpecOptions, what: string): Wor
   const forbiddenPaths = new Set(forbidden.map((p) => p.path));
   const schema = validateWith(WORKSTREAM_SCHEMA.$id as string, input).filter((p) => !forbiddenPaths.has(p.path));
   const semantic = isObj(input) ? checkSpecSemantics(input, retry) : { problems: [], cycles: [] };
-  const problems = sortProblems([...forbidden, ...schema, ...semantic.problems]);
-  if (problems.length > 0 || semantic.cycles.length > 0) throw specError(what, problems, sortProblems(semantic.cycles));
+  const problems = [...forbidden, ...schema, ...semantic.problems];
+  if (problems.length > 0 || semantic.cycles.length > 0) throw specError(what, input, problems, semantic.cycles);
   return normalize(input as Obj, opts.defaultId, retry);
 }
 
-function specError(what: string, problems: Problem[], cycles: Problem[]): CairnError {
-  const errors = sortProblems([...problems, ...cycles]);
+function specError(what: string, input: unknown, problems: Problem[], cycles: Problem[]): CairnError {
+  const errors = sortProblems([...problems, ...cycles], input);
   if (problems.length === 0) {
     const list = cycles.map((c) => c.message.replace(/^dependency cycle: /, '')).join('; ');
     return new CairnError('DAG_CYCLE', `${what} has a dependency cycle: ${list}`, {

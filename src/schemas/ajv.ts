@@ -1,6 +1,5 @@
 import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
-import { ID_PATTERN } from '../model/ids.js';
-import { idProblem } from '../model/ids.js';
+import { ID_PATTERN, idProblem } from '../model/ids.js';
 import { PATTERN_MESSAGES } from './common.js';
 
 /** One problem found in an input: a JSON path like `$.tasks[1].depends_on[0]` and what was expected. */
@@ -113,7 +112,9 @@ function describeError(e: ErrorObject, data: unknown): Problem | null {
       return { path: jsonPath(segs), message: `missing required key '${String(p.missingProperty)}'` };
     case 'type': {
       const types = ([] as string[]).concat(p.type as string | string[]);
-      return { path: jsonPath(segs), message: `must be ${types.map((t) => TYPE_WORDS[t] ?? t).join(' or ')} (got ${typeOf(value)})` };
+      const words = types.map((t) => TYPE_WORDS[t] ?? t);
+      const list = words.length > 1 ? `${words.slice(0, -1).join(', ')} or ${words[words.length - 1]}` : words[0];
+      return { path: jsonPath(segs), message: `must be ${list} (got ${typeOf(value)})` };
     }
     case 'enum':
       return { path: jsonPath(segs), message: `must be one of ${(p.allowedValues as unknown[]).map((v) => show(v)).join(', ')} (got ${show(value)})` };
@@ -156,8 +157,41 @@ export function describeErrors(errors: readonly ErrorObject[] | null | undefined
   return out;
 }
 
-/** Orders problems by path, indices numerically, so a report reads top to bottom like the file. */
-export function sortProblems(problems: Problem[]): Problem[] {
+/** Pre-order position of every path of a JSON value: the order a reader meets them in the file. */
+function documentOrder(root: unknown): Map<string, number> {
+  const order = new Map<string, number>();
+  const stack: { node: unknown; path: (string | number)[] }[] = [{ node: root, path: [] }];
+  const seen = new WeakSet<object>();
+  while (stack.length > 0) {
+    const { node, path } = stack.pop()!;
+    order.set(jsonPath(path), order.size);
+    if (node === null || typeof node !== 'object' || seen.has(node)) continue;
+    seen.add(node);
+    const entries: [string | number, unknown][] = Array.isArray(node) ? node.map((v, i) => [i, v]) : Object.entries(node);
+    for (let i = entries.length - 1; i >= 0; i--) stack.push({ node: entries[i]![1], path: [...path, entries[i]![0]] });
+  }
+  return order;
+}
+
+/**
+ * Orders problems as the input reads top to bottom (a problem about a missing key sits at its
+ * parent); without the input, by path with indices compared as numbers. The sort is stable.
+ */
+export function sortProblems(problems: Problem[], data?: unknown): Problem[] {
+  if (problems.length < 2) return problems;
+  if (data !== undefined) {
+    const order = documentOrder(data);
+    const rank = (path: string): number => {
+      for (let p = path; ; ) {
+        const r = order.get(p);
+        if (r !== undefined) return r;
+        const parent = p.replace(/(\.[^.[]*|\[[^\]]*\])$/, '');
+        if (parent === p) return 0;
+        p = parent;
+      }
+    };
+    return [...problems].sort((a, b) => rank(a.path) - rank(b.path));
+  }
   const split = (path: string) => path.split(/(\d+)/).map((s, i) => (i % 2 === 1 ? Number(s) : s));
   return [...problems].sort((a, b) => {
     const x = split(a.path);

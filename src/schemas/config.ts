@@ -40,7 +40,7 @@ export function parseConfig(obj: unknown, file = 'config.json'): Config {
     problems.push(...crossChecks(given, config));
   }
   if (problems.length > 0 || config === undefined) {
-    const errors = sortProblems(problems);
+    const errors = sortProblems(problems, obj);
     const summary = errors.length === 1 ? `${file} has 1 problem: ${errors[0]!.path}: ${errors[0]!.message}` : `${file} has ${errors.length} problems`;
     throw new CairnError('SCHEMA_INVALID', summary, {
       details: { file, errors },

@@ -37,6 +37,6 @@ export function validateRecord(record: unknown): { ok: true } | { ok: false; err
   const id = isRecordType(type) ? (RECORD_TYPE_SCHEMAS[type].$id as string) : RECORD_SCHEMA_ID;
   const forbidden = findForbiddenKeys(record);
   const paths = new Set(forbidden.map((p) => p.path));
-  const errors = sortProblems([...forbidden, ...validateWith(id, record).filter((p) => !paths.has(p.path))]);
+  const errors = sortProblems([...forbidden, ...validateWith(id, record).filter((p) => !paths.has(p.path))], record);
   return errors.length === 0 ? { ok: true } : { ok: false, errors };
 }
