@@ -5,7 +5,12 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { monotonicFactory as ulidFactory } from 'ulid';
 import { CairnError } from '../src/errors.js';
+import { apply } from '../src/model/apply.js';
+import { decide, type Command } from '../src/model/decide.js';
+import { State } from '../src/model/state.js';
+import type { LogRecord, TaskOutcome } from '../src/model/types.js';
 import { RECORD_TYPE_NAMES, RECORD_TYPES, type RecordType } from '../src/model/catalogue.js';
 import { parseSpec } from '../src/model/spec.js';
 import { CONFIG_SCHEMA, DEFAULT_CONFIG, parseConfig } from '../src/schemas/config.js';
@@ -280,3 +285,79 @@ function catchError(fn: () => unknown): CairnError & { details: { errors: unknow
   }
   assert.fail('expected an error');
 }
+
+/** Runs commands through decide and apply as the store would, keeping every record written. */
+function driver() {
+  const state = new State();
+  const next = ulidFactory();
+  let now = Date.parse(TS);
+  const written: LogRecord[] = [];
+  const run = (cmd: Command): void => {
+    for (const d of decide(state, cmd, { now })) {
+      const { type, severity, operator, reason, caused_by, ...rest } = d;
+      const r = {
+        seq: state.seq + 1, id: next(now), ts: new Date(now).toISOString(), type, severity: severity ?? RECORD_TYPES[type].severity,
+        operator: operator ?? null, ...(reason !== undefined ? { reason } : {}), ...(caused_by !== undefined ? { caused_by } : {}),
+        ...rest, crc: '00000000',
+      } as LogRecord;
+      apply(state, r);
+      written.push(r);
+    }
+    now += 1000;
+  };
+  const start = (ws: string, id: string, worker: string) =>
+    run({ kind: 'task_start', workstream_id: ws, task_id: id, worker_id: worker, pid: 500, pgid: 500, process_start: '77', scheduler_id: 'sched-1', deadline: null });
+  return { run, start, written };
+}
+
+const outcome = (kind: TaskOutcome['kind'], exit_code: number | null): TaskOutcome => ({ kind, exit_code, signal: null, duration_ms: 10, message: null });
+
+describe('records cairn writes', () => {
+  it('match their schemas through retries, a timeout, a failed validation, a lost worker and a resource wait', () => {
+    const { run, start, written } = driver();
+    run({ kind: 'submit', spec: SPEC });
+    run({ kind: 'scheduler_start', scheduler_id: 'sched-1', pid: 400, process_start: '70' });
+    run({ kind: 'worker_start', worker_id: 'w1', pid: 401, scheduler_id: 'sched-1' });
+    run({ kind: 'worker_start', worker_id: 'w2', pid: 402, scheduler_id: 'sched-1' });
+    start('nightly', 'lint', 'w1');
+    run({ kind: 'task_outcome', workstream_id: 'nightly', task_id: 'lint', attempt: 1, phase: 'command', outcome: outcome('exit', 1) });
+    run({ kind: 'retry_due', workstream_id: 'nightly', task_id: 'lint' });
+    start('nightly', 'lint', 'w1');
+    run({ kind: 'task_outcome', workstream_id: 'nightly', task_id: 'lint', attempt: 2, phase: 'command', outcome: outcome('timeout', null) });
+    run({ kind: 'retry_due', workstream_id: 'nightly', task_id: 'lint' });
+    start('nightly', 'lint', 'w1');
+    run({ kind: 'task_outcome', workstream_id: 'nightly', task_id: 'lint', attempt: 3, phase: 'command', outcome: outcome('exit', 0) });
+    run({ kind: 'submit', spec: { ...SPEC, id: 'other', resources: {}, tasks: [{ ...SPEC.tasks[1]!, depends_on: [], critical: true }] } });
+    run({ kind: 'resource_wait_warn', workstream_id: 'other', task_id: 'build', resource_id: 'git_repo_write', waited_ms: 61_000 });
+    start('nightly', 'build', 'w2');
+    run({ kind: 'task_outcome', workstream_id: 'nightly', task_id: 'build', attempt: 1, phase: 'command', outcome: outcome('exit', 0) });
+    run({ kind: 'worker_unresponsive', worker_id: 'w2', silent_ms: 31_000 });
+    run({ kind: 'worker_recovered', worker_id: 'w2' });
+    run({ kind: 'reassign', workstream_id: 'nightly', task_id: 'build', trigger: 'scheduler_lost' });
+    start('nightly', 'build', 'w2');
+    run({ kind: 'task_outcome', workstream_id: 'nightly', task_id: 'build', attempt: 2, phase: 'command', outcome: outcome('exit', 0) });
+    run({ kind: 'task_outcome', workstream_id: 'nightly', task_id: 'build', attempt: 2, phase: 'validate', outcome: outcome('exit', 1) });
+    start('other', 'build', 'w1');
+    run({ kind: 'worker_shutdown', worker_id: 'w1', trigger: 'request', reassign: true });
+    run({ kind: 'scheduler_stop', reason: 'sigint' });
+
+    const types = new Set(written.map((r) => r.type));
+    for (const t of ['task_attempt_failed', 'task_timed_out', 'task_validation_failed', 'task_reassigned', 'workstream_failed', 'resource_exhausted', 'worker_shutdown'] as const) {
+      assert.ok(types.has(t), `the scenario writes ${t}`);
+    }
+    for (const r of written) assert.deepEqual(problems(r), [], `seq ${r.seq} ${r.type}: ${JSON.stringify(r)}`);
+  });
+});
+
+describe('records cairn writes (known gaps)', () => {
+  it('name the outcome of an attempt failed because its worker was shut down', {
+    todo: 'decide.ts workerShutdown passes no outcome to failAttempt, so task_attempt_failed lacks outcome',
+  }, () => {
+    const { run, start, written } = driver();
+    run({ kind: 'submit', spec: SPEC });
+    run({ kind: 'worker_start', worker_id: 'w1', pid: 401, scheduler_id: 'sched-1' });
+    start('nightly', 'lint', 'w1');
+    run({ kind: 'worker_shutdown', worker_id: 'w1', trigger: 'request', reassign: false });
+    for (const r of written) assert.deepEqual(problems(r), [], `seq ${r.seq} ${r.type}`);
+  });
+});

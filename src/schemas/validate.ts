@@ -29,10 +29,12 @@ export function validateWith(schemaId: string, data: unknown): Problem[] {
 }
 
 /**
- * Checks one log record against the envelope and its type's schema. For the writer's own checks
- * (tests, development) and validate_state, not for the replay loop.
+ * Checks one log record (as its JSON line would hold it) against the envelope and its type's schema.
+ * For the writer's own checks (tests, development) and validate_state, not for the replay loop.
  */
-export function validateRecord(record: unknown): { ok: true } | { ok: false; errors: Problem[] } {
+export function validateRecord(input: unknown): { ok: true } | { ok: false; errors: Problem[] } {
+  // Judge the record as it would be written: keys holding undefined are left out of the line.
+  const record: unknown = input !== null && typeof input === 'object' ? JSON.parse(JSON.stringify(input)) : input;
   const type = record !== null && typeof record === 'object' ? (record as { type?: unknown }).type : undefined;
   const id = isRecordType(type) ? (RECORD_TYPE_SCHEMAS[type].$id as string) : RECORD_SCHEMA_ID;
   const forbidden = findForbiddenKeys(record);
