@@ -76,7 +76,7 @@ function checkResources(spec: Obj, tasks: { i: number; t: Obj }[]): Problem[] {
   const out: Problem[] = [];
   const declared = declaredResources(spec);
   const check = (name: unknown, units: unknown, path: string) => {
-    if (typeof name !== 'string') return;
+    if (!isValidId(name)) return; // the schema reports it
     if (!declared.has(name)) {
       out.push({ path, message: `resource '${name}' is not declared in $.resources` });
       return;

@@ -43,10 +43,6 @@ export function idString(description: string): JsonSchema {
   return { description, type: 'string', pattern: ID_PATTERN.source };
 }
 
-export function describe(description: string, schema: JsonSchema): JsonSchema {
-  return { description, ...schema };
-}
-
 export function timestamp(description: string): JsonSchema {
   return { description, type: 'string', pattern: TIMESTAMP_PATTERN };
 }
