@@ -16,3 +16,4 @@ export { events } from './api/events.js';
 export { validateState, type ValidateReport } from './api/validate.js';
 export { restoreState, type RestoreOptions, type RestoreResult } from './api/restore.js';
 export * from './api/recovery/index.js';
+export { run, type RunOptions, type RunResult } from './api/run.js';

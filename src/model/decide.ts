@@ -76,6 +76,10 @@ export function decide(state: StateView, cmd: Command, ctx: Ctx): Draft[] {
 }
 
 function submit(d: Decision, spec: WorkstreamSpec): Draft[] {
+  if (spec.id.endsWith('_latest.json')) {
+    // checkpoints/<ws>_latest.json would collide with the checkpoint folder of another workstream.
+    throw new CairnError('BAD_ID', `workstream id ${spec.id} may not end with _latest.json`, { hint: 'Choose another workstream id.' });
+  }
   if (d.draft.workstream(spec.id)) {
     throw new CairnError('DUPLICATE_WORKSTREAM', `a workstream ${spec.id} already exists (${d.draft.workstream(spec.id)!.state})`, {
       details: { workstream_id: spec.id },
@@ -157,9 +161,9 @@ function taskOutcome(d: Decision, cmd: Extract<Parameters<typeof decide>[1], { k
 export function failAttempt(d: Decision, t: Task, o: TaskOutcome, base: Record<string, unknown>): void {
   if (t.retry_count < t.max_retries) {
     const retryAt = new Date(d.now + backoffMs(t)).toISOString();
-    d.move(t, o.kind === 'timeout' ? 'task_timed_out' : 'task_attempt_failed', 'retrying', { ...base, retry_count: t.retry_count + 1, retry_at: retryAt });
+    d.move(t, o.kind === 'timeout' ? 'task_timed_out' : 'task_attempt_failed', 'retrying', { ...base, outcome: o, retry_count: t.retry_count + 1, retry_at: retryAt });
   } else {
-    d.move(t, 'task_failed', 'failed', base);
+    d.move(t, 'task_failed', 'failed', { ...base, outcome: o });
     if (t.critical) d.failCritical(t);
   }
 }

@@ -18,6 +18,8 @@ export interface PoolOptions {
   now?: () => number;
   /** Node flags for the worker processes; by default none (the scheduler's --inspect etc. are not inherited). */
   execArgv?: string[];
+  /** Where a worker's own stderr goes (a file descriptor, e.g. its log under .state/logs/workers/); default inherit. */
+  stderrFor?: (workerId: string) => number | 'inherit';
 }
 
 /** The events of a pool; every one names the worker first. */
@@ -56,7 +58,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 
   constructor(opts: PoolOptions) {
     super();
-    this.opts = { graceMs: 2_000, readyTimeoutMs: 10_000, now: Date.now, execArgv: [], ...opts };
+    this.opts = { graceMs: 2_000, readyTimeoutMs: 10_000, now: Date.now, execArgv: [], stderrFor: () => 'inherit', ...opts };
   }
 
   /** Forks worker `workerId` and resolves with its pid once it reports ready. */
@@ -64,7 +66,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     if (this.workers.has(workerId)) throw new CairnError('ILLEGAL_REQUEST', `worker ${workerId} is already running`, { details: { worker_id: workerId } });
     const args = [`--heartbeat-ms=${this.opts.heartbeatMs}`, `--grace-ms=${this.opts.graceMs}`];
     // stdout stays closed: with --json the scheduler's stdout carries one document and nothing else.
-    const child = fork(WORKER_MAIN, args, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: this.opts.execArgv, serialization: 'json' });
+    const child = fork(WORKER_MAIN, args, { stdio: ['ignore', 'ignore', this.opts.stderrFor(workerId), 'ipc'], execArgv: this.opts.execArgv, serialization: 'json' });
     return new Promise<number>((resolve, reject) => {
       const fail = (why: string): void => {
         clearTimeout(timer);

@@ -34,7 +34,8 @@ export class StatePaths {
   taskLog(ws: string, task: string, attempt: number) {
     return path.join(this.taskLogDir(ws), `${id('task', task)}.${attempt}.log`);
   }
-  workerLog(worker: string) { return path.join(this.logs, 'workers', `${id('worker', worker)}.log`); }
+  /** `_workers` cannot collide with a workstream's log folder: ids never start with `_`. */
+  workerLog(worker: string) { return path.join(this.logs, '_workers', `${id('worker', worker)}.log`); }
   get repairCopies() { return path.join(path.dirname(this.root), `${path.basename(this.root)}.repair-copies`); }
 }
 

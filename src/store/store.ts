@@ -10,9 +10,10 @@ import { type StoreConfig, readConfig } from './config.js';
 import { appendInterventions, DerivedWriter, interventionLines } from './derived.js';
 import { type FsLayer, readWhole, realFs, unsafe } from './fsio.js';
 import { applyLine, corruptError, loadState, type Loaded } from './load.js';
-import { acquire, isLocked, type HeldLock } from './lock.js';
+import { acquire, isLocked, tryAcquire, type HeldLock } from './lock.js';
 import { type LogPosition, type LogProblem, LogWriter, scanLog } from './logfile.js';
 import { StatePaths, stampOf } from './paths.js';
+import { openWorkerLog, prepareTaskLog, removeStaleTemps, writeWorkersFile } from './runtime-files.js';
 
 export interface StoreOptions {
   fs?: FsLayer;
@@ -64,6 +65,7 @@ export class Store {
   private readonly clock: () => number;
   private readonly ulid = monotonicFactory();
   private lastDerivedMs = 0;
+  private readonly listeners: ((r: LogRecord) => void)[] = [];
   private closed = false;
 
   private constructor(readonly root: string, loaded: Loaded, io: FsLayer, config: StoreConfig, private readonly opts: StoreOptions) {
@@ -155,6 +157,7 @@ export class Store {
         for (const r of records) {
           delete r.__line;
           apply(this.st, r);
+          for (const fn of this.listeners) fn(r);
         }
         this.pos = { offset: this.pos.offset + lines.length, seq: this.st.seq, crc: parseInt(this.st.crc, 16) };
         try {
@@ -213,7 +216,8 @@ export class Store {
   private catchUp(underLock: boolean): number {
     const before = this.pos.seq;
     const scan = scanLog(this.io, this.paths.log, this.pos, (buf, start, end, seq) => {
-      applyLine(this.st, buf, start, end, seq);
+      const r = applyLine(this.st, buf, start, end, seq);
+      for (const fn of this.listeners) fn(r);
     });
     this.pos = scan.end;
     const p = scan.problem;
@@ -275,6 +279,37 @@ export class Store {
     if (this.clock() - this.lastDerivedMs < this.config.snapshot_interval_ms) return;
     if (this.derived.lastSnapshotSeq === this.st.seq) return;
     await this.writeDerived();
+  }
+
+  /** Calls `fn` with every record applied to this store's state, its own and those read from others. */
+  onApply(fn: (r: LogRecord) => void): void {
+    this.listeners.push(fn);
+  }
+
+  prepareTaskLog(ws: string, task: string, attempt: number): string {
+    return prepareTaskLog(this.io, this.paths, ws, task, attempt);
+  }
+
+  openWorkerLog(workerId: string): number {
+    return openWorkerLog(this.io, this.paths, workerId);
+  }
+
+  writeWorkers(doc: unknown): void {
+    writeWorkersFile(this.io, this.paths, doc);
+  }
+
+  removeStaleTemps(): string[] {
+    return removeStaleTemps(this.io, this.paths);
+  }
+
+  /** Takes the scheduler lock without waiting; null when another scheduler holds it. */
+  acquireSchedulerLock(): Promise<HeldLock | null> {
+    return tryAcquire(this.paths.schedulerLockTarget, {
+      staleMs: this.config.lock_stale_ms,
+      updateMs: this.config.lock_update_ms,
+      timeoutMs: 0,
+      what: 'scheduler lock',
+    });
   }
 
   /** Whether some live process holds the scheduler lock. */

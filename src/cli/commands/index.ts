@@ -1,9 +1,11 @@
 import { eventsCommand, showDependenciesCommand, showTaskCommand, statusCommand, submitCommand } from './basic.js';
 import { initCommand, restoreCommand, validateCommand } from './state.js';
 import { RECOVERY_COMMANDS } from './recovery/index.js';
+import { runCommand } from './run.js';
 
 /** Every command of the CLI, in the order --help lists them. Registered explicitly (no commandDir). */
 export const COMMANDS = [
+  runCommand,
   initCommand,
   submitCommand,
   statusCommand,

@@ -1,0 +1,80 @@
+import { availableParallelism } from 'node:os';
+import { CairnError } from '../errors.js';
+import { decide } from '../model/decide.js';
+import type { LogRecord } from '../model/types.js';
+import { Engine } from '../scheduler/engine.js';
+import { initState } from '../store/init.js';
+import { type CommonOptions, openStore, stateDirOf } from './common.js';
+import { loadSpec } from './submit.js';
+import { workstreamSummary } from './views.js';
+
+export interface RunOptions extends CommonOptions {
+  /** A spec to submit first; without it (or when it was submitted before) every active workstream resumes. */
+  spec?: string;
+  /** Worker processes; default the number of cores, at least 2. */
+  workers?: number;
+  /** Aborting stops the run cleanly: tasks stopped, requeued without spending a retry. */
+  signal?: AbortSignal;
+  onRecord?: (r: LogRecord) => void;
+  onNote?: (msg: string) => void;
+}
+
+export interface RunResult {
+  outcome: 'completed' | 'failed' | 'interrupted';
+  exit_code: 0 | 1 | 130;
+  workstreams: ReturnType<typeof workstreamSummary>[];
+  notes: string[];
+}
+
+/**
+ * The main job: init if needed, submit the spec (unless that workstream exists already), then
+ * schedule until no active workstream is left. Resolves with exit code 0 when all completed, 1 when
+ * one failed, 130 when interrupted.
+ */
+export async function run(o: RunOptions): Promise<RunResult> {
+  const notes: string[] = [];
+  const note = (m: string) => {
+    notes.push(m);
+    o.onNote?.(m);
+  };
+  const spec = o.spec !== undefined ? loadSpec(o.spec) : null;
+  initState(stateDirOf(o), o.fs);
+  const store = await openStore(o);
+  for (const w of store.warnings) note(w);
+  const workers = o.workers ?? Math.max(2, availableParallelism());
+  if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw new CairnError('BAD_INPUT', `--workers must be an integer from 1 to 256, got ${workers}`);
+  const engine = new Engine(store, { workers, clock: o.clock, onRecord: o.onRecord, onNote: note });
+  try {
+    await engine.start();
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+  let interrupted = false;
+  const onAbort = () => {
+    interrupted = true;
+    engine.requestStop();
+  };
+  o.signal?.addEventListener('abort', onAbort);
+  if (o.signal?.aborted) onAbort();
+  try {
+    if (spec) {
+      const existing = store.state.workstream(spec.id);
+      if (!existing) await store.commit((s) => decide(s, { kind: 'submit', spec }, { now: (o.clock ?? Date.now)() }));
+      else note(`workstream ${spec.id} was submitted before (${existing.state}); ${existing.state === 'completed' || existing.state === 'failed' || existing.state === 'cancelled' ? 'nothing to run for it' : 'resuming it'}`);
+    }
+    const r = await engine.run();
+    await engine.shutdown(interrupted ? 'interrupted' : 'done');
+    const ids = new Set([...r.failed, ...r.completed, ...(spec ? [spec.id] : [])]);
+    const summaries = [...ids].filter((id) => store.state.workstream(id)).map((id) => workstreamSummary(store.state, store.state.workstream(id)!, true));
+    const failed = summaries.some((w) => w.state === 'failed');
+    if (r.outcome === 'interrupted') return { outcome: 'interrupted', exit_code: 130, workstreams: summaries, notes };
+    return { outcome: failed ? 'failed' : 'completed', exit_code: failed ? 1 : 0, workstreams: summaries, notes };
+  } catch (e) {
+    await engine.shutdown('error').catch(() => undefined);
+    throw e;
+  } finally {
+    o.signal?.removeEventListener('abort', onAbort);
+    await store.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,49 @@
+import type { CommandModule } from 'yargs';
+import { run } from '../../index.js';
+import { common, emit, type GlobalArgs } from '../output.js';
+import { changeLine, LiveView, runSummary } from '../progress.js';
+
+interface RunArgs extends GlobalArgs { spec?: string; workers?: number }
+
+export const runCommand: CommandModule<GlobalArgs, RunArgs> = {
+  command: 'run [spec]',
+  describe: 'Submit a workstream (if given) and run every active workstream to the end; run again to resume after a crash',
+  builder: (y) => y
+    .positional('spec', { type: 'string', describe: 'a workstream spec (JSON); omit to resume what is active' })
+    .option('workers', { type: 'number', describe: 'worker processes (env CAIRN_WORKERS)', defaultDescription: 'cores, at least 2' })
+    .example('$0 run examples/hello.json', 'run the example workstream')
+    .example('$0 run', 'resume every active workstream') as never,
+  handler: async (a) => {
+    const ac = new AbortController();
+    const stop = () => ac.abort();
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    const tty = !a.json && process.stdout.isTTY === true;
+    const view = tty ? new LiveView(process.stdout) : null;
+    view?.start();
+    const envWorkers = process.env.CAIRN_WORKERS !== undefined ? Number(process.env.CAIRN_WORKERS) : undefined;
+    try {
+      const r = await run({
+        ...common(a),
+        spec: a.spec,
+        workers: a.workers ?? envWorkers,
+        signal: ac.signal,
+        onRecord: (rec) => {
+          if (view) view.record(rec);
+          else if (!a.json) {
+            const line = changeLine(rec);
+            if (line) process.stdout.write(line + '\n');
+          }
+        },
+        onNote: (m) => process.stderr.write(`note: ${m}\n`),
+      });
+      view?.stop();
+      emit(a, r, () => runSummary(r));
+      process.exitCode = r.exit_code;
+    } finally {
+      view?.stop();
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+    }
+  },
+};

@@ -1,0 +1,207 @@
+import { Decision } from '../model/decision.js';
+import { decide, workerShutdown } from '../model/decide.js';
+import type { Task, TaskOutcome } from '../model/types.js';
+import { splitKey, taskKey } from '../model/types.js';
+import { killGroup, type OutcomeMessage, type SpawnedMessage } from '../runner/index.js';
+import type { Engine } from './engine.js';
+import type { Effect, WorkerRuntime } from './plan.js';
+
+/**
+ * Carries out the plan's effects: starts attempts on workers, kills timed-out and cancelled ones,
+ * records outcomes, health changes and worker replacements. Every state change goes through
+ * `decide` and the store; every process through runner/.
+ */
+export class Executor {
+  constructor(private readonly e: Engine) {}
+
+  run(effect: Exclude<Effect, { kind: 'wake_at' }>): void {
+    switch (effect.kind) {
+      case 'start': return this.start(effect.ws, effect.id, effect.worker);
+      case 'retry_due': return this.track(`retry:${effect.ws}/${effect.id}`, this.e.commit({ kind: 'retry_due', workstream_id: effect.ws, task_id: effect.id }));
+      case 'timeout': return this.kill(effect.worker, 'timeout');
+      case 'kill_stale': return this.kill(effect.worker, 'cancel');
+      case 'resource_warn':
+        return this.track(`warn:${effect.ws}/${effect.id}`, this.e.commit({ kind: 'resource_wait_warn', workstream_id: effect.ws, task_id: effect.id, resource_id: effect.resource, waited_ms: effect.waited }));
+      case 'unresponsive': {
+        const w = this.e.rt.workers.get(effect.worker)!;
+        w.unresponsiveSince = this.e.clock();
+        return this.track(`health:${w.id}`, this.e.commit({ kind: 'worker_unresponsive', worker_id: w.id, silent_ms: effect.silent }));
+      }
+      case 'recovered': {
+        const w = this.e.rt.workers.get(effect.worker)!;
+        w.unresponsiveSince = null;
+        return this.track(`health:${w.id}`, this.e.commit({ kind: 'worker_recovered', worker_id: w.id }));
+      }
+      case 'shutdown': return void this.replace(effect.worker, effect.trigger, effect.reassign, effect.restart);
+      default: {
+        const never: never = effect;
+        throw new Error(`unknown effect ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  /** Runs a commit, keeping `key` in flight until it is settled so the next plan does not ask again. */
+  private track(key: string, p: Promise<unknown>): void {
+    if (this.e.rt.inFlight.has(key)) return;
+    this.e.rt.inFlight.add(key);
+    p.catch((err) => this.e.fail(err)).finally(() => {
+      this.e.rt.inFlight.delete(key);
+      this.e.poke();
+    });
+  }
+
+  async startWorker(id: string): Promise<void> {
+    const pid = await this.e.pool.start(id);
+    const w: WorkerRuntime = { id, phase: 'up', key: null, attempt: 0, pgid: null, deadline: null, lastHeartbeat: this.e.clock(), unresponsiveSince: null, killing: null, holds: {} };
+    this.e.rt.workers.set(id, w);
+    await this.e.commit({ kind: 'worker_start', worker_id: id, pid, scheduler_id: this.e.id });
+  }
+
+  /** Wires the pool's events once (called by the engine's constructor through this executor). */
+  listen(): void {
+    const pool = this.e.pool;
+    pool.on('heartbeat', (id, at) => {
+      const w = this.e.rt.workers.get(id);
+      if (w) w.lastHeartbeat = Math.max(w.lastHeartbeat, at);
+      if (this.e.store.state.worker(id)?.state === 'unresponsive') this.e.poke();
+    });
+    pool.on('spawned', (id, m) => this.spawned(id, m));
+    pool.on('validating', (id, m) => {
+      const w = this.e.rt.workers.get(id);
+      if (w && w.key === m.key) w.pgid = m.pgid ?? w.pgid;
+    });
+    pool.on('outcome', (id, m) => this.outcome(id, m));
+    pool.on('exit', (id) => {
+      const w = this.e.rt.workers.get(id);
+      if (!w || w.phase === 'stopping' || this.e.isStopping) return;
+      void this.replace(id, 'worker_exited', true, false);
+    });
+  }
+
+  private start(ws: string, id: string, workerId: string): void {
+    const s = this.e.store.state;
+    const t = s.task(ws, id)!;
+    const w = this.e.rt.workers.get(workerId)!;
+    const key = taskKey(ws, id);
+    const attempt = t.attempt + 1;
+    w.key = key;
+    w.attempt = attempt;
+    w.holds = { ...t.resources };
+    w.killing = null;
+    w.pgid = null;
+    w.deadline = t.timeout_seconds !== null ? this.e.clock() + t.timeout_seconds * 1000 : null;
+    this.e.rt.inFlight.add(`start:${key}`);
+    let logPath: string;
+    try {
+      logPath = this.e.store.prepareTaskLog(ws, id, attempt);
+    } catch (err) {
+      this.e.fail(err);
+      return;
+    }
+    this.e.pool.run(workerId, { key, attempt, command: t.command, cwd: t.cwd, env: taskEnv(t, s.workstream(ws)!.params, attempt), logPath, validate: t.validate });
+  }
+
+  private spawned(workerId: string, m: SpawnedMessage): void {
+    const w = this.e.rt.workers.get(workerId);
+    if (!w || w.key !== m.key || w.attempt !== m.attempt) return;
+    w.pgid = m.pgid;
+    const [ws, id] = splitKey(m.key);
+    const deadline = w.deadline !== null ? new Date(w.deadline).toISOString() : null;
+    this.e.commit({ kind: 'task_start', workstream_id: ws, task_id: id, worker_id: workerId, pid: m.pid, pgid: m.pgid, process_start: m.processStart, scheduler_id: this.e.id, deadline })
+      .catch((err) => {
+        // The task left `queued` meanwhile (an operator cancelled or skipped it): stop the process.
+        this.kill(workerId, 'cancel');
+        this.e.fail(err);
+      })
+      .finally(() => {
+        this.e.rt.inFlight.delete(`start:${m.key}`);
+        this.e.poke();
+      });
+  }
+
+  private outcome(workerId: string, m: OutcomeMessage): void {
+    const w = this.e.rt.workers.get(workerId);
+    if (!w || w.key !== m.key || w.attempt !== m.attempt || this.e.isStopping) return;
+    const [ws, id] = splitKey(m.key);
+    let outcome: TaskOutcome = m.outcome;
+    if (w.killing === 'timeout') outcome = { ...outcome, kind: 'timeout', message: `ran past its timeout and was killed (${outcome.signal ?? 'exit ' + String(outcome.exit_code)})` };
+    const t = this.e.store.state.task(ws, id);
+    const ok = m.outcome.kind === 'exit' && m.outcome.exit_code === 0;
+    const final = m.phase === 'validate' || !ok || t?.validate === null || t === undefined || w.killing !== null;
+    const started = this.e.rt.inFlight.has(`start:${m.key}`);
+    const cmd = { kind: 'task_outcome', workstream_id: ws, task_id: id, attempt: m.attempt, phase: m.phase, outcome } as const;
+    const p = started && m.phase === 'command' && !ok && outcome.kind === 'spawn_error'
+      // Nothing ever ran: record the start and the spawn error together.
+      ? this.e.store.commit((s) => [...decide(s, { kind: 'task_start', workstream_id: ws, task_id: id, worker_id: workerId, pid: null, pgid: null, process_start: null, scheduler_id: this.e.id, deadline: null }, { now: this.e.clock() })])
+        .then(() => this.e.commit(cmd))
+        .finally(() => this.e.rt.inFlight.delete(`start:${m.key}`))
+      : this.e.commit(cmd);
+    if (final) {
+      w.key = null;
+      w.holds = {};
+      w.killing = null;
+      w.deadline = null;
+      w.pgid = null;
+    }
+    this.track(`outcome:${m.key}:${m.attempt}:${m.phase}`, p);
+  }
+
+  /** SIGTERM to the task's process group, SIGKILL after the grace period (works on a stopped worker too). */
+  private kill(workerId: string, why: 'timeout' | 'cancel'): void {
+    const w = this.e.rt.workers.get(workerId);
+    if (!w || w.key === null || w.killing !== null) return;
+    w.killing = why;
+    const grace = this.e.store.config.kill_grace_ms;
+    if (w.pgid !== null) killGroup(w.pgid, { graceMs: grace }).catch((err) => this.e.opts.onNote?.(`kill of ${w.key}: ${(err as Error).message}`));
+    else this.e.pool.kill(workerId, 'SIGTERM', grace);
+  }
+
+  /** Stops a worker for good (unresponsive too long, exited, or on request) and starts its replacement. */
+  private async replace(id: string, trigger: string, reassign: boolean, sameId: boolean): Promise<void> {
+    const w = this.e.rt.workers.get(id);
+    if (!w || w.phase === 'stopping') return;
+    w.phase = 'stopping';
+    this.e.rt.inFlight.add(`replace:${id}`);
+    try {
+      await this.e.pool.forceStop(id);
+      await this.e.store.commit((s) => {
+        const d = new Decision(s, this.e.clock());
+        return workerShutdown(d, id, trigger, reassign);
+      });
+      this.e.rt.workers.delete(id);
+      if (!this.e.isStopping) {
+        const next = sameId ? id : nextWorkerId(this.e.store.state.workerIds());
+        await this.startWorker(next);
+      }
+    } catch (err) {
+      this.e.fail(err);
+    } finally {
+      this.e.rt.inFlight.delete(`replace:${id}`);
+      this.e.poke();
+    }
+  }
+
+  /** Ctrl-C: stop every worker (they kill their tasks) and requeue what was running, no retry spent. */
+  async stopAll(reason: string): Promise<void> {
+    const ids = [...this.e.rt.workers.keys()];
+    for (const w of this.e.rt.workers.values()) w.phase = 'stopping';
+    await this.e.pool.stopAll();
+    await this.e.store.commit((s) => {
+      const d = new Decision(s, this.e.clock());
+      for (const id of ids) workerShutdown(d, id, reason, true);
+      return d.settle();
+    });
+  }
+}
+
+function nextWorkerId(existing: string[]): string {
+  const n = Math.max(0, ...existing.map((id) => Number(/^w(\d+)$/.exec(id)?.[1] ?? 0)));
+  return `w${n + 1}`;
+}
+
+/** The environment of an attempt: the task's env plus CAIRN_* (ids and params are never pasted into commands). */
+export function taskEnv(t: Task, params: Record<string, string>, attempt: number): Record<string, string> {
+  const env: Record<string, string> = { ...t.env, CAIRN_WORKSTREAM_ID: t.workstream_id, CAIRN_TASK_ID: t.id, CAIRN_ATTEMPT: String(attempt) };
+  for (const [k, v] of Object.entries(params)) env[`CAIRN_PARAM_${k.toUpperCase().replace(/[^A-Z0-9_]/g, '_')}`] = v;
+  return env;
+}

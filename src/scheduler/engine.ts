@@ -1,0 +1,188 @@
+import { watch, type FSWatcher } from 'chokidar';
+import { CairnError } from '../errors.js';
+import { ulid } from 'ulid';
+import { decide, type Command } from '../model/decide.js';
+import { TERMINAL_WORKSTREAM_STATES } from '../model/states.js';
+import type { LogRecord } from '../model/types.js';
+import { processStartTime, WorkerPool } from '../runner/index.js';
+import type { HeldLock } from '../store/lock.js';
+import type { Store } from '../store/store.js';
+import { Executor } from './effects.js';
+import { SchedulerIndex } from './index-state.js';
+import { plan, type Runtime } from './plan.js';
+import { recoverOrphans } from './recover.js';
+
+export interface EngineOptions {
+  workers: number;
+  clock?: () => number;
+  /** Every record applied while the scheduler runs (its own and other processes'), for progress output. */
+  onRecord?: (r: LogRecord) => void;
+  /** Notes for the operator (orphans killed, temp files removed, …). */
+  onNote?: (msg: string) => void;
+}
+
+export type EngineResult = { outcome: 'done' | 'interrupted'; failed: string[]; completed: string[] };
+
+/**
+ * The scheduler: one small loop that plans (pure), carries the effects out through runner/ and the
+ * store, and feeds outcomes back as commands. One per state folder (the scheduler lock).
+ */
+export class Engine {
+  readonly id = ulid();
+  readonly pool: WorkerPool;
+  readonly rt: Runtime;
+  readonly index: SchedulerIndex;
+  private lock: HeldLock | null = null;
+  private watcher: FSWatcher | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private wake: (() => void) | null = null;
+  private stopping = false;
+  private fatal: unknown = null;
+  readonly clock: () => number;
+  readonly exec: Executor;
+  private lastWorkersWrite = 0;
+  private readonly seen = new Set<string>();
+
+  constructor(readonly store: Store, readonly opts: EngineOptions) {
+    this.clock = opts.clock ?? Date.now;
+    const cfg = store.config;
+    this.pool = new WorkerPool({ heartbeatMs: cfg.heartbeat_ms, graceMs: cfg.kill_grace_ms, now: this.clock, stderrFor: (id) => store.openWorkerLog(id) });
+    this.rt = { now: this.clock(), workers: new Map(), waitingSince: new Map(), inFlight: new Set() };
+    this.index = new SchedulerIndex(store.state);
+    this.exec = new Executor(this);
+    this.exec.listen();
+    store.onApply((r) => {
+      this.index.onRecord(r);
+      opts.onRecord?.(r);
+      this.poke();
+    });
+  }
+
+  /** Commits a core command; rejects with the CairnError when it is illegal now. */
+  commit(cmd: Command): Promise<LogRecord[]> {
+    return this.store.commit((s) => decide(s, cmd, { now: this.clock() }));
+  }
+
+  /** A failure that must stop the scheduler (the log cannot be written, the lock was lost). */
+  fail(e: unknown): void {
+    if (e instanceof CairnError && (e.code === 'ILLEGAL_TRANSITION' || e.code === 'ILLEGAL_REQUEST' || e.code === 'UNKNOWN_TASK')) return;
+    this.fatal ??= e;
+    this.poke();
+  }
+
+  /** Wakes the loop now (a record, an outcome, a file change). */
+  poke(): void {
+    const w = this.wake;
+    this.wake = null;
+    w?.();
+  }
+
+  async start(): Promise<void> {
+    this.lock = await this.store.acquireSchedulerLock();
+    if (!this.lock) {
+      const other = this.store.state.scheduler();
+      throw new CairnError('SCHEDULER_RUNNING', `another scheduler runs on this state folder${other ? ` (pid ${other.pid}, since ${other.started_at})` : ''}`, {
+        details: { pid: other?.pid ?? null },
+        hint: 'Watch it with: cairn status --watch. Stop it with Ctrl-C in its terminal (or kill -TERM <pid>) before starting another.',
+      });
+    }
+    const rec = await recoverOrphans(this.store, this.store.config.kill_grace_ms, this.clock);
+    for (const n of rec.notes) this.opts.onNote?.(n);
+    if (rec.requeued.length) this.opts.onNote?.(`requeued ${rec.requeued.length} task(s) left running by a scheduler that is gone (no retry spent)${rec.killed.length ? `; killed leftover processes of ${rec.killed.join(', ')}` : ''}`);
+    await this.commit({ kind: 'scheduler_start', scheduler_id: this.id, pid: process.pid, process_start: processStartTime(process.pid) });
+    const used = this.store.state.workerIds().map((id) => Number(/^w(\d+)$/.exec(id)?.[1] ?? 0));
+    let next = Math.max(0, ...used);
+    await Promise.all(Array.from({ length: this.opts.workers }, () => this.exec.startWorker(`w${++next}`)));
+    this.watcher = watch(this.store.paths.log, { ignoreInitial: true, awaitWriteFinish: false });
+    this.watcher.on('change', () => this.poke());
+  }
+
+  /** Runs until no active workstream is left, or until stop() (Ctrl-C). */
+  async run(): Promise<EngineResult> {
+    const active = () => this.store.state.workstreamIds().filter((id) => !TERMINAL_WORKSTREAM_STATES.has(this.store.state.workstream(id)!.state));
+    for (const id of active()) this.seen.add(id);
+    for (;;) {
+      if (this.fatal) throw this.fatal;
+      if (this.stopping) return this.result('interrupted');
+      try {
+        this.store.refresh();
+      } catch (e) {
+        this.fail(e);
+        continue;
+      }
+      for (const id of active()) this.seen.add(id);
+      this.rt.now = this.clock();
+      const effects = plan(this.store.state, this.index, this.rt, this.store.config);
+      let wakeAt = this.rt.now + 1000;
+      for (const e of effects) {
+        if (e.kind === 'wake_at') wakeAt = e.at;
+        else this.exec.run(e);
+      }
+      this.housekeeping();
+      if (active().length === 0 && this.rt.inFlight.size === 0 && this.idle()) return this.result('done');
+      await this.sleep(Math.max(5, wakeAt - this.clock()));
+    }
+  }
+
+  private idle(): boolean {
+    for (const w of this.rt.workers.values()) if (w.key !== null) return false;
+    return true;
+  }
+
+  private result(outcome: EngineResult['outcome']): EngineResult {
+    const s = this.store.state;
+    const ids = [...this.seen];
+    return { outcome, failed: ids.filter((id) => s.workstream(id)?.state === 'failed'), completed: ids.filter((id) => s.workstream(id)?.state === 'completed') };
+  }
+
+  private housekeeping(): void {
+    const now = this.clock();
+    if (now - this.lastWorkersWrite >= 1000) {
+      this.lastWorkersWrite = now;
+      try {
+        this.store.writeWorkers({
+          scheduler: { id: this.id, pid: process.pid },
+          written_at: new Date(now).toISOString(),
+          workers: [...this.rt.workers.values()].map((w) => ({
+            id: w.id, pid: this.pool.pid(w.id), state: this.store.state.worker(w.id)?.state ?? 'unknown', task: w.key,
+            last_heartbeat_at: new Date(w.lastHeartbeat).toISOString(), silent_ms: now - w.lastHeartbeat,
+          })),
+        });
+      } catch (e) {
+        this.opts.onNote?.(`workers.json could not be written: ${(e as Error).message}`);
+      }
+    }
+    this.store.maybeWriteDerived().catch((e) => this.fail(e));
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.timer = setTimeout(() => { this.wake = null; resolve(); }, ms);
+      this.wake = () => { clearTimeout(this.timer!); resolve(); };
+    });
+  }
+
+  /** Ctrl-C / SIGTERM: stop the loop; shutdown() then stops workers and requeues their tasks. */
+  requestStop(): void {
+    this.stopping = true;
+    this.poke();
+  }
+
+  /** Stops workers and tasks, requeues what was running (no retry spent), records the stop, releases the lock. */
+  async shutdown(reason: string): Promise<void> {
+    this.stopping = true;
+    await this.watcher?.close();
+    try {
+      await this.exec.stopAll(reason);
+      await this.commit({ kind: 'scheduler_stop', reason });
+      await this.store.writeDerived();
+    } finally {
+      await this.lock?.release();
+    }
+  }
+
+  get isStopping(): boolean {
+    return this.stopping;
+  }
+}
+
