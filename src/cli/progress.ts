@@ -16,8 +16,8 @@ export function changeLine(r: LogRecord): string | null {
     case 'task_reassigned': return `${t}  ${who}  requeued (${String(r.trigger)}; no retry spent)`;
     case 'task_cancelled': return `${t}  ${who}  cancelled (${String(r.trigger ?? 'operator')})`;
     case 'task_blocked': return `${t}  ${who}  blocked by failed ${String(r.blocked_by)}`;
-    case 'workstream_completed': return `${t}  workstream ${who} completed`;
-    case 'workstream_failed': return `${t}  workstream ${who} FAILED: ${String(r.failure ?? '')}`;
+    case 'workstream_completed': return `${t}  workstream ${String(r.workstream_id)} completed`;
+    case 'workstream_failed': return `${t}  workstream ${String(r.workstream_id)} FAILED: ${String(r.failure ?? '')}`;
     case 'worker_unresponsive': return `${t}  worker ${who} unresponsive (${String(r.silent_ms)} ms without heartbeat)`;
     case 'worker_recovered': return `${t}  worker ${who} recovered`;
     case 'worker_shutdown': return `${t}  worker ${who} shut down (${String(r.trigger)})`;
@@ -92,7 +92,7 @@ export function runSummary(r: RunResult): string {
     out.push(`workstream ${ws.id}: ${ws.state} (${countsLine(ws.counts)})`);
     if (ws.state === 'failed') {
       const failed = (ws.tasks ?? []).filter((t) => t.state === 'failed');
-      for (const t of failed) out.push(`  ${t.id} failed: ${t.last_outcome ? `${t.last_outcome.kind}${t.last_outcome.exit_code !== null ? ` exit ${t.last_outcome.exit_code}` : ''}` : ''}${t.critical ? ' (critical)' : ''}`);
+      for (const t of failed) out.push(`  ${t.id} failed: ${t.last_outcome ? (t.last_outcome.kind === 'exit' ? `exit ${t.last_outcome.exit_code}` : t.last_outcome.kind) : ''} after ${t.attempt} attempt(s)${t.critical ? ' (critical)' : ''}`);
       out.push('  to recover, try:');
       out.push(`    cairn analyze-workstream-failure --workstream-id ${ws.id}`);
       for (const t of failed.slice(0, 3)) {
