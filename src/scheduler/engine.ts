@@ -60,7 +60,7 @@ export class Engine {
 
   /** Commits a core command; rejects with the CairnError when it is illegal now. */
   commit(cmd: Command): Promise<LogRecord[]> {
-    return this.store.commit((s) => decide(s, cmd, { now: this.clock() }));
+    return this.store.commit((s, now) => decide(s, cmd, { now }));
   }
 
   /** A failure that must stop the scheduler (the log cannot be written, the lock was lost). */

@@ -31,7 +31,7 @@ export interface StoreOptions {
 }
 
 /** A decision: given the state (with earlier decisions of the same batch applied), the records to append. */
-export type Decide = (s: StateView) => Draft[];
+export type Decide = (s: StateView, now: number) => Draft[];
 
 interface Pending {
   decide: Decide;
@@ -184,8 +184,10 @@ export class Store {
     let crc = this.pos.crc;
     return batch.map((p) => {
       try {
-        const drafts = p.decide(draft);
-        const ts = new Date(this.clock()).toISOString();
+        // One clock reading per decision: the records' ts and any time decided (retry_at) agree.
+        const now = this.clock();
+        const drafts = p.decide(draft, now);
+        const ts = new Date(now).toISOString();
         const out: (LogRecord & { __line?: string })[] = [];
         const trial = new DraftState(draft);
         let s = seq;
