@@ -45,6 +45,7 @@ export type Effect =
   | { kind: 'resource_warn'; ws: string; id: string; resource: string; waited: number }
   | { kind: 'unresponsive'; worker: string; silent: number }
   | { kind: 'recovered'; worker: string }
+  /** restart: the same worker id comes back (restart_worker); otherwise a replacement with a new id. */
   | { kind: 'shutdown'; worker: string; trigger: string; reassign: boolean; restart: boolean }
   | { kind: 'wake_at'; at: number };
 
@@ -66,7 +67,7 @@ export function plan(s: StateView, index: SchedulerIndex, rt: Runtime, cfg: Plan
     if (rec?.state === 'unresponsive') {
       if (silent < cfg.health_timeout_ms) out.push({ kind: 'recovered', worker: w.id });
       else if (w.unresponsiveSince !== null && rt.now - w.unresponsiveSince >= cfg.shutdown_after_ms) {
-        out.push({ kind: 'shutdown', worker: w.id, trigger: 'unresponsive', reassign: true, restart: true });
+        out.push({ kind: 'shutdown', worker: w.id, trigger: 'unresponsive', reassign: true, restart: false });
         continue;
       } else if (w.unresponsiveSince !== null) wake = Math.min(wake, w.unresponsiveSince + cfg.shutdown_after_ms);
     } else if (silent >= cfg.health_timeout_ms) {
