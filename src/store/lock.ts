@@ -1,14 +1,30 @@
-import * as lockfile from 'proper-lockfile';
+import * as fs from 'node:fs';
+import { hostname } from 'node:os';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { CairnError } from '../errors.js';
+import { unsafe } from './fsio.js';
 
 /**
- * Cross-process locks on the state folder, built on proper-lockfile (a `mkdir` lock kept fresh by
- * touching its mtime; a lock not touched for `staleMs` may be taken over).
+ * Cross-process locks on the state folder. The on-disk format is proper-lockfile's: the lock is the
+ * folder `<target>.lock`, created by `mkdir` (atomic), kept fresh by touching its mtime; a lock not
+ * touched for `staleMs` may be taken over. Two things are added, because proper-lockfile's own
+ * takeover has a race (two processes both see the stale lock; one removes it and creates a fresh
+ * one, the other then removes the fresh one, and both think they hold it):
  *
- * MUST: a holder that learns its lock was compromised (it could not refresh it in time, or someone
- * took it over) stops writing at once — `assertHeld()` is called right before every append, and also
- * refuses when this holder has been stalled for longer than half the stale time, since another
- * process may have reclaimed the lock meanwhile.
+ * - Every holder puts an owner file `owner-<pid>-<random>` in the folder. Whoever holds the lock is
+ *   the process whose owner file is in it.
+ * - Taking over a stale lock is itself exclusive: the reclaimer creates `reclaim/` inside the stale
+ *   folder (only one `mkdir` succeeds), checks the folder is still the instance it judged stale (same
+ *   owner file, or same inode when there is none), removes exactly that instance, and then competes
+ *   with everyone else through the ordinary `mkdir`. So at most one process wins.
+ *
+ * MUST: a holder that learns its lock was compromised (it could not refresh it in time, its owner
+ * file is gone because someone took it over) stops writing at once — `assertHeld()` is called right
+ * before every append. It checks the owner file is still there, and for the state lock it also
+ * refuses when this holder went longer than half the stale time without refreshing (a stalled event
+ * loop), since another process may reclaim the lock soon after.
  */
 export interface LockOptions {
   staleMs: number;
@@ -18,35 +34,56 @@ export interface LockOptions {
   what: string;
 }
 
+const OWNER = 'owner-';
+const RECLAIM = 'reclaim';
+/** proper-lockfile's minimums, kept so a config that was valid stays valid and means the same. */
+const MIN_STALE_MS = 2000;
+const MIN_UPDATE_MS = 1000;
+
+const held = new Set<HeldLock>();
+let exitHookInstalled = false;
+
+/** A lock this process holds; `assertHeld()` before every write, `release()` when done. */
 export class HeldLock {
   private compromised: Error | null = null;
   private released = false;
-  private readonly acquiredAt = Date.now();
-  private releaseFn: (() => Promise<void>) | null = null;
+  /** Monotonic time of the last moment the lock was known fresh (taken or refreshed). */
+  private lastFresh = performance.now();
+  private timer: NodeJS.Timeout | null = null;
+  readonly lockDir: string;
+  readonly ownerFile: string;
+  private readonly staleMs: number;
+  private readonly refreshMs: number;
 
-  constructor(readonly target: string, private readonly opts: LockOptions) {}
-
-  /** Called by proper-lockfile when the lock could not be kept. */
-  markCompromised(err: Error): void {
-    this.compromised = err;
+  constructor(readonly target: string, private readonly opts: LockOptions, token: string) {
+    this.lockDir = lockDirOf(target);
+    this.ownerFile = path.join(this.lockDir, OWNER + token);
+    this.staleMs = Math.max(opts.staleMs, MIN_STALE_MS);
+    // Refresh more often than required so that a live holder is never near the stale time.
+    this.refreshMs = Math.max(Math.min(opts.updateMs, this.staleMs / 4), 250);
   }
 
-  setRelease(fn: () => Promise<void>): void {
-    this.releaseFn = fn;
+  /** Records that the lock was lost; every later assertHeld throws. */
+  markCompromised(err: Error): void {
+    this.compromised ??= err;
+    this.stopTimer();
   }
 
   /** Throws LOCK_COMPROMISED unless this process still holds the lock and may write. */
   assertHeld(): void {
     if (this.released) throw new CairnError('LOCK_COMPROMISED', `the ${this.opts.what} is already released`);
+    if (!this.compromised) {
+      const idle = performance.now() - this.lastFresh;
+      if (this.opts.what === 'state lock' && idle > this.staleMs / 2) {
+        this.markCompromised(new Error(`not refreshed for ${Math.round(idle)} ms, more than half the stale time`));
+      } else if (!exists(this.ownerFile)) {
+        this.markCompromised(new Error('its owner file is gone: another process took it over'));
+      }
+    }
     if (this.compromised) {
       throw new CairnError('LOCK_COMPROMISED', `the ${this.opts.what} was lost (${this.compromised.message}); nothing more is written`, {
         hint: 'Another process may have taken over. Run the command again.',
       });
-    }
-    const held = Date.now() - this.acquiredAt;
-    if (held > this.opts.staleMs / 2 && this.opts.what === 'state lock') {
-      this.compromised = new Error(`held for ${held} ms, more than half the stale time`);
-      this.assertHeld();
     }
   }
 
@@ -54,15 +91,67 @@ export class HeldLock {
     return this.compromised !== null;
   }
 
+  /** Releases the lock if it is still ours; never removes another process's lock. */
   async release(): Promise<void> {
+    this.releaseSync();
+  }
+
+  /** @internal the exit hook needs a synchronous release. */
+  releaseSync(): void {
     if (this.released) return;
     this.released = true;
-    if (this.compromised) return; // not ours any more: never remove someone else's lock
+    this.stopTimer();
+    held.delete(this);
+    if (this.compromised) return; // not ours any more
     try {
-      await this.releaseFn?.();
+      fs.unlinkSync(this.ownerFile);
     } catch {
-      /* already gone (compromised or removed): nothing of ours to release */
+      return; // our owner file is gone: the folder belongs to someone else now
     }
+    try {
+      fs.rmdirSync(this.lockDir);
+    } catch {
+      /* a reclaimer's marker is in it (we looked stale); it goes stale and is reclaimed */
+    }
+  }
+
+  /** @internal */
+  start(): void {
+    held.add(this);
+    installExitHook();
+    this.schedule();
+  }
+
+  private schedule(): void {
+    this.timer = setTimeout(() => this.refresh(), this.refreshMs);
+    this.timer.unref();
+  }
+
+  private stopTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private refresh(): void {
+    this.timer = null;
+    if (this.released || this.compromised) return;
+    const late = performance.now() - this.lastFresh;
+    if (late > this.staleMs) {
+      this.markCompromised(new Error(`it could not be refreshed for ${Math.round(late)} ms, more than the stale time`));
+      return;
+    }
+    if (!exists(this.ownerFile)) {
+      this.markCompromised(new Error('its owner file is gone: another process took it over'));
+      return;
+    }
+    try {
+      const now = new Date();
+      fs.utimesSync(this.lockDir, now, now);
+      this.lastFresh = performance.now();
+    } catch {
+      /* retried at the next tick; the stale check above gives up in time */
+    }
+    this.schedule();
   }
 }
 
@@ -70,31 +159,19 @@ export class HeldLock {
 export async function acquire(target: string, opts: LockOptions): Promise<HeldLock> {
   const deadline = Date.now() + opts.timeoutMs;
   let delay = 1;
+  let again = 0;
   for (;;) {
-    const held = new HeldLock(target, opts);
-    try {
-      const release = await lockfile.lock(target, {
-        realpath: false,
-        stale: opts.staleMs,
-        update: opts.updateMs,
-        retries: 0,
-        onCompromised: (err) => held.markCompromised(err),
+    const got = attempt(target, opts);
+    if (got instanceof HeldLock) return got;
+    if (got === 'again' && ++again < 20) continue;
+    again = 0;
+    if (Date.now() >= deadline) {
+      throw new CairnError('STATE_LOCKED', `the ${opts.what} is held by another process${holderText(target)} (waited ${opts.timeoutMs} ms)`, {
+        hint: 'Wait for the other cairn command to finish, then try again. A lock left by a killed process goes stale by itself.',
       });
-      held.setRelease(release);
-      return held;
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code !== 'ELOCKED') {
-        throw new CairnError('IO_ERROR', `could not take the ${opts.what}: ${(e as Error).message}`, { cause: e });
-      }
-      if (Date.now() >= deadline) {
-        throw new CairnError('STATE_LOCKED', `the ${opts.what} is held by another process (waited ${opts.timeoutMs} ms)`, {
-          hint: 'Wait for the other cairn command to finish, then try again. A lock left by a killed process goes stale by itself.',
-        });
-      }
-      await new Promise((r) => setTimeout(r, delay));
-      delay = Math.min(50, delay * 2);
     }
+    await new Promise((r) => setTimeout(r, Math.min(delay, Math.max(1, deadline - Date.now()))));
+    delay = Math.min(50, delay * 2);
   }
 }
 
@@ -110,5 +187,145 @@ export async function tryAcquire(target: string, opts: LockOptions): Promise<Hel
 
 /** Whether some process holds the lock now (a stale lock counts as free). */
 export async function isLocked(target: string, staleMs: number): Promise<boolean> {
-  return lockfile.check(target, { realpath: false, stale: staleMs });
+  const st = lstat(lockDirOf(target));
+  return st !== undefined && !isStale(st, Math.max(staleMs, MIN_STALE_MS));
+}
+
+/** Who holds the lock, from its owner file (for messages such as "held by pid 1234"); null when unknown. */
+export function lockHolder(target: string): { pid: number; host: string; acquired_at: string } | null {
+  const dir = lockDirOf(target);
+  const owner = ownerOf(dir);
+  if (!owner) return null;
+  try {
+    const v = JSON.parse(fs.readFileSync(path.join(dir, owner), 'utf8')) as Record<string, unknown>;
+    if (typeof v.pid !== 'number') return null;
+    return { pid: v.pid, host: String(v.host), acquired_at: String(v.acquired_at) };
+  } catch {
+    return null;
+  }
+}
+
+function lockDirOf(target: string): string {
+  return `${path.resolve(target)}.lock`;
+}
+
+/** One try: the lock, 'busy' (someone holds it), or 'again' (something moved; try at once). */
+function attempt(target: string, opts: LockOptions): HeldLock | 'busy' | 'again' {
+  const dir = lockDirOf(target);
+  const staleMs = Math.max(opts.staleMs, MIN_STALE_MS);
+  try {
+    fs.mkdirSync(dir, { mode: 0o700 });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EEXIST') throw ioFail(opts, e);
+    const st = lstat(dir);
+    if (!st) return 'again';
+    if (st.isSymbolicLink() || !st.isDirectory()) throw unsafe(dir);
+    if (!isStale(st, staleMs)) return 'busy';
+    return reclaim(dir, st, staleMs) ? 'again' : 'busy';
+  }
+  const token = `${process.pid}-${randomBytes(8).toString('hex')}`;
+  const lock = new HeldLock(target, { ...opts, updateMs: Math.max(opts.updateMs, MIN_UPDATE_MS) }, token);
+  try {
+    const fd = fs.openSync(lock.ownerFile, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+    try {
+      fs.writeSync(fd, `${JSON.stringify({ pid: process.pid, host: hostname(), acquired_at: new Date().toISOString() })}\n`);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (e) {
+    // Our folder was taken away while we stalled between mkdir and here: not ours.
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 'again';
+    try { fs.rmdirSync(dir); } catch { /* leave it: it goes stale */ }
+    throw ioFail(opts, e);
+  }
+  // Only our own mkdir made this folder, so no other owner file can be in it; if one is, the folder
+  // was replaced under us: back off (both may, then the folder goes stale and is reclaimed).
+  const owners = owners_(dir);
+  if (owners.length !== 1 || owners[0] !== path.basename(lock.ownerFile)) {
+    try { fs.unlinkSync(lock.ownerFile); } catch { /* gone already */ }
+    return 'again';
+  }
+  lock.start();
+  return lock;
+}
+
+/**
+ * Removes the stale lock instance `st` (seen at `dir`) unless someone else is already doing so.
+ * True when the caller should try mkdir again at once.
+ */
+function reclaim(dir: string, st: fs.Stats, staleMs: number): boolean {
+  const identity = ownerOf(dir);
+  const marker = path.join(dir, RECLAIM);
+  try {
+    fs.mkdirSync(marker, { mode: 0o700 });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return true; // the folder is gone already
+    if (code === 'EEXIST') {
+      // Another reclaimer is at work; if it died half-way its marker goes stale too.
+      const m = lstat(marker);
+      if (m && isStale(m, staleMs)) {
+        try { fs.rmdirSync(marker); } catch { /* someone else removed it */ }
+      }
+    }
+    return false;
+  }
+  // The marker is ours. Is `dir` still the instance we judged stale?
+  const now = lstat(dir);
+  const same = now !== undefined && (identity !== null ? ownerOf(dir) === identity : now.ino === st.ino && ownerOf(dir) === null);
+  if (!same) {
+    try { fs.rmdirSync(marker); } catch { /* gone with its folder */ }
+    return true;
+  }
+  try {
+    if (identity !== null) fs.unlinkSync(path.join(dir, identity));
+    fs.rmdirSync(marker);
+    fs.rmdirSync(dir);
+  } catch {
+    return false; // something else is in it; it stays locked until that settles
+  }
+  return true;
+}
+
+function isStale(st: fs.Stats, staleMs: number): boolean {
+  return st.mtimeMs < Date.now() - staleMs;
+}
+
+function owners_(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir).filter((n) => n.startsWith(OWNER)).sort();
+  } catch {
+    return [];
+  }
+}
+
+function ownerOf(dir: string): string | null {
+  return owners_(dir)[0] ?? null;
+}
+
+function lstat(p: string): fs.Stats | undefined {
+  return fs.lstatSync(p, { throwIfNoEntry: false });
+}
+
+function exists(p: string): boolean {
+  return lstat(p) !== undefined;
+}
+
+function holderText(target: string): string {
+  const h = lockHolder(target);
+  return h ? ` (pid ${h.pid} on ${h.host} since ${h.acquired_at})` : '';
+}
+
+function ioFail(opts: LockOptions, e: unknown): CairnError {
+  return new CairnError('IO_ERROR', `could not take the ${opts.what}: ${(e as Error).message}`, { cause: e });
+}
+
+/** A process that exits while holding a lock (process.exit, an uncaught error) releases it. */
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const l of [...held]) l.releaseSync();
+  });
 }
