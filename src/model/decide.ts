@@ -110,7 +110,9 @@ export function freeUnits(state: StateView, resourceId: string): number {
 function taskStart(d: Decision, cmd: Extract<Parameters<typeof decide>[1], { kind: 'task_start' }>): Draft[] {
   const t = d.task(cmd.workstream_id, cmd.task_id);
   const w = mustWorker(d.draft, cmd.worker_id);
-  if (w.state !== 'idle') throw new CairnError('ILLEGAL_REQUEST', `worker ${w.id} is ${w.state}, not idle`);
+  if (!allowedTargets(WORKER_TRANSITIONS, w.state, 'task_started').includes('busy')) {
+    throw new CairnError('ILLEGAL_TRANSITION', `worker ${w.id} is ${w.state}; only an idle worker can start a task`, { details: { worker_id: w.id, state: w.state } });
+  }
   for (const [rid, units] of Object.entries(t.resources)) {
     if (freeUnits(d.draft, rid) < units) {
       throw new CairnError('ILLEGAL_REQUEST', `resource ${rid} has fewer than ${units} free units for ${t.workstream_id}/${t.id}`);
