@@ -1,0 +1,11 @@
+// Where things are, seen from the compiled tests in dist/test/ (and dist/test/helpers/).
+import { fileURLToPath } from 'node:url';
+
+/** The repository root (the folder holding package.json). */
+export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+/** The cairn command line. */
+export const CAIRN_BIN = `${ROOT}bin/cairn.js`;
+/** test/fixtures/ in the source tree (fixtures are not compiled). */
+export const FIXTURES = `${ROOT}test/fixtures/`;
+/** Compiled helper programs run as child processes by the tests. */
+export const HELPERS_DIST = fileURLToPath(new URL('./', import.meta.url));
