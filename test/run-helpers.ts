@@ -17,7 +17,7 @@ export function tmp(prefix = 'cairn-run-'): string {
 export function setup(dir: string, spec: unknown, config: Record<string, unknown> = {}): string {
   const stateDir = path.join(dir, '.state');
   spawnSync(process.execPath, [CAIRN, 'init', '--state-dir', stateDir]);
-  writeFileSync(path.join(stateDir, 'config.json'), JSON.stringify({ heartbeat_ms: 100, health_timeout_ms: 2000, kill_grace_ms: 300, ...config }));
+  writeFileSync(path.join(stateDir, 'config.json'), JSON.stringify({ heartbeat_ms: 100, health_timeout_ms: 2000, kill_grace_ms: 300, lock_stale_ms: 2000, lock_update_ms: 1000, ...config }));
   const file = path.join(dir, 'spec.json');
   writeFileSync(file, JSON.stringify(spec));
   return file;
@@ -25,7 +25,7 @@ export function setup(dir: string, spec: unknown, config: Record<string, unknown
 
 /** Runs the CLI to the end. */
 export function cairn(dir: string, args: string[], timeoutMs = 120_000) {
-  const r = spawnSync(process.execPath, [CAIRN, ...args, '--state-dir', path.join(dir, '.state')], { cwd: dir, encoding: 'utf8', timeout: timeoutMs });
+  const r = spawnSync(process.execPath, [CAIRN, ...args, '--state-dir', path.join(dir, '.state')], { cwd: dir, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 256 * 1024 * 1024 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

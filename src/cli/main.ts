@@ -36,5 +36,9 @@ export async function main(argv: string[]): Promise<void> {
   } catch (e) {
     code = report(e, json);
   }
+  // Exit only once stdout and stderr are flushed: a pipe may still hold a large --json document.
+  process.exitCode = code;
+  await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+  await new Promise<void>((resolve) => process.stderr.write('', () => resolve()));
   process.exit(code);
 }

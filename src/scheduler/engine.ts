@@ -4,7 +4,7 @@ import { ulid } from 'ulid';
 import { decide, type Command } from '../model/decide.js';
 import { TERMINAL_WORKSTREAM_STATES } from '../model/states.js';
 import type { LogRecord } from '../model/types.js';
-import { processStartTime, WorkerPool } from '../runner/index.js';
+import { isAlive, processStartTime, WorkerPool } from '../runner/index.js';
 import type { HeldLock } from '../store/lock.js';
 import type { Store } from '../store/store.js';
 import { Executor } from './effects.js';
@@ -78,7 +78,8 @@ export class Engine {
   }
 
   async start(): Promise<void> {
-    this.lock = await this.store.acquireSchedulerLock();
+    const prev = this.store.state.scheduler();
+    this.lock = await this.store.acquireSchedulerLock(prev !== null && !isAlive(prev.pid, prev.process_start));
     if (!this.lock) {
       const other = this.store.state.scheduler();
       throw new CairnError('SCHEDULER_RUNNING', `another scheduler runs on this state folder${other ? ` (pid ${other.pid}, since ${other.started_at})` : ''}`, {

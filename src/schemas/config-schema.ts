@@ -37,7 +37,8 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   checkpoints_keep: 20,
   lock_stale_ms: 10_000,
   lock_update_ms: 2_000,
-  lock_timeout_ms: 10_000,
+  // Longer than the stale time, so a lock left by a killed process is taken over while waiting.
+  lock_timeout_ms: 15_000,
   retry_base_seconds: 1,
   retry_cap_seconds: 300,
 });

@@ -4,18 +4,26 @@ import { isAlive } from '../runner/kill.js';
 import { atomicWrite, TEMP_NAME } from './atomic.js';
 import { ensureDir } from './derived.js';
 import { FILE_MODE, FLAGS, type FsLayer } from './fsio.js';
-import type { StatePaths } from './paths.js';
+import { type StatePaths, stampOf } from './paths.js';
 
 /**
  * Files of a running scheduler that are not derived from the log: task and worker logs,
  * workers.json (live health). All are git-ignored.
  */
 
-/** Creates logs/<ws>/ and returns the path of attempt `attempt`'s log (the worker creates it with O_EXCL). */
-export function prepareTaskLog(io: FsLayer, paths: StatePaths, ws: string, task: string, attempt: number): string {
+/**
+ * Creates logs/<ws>/ and returns the path of attempt `attempt`'s log (the worker creates it with
+ * O_EXCL). A file already there belongs to an attempt whose start was never recorded (the
+ * scheduler died between spawning it and writing task_started): it is kept, renamed aside, never
+ * overwritten.
+ */
+export function prepareTaskLog(io: FsLayer, paths: StatePaths, ws: string, task: string, attempt: number, nowMs = Date.now()): string {
   ensureDir(io, paths.logs);
   ensureDir(io, paths.taskLogDir(ws));
-  return paths.taskLog(ws, task, attempt);
+  const file = paths.taskLog(ws, task, attempt);
+  const st = io.lstatSync(file);
+  if (st) io.renameSync(file, `${file.slice(0, -4)}.unrecorded-${stampOf(nowMs)}.log`);
+  return file;
 }
 
 /** Opens logs/workers/<id>.log for appending (0600, never through a symlink). */
