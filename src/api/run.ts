@@ -6,6 +6,7 @@ import { Engine } from '../scheduler/engine.js';
 import { initState } from '../store/init.js';
 import { type CommonOptions, openStore, stateDirOf } from './common.js';
 import { loadSpec } from './submit.js';
+import { statusOf } from './status.js';
 import { workstreamSummary } from './views.js';
 
 export interface RunOptions extends CommonOptions {
@@ -17,6 +18,8 @@ export interface RunOptions extends CommonOptions {
   signal?: AbortSignal;
   onRecord?: (r: LogRecord) => void;
   onNote?: (msg: string) => void;
+  /** Called about four times a second with the status document, for a live view. */
+  onProgress?: (status: ReturnType<typeof statusOf>) => void;
 }
 
 export interface RunResult {
@@ -50,6 +53,9 @@ export async function run(o: RunOptions): Promise<RunResult> {
     await store.close();
     throw e;
   }
+  const progress = o.onProgress
+    ? setInterval(() => o.onProgress!(statusOf(store.state, {}, { seq: store.state.seq, source: 'live', warnings: [] })), 250)
+    : null;
   let interrupted = false;
   const onAbort = () => {
     interrupted = true;
@@ -74,6 +80,7 @@ export async function run(o: RunOptions): Promise<RunResult> {
     await engine.shutdown('error').catch(() => undefined);
     throw e;
   } finally {
+    if (progress) clearInterval(progress);
     o.signal?.removeEventListener('abort', onAbort);
     await store.close().catch(() => undefined);
   }

@@ -1,4 +1,6 @@
-import type { LogRecord, RunResult } from '../index.js';
+import type { LogRecord, RunResult, status } from '../index.js';
+
+type StatusDoc = Awaited<ReturnType<typeof status>>;
 import { countsLine, elapsed } from './render.js';
 
 /** One line per state change, for logs and pipes (not a terminal). */
@@ -35,54 +37,43 @@ function outcomeText(r: LogRecord): string {
   return `${o.kind}${o.message ? `: ${o.message}` : ''}`;
 }
 
-interface Live {
-  counts: Map<string, string>;
-  running: Map<string, { since: number; attempt: number; worker: string }>;
-  failures: string[];
-}
-
-/** The live view of a terminal: counts by state, running tasks with elapsed time and attempt, last failures. */
+/**
+ * The live view on a terminal (for `cairn run` and `cairn status --watch`): counts by state, the
+ * running tasks with elapsed time and attempt, the last failures; redrawn in place.
+ */
 export class LiveView {
-  private readonly live: Live = { counts: new Map(), running: new Map(), failures: [] };
-  private timer: NodeJS.Timeout | null = null;
   private lines = 0;
 
   constructor(private readonly out: NodeJS.WriteStream) {}
 
-  start(): void {
-    this.timer = setInterval(() => this.draw(), 250);
-  }
-
-  record(r: LogRecord): void {
-    if (r.task_id === undefined || r.to === undefined) return;
-    const key = `${String(r.workstream_id)}/${String(r.task_id)}`;
-    this.live.counts.set(key, String(r.to));
-    if (r.type === 'task_started') this.live.running.set(key, { since: Date.parse(r.ts), attempt: Number(r.attempt), worker: String(r.worker_id) });
-    else if (r.to !== 'running' && r.to !== 'validating') this.live.running.delete(key);
-    if (r.type === 'task_failed' || r.type === 'task_validation_failed' || r.type === 'task_attempt_failed' || r.type === 'task_timed_out') {
-      this.live.failures.push(changeLine(r) ?? key);
-      if (this.live.failures.length > 5) this.live.failures.shift();
-    }
-  }
-
-  private draw(): void {
-    const counts: Record<string, number> = {};
-    for (const s of this.live.counts.values()) counts[s] = (counts[s] ?? 0) + 1;
-    const now = Date.now();
-    const rows = [`cairn run: ${countsLine(counts)}`];
-    for (const [k, v] of [...this.live.running].slice(0, 12)) rows.push(`  ▶ ${k}  attempt ${v.attempt} on ${v.worker}  ${elapsed(now - v.since)}`);
-    if (this.live.running.size > 12) rows.push(`  … ${this.live.running.size - 12} more running`);
-    if (this.live.failures.length) rows.push('  recent failures:', ...this.live.failures.map((f) => `    ${f}`));
+  draw(s: StatusDoc): void {
     const cols = this.out.columns ?? 100;
-    const text = rows.map((r) => r.slice(0, cols - 1));
+    const text = liveLines(s).map((r) => r.slice(0, cols - 1));
     this.out.write((this.lines > 0 ? `\x1b[${this.lines}F\x1b[J` : '') + text.join('\n') + '\n');
     this.lines = text.length;
   }
+}
 
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.draw();
+export function liveLines(s: StatusDoc, now = Date.now()): string[] {
+  const counts: Record<string, number> = {};
+  const running: { key: string; attempt: number; worker: string | null; since: number }[] = [];
+  const failures: { key: string; at: string; text: string }[] = [];
+  for (const ws of s.workstreams) {
+    for (const [k, n] of Object.entries(ws.counts)) counts[k] = (counts[k] ?? 0) + n;
+    for (const t of ws.tasks ?? []) {
+      if (t.state === 'running' || t.state === 'validating') running.push({ key: `${ws.id}/${t.id}`, attempt: t.attempt, worker: t.worker_id, since: t.started_at ? Date.parse(t.started_at) : now });
+      if ((t.state === 'failed' || t.state === 'retrying') && t.last_outcome) {
+        const o = t.last_outcome;
+        failures.push({ key: `${ws.id}/${t.id}`, at: t.finished_at ?? t.retry_at ?? '', text: `${t.state}: ${o.kind === 'exit' ? `exit ${o.exit_code}` : o.kind}${t.state === 'retrying' && t.retry_at ? `, retry at ${t.retry_at.slice(11, 19)}` : ''}` });
+      }
+    }
   }
+  const rows = [`${s.workstreams.length} workstream(s): ${countsLine(counts)}${s.workers.length ? ` · workers: ${s.workers.map((w) => `${w.id} ${w.state}`).join(', ')}` : ''}`];
+  for (const r of running.slice(0, 12)) rows.push(`  ▶ ${r.key}  attempt ${r.attempt}${r.worker ? ` on ${r.worker}` : ''}  ${elapsed(now - r.since)}`);
+  if (running.length > 12) rows.push(`  … ${running.length - 12} more running`);
+  failures.sort((a, b) => a.at.localeCompare(b.at));
+  if (failures.length) rows.push('  last failures:', ...failures.slice(-5).map((f) => `    ${f.key}  ${f.text}`));
+  return rows;
 }
 
 /** The end of a run for humans: each workstream's outcome and, when one failed, what to try next. */

@@ -1,5 +1,6 @@
 import { watch } from 'chokidar';
 import { status, type StatusOptions } from '../index.js';
+import { LiveView } from './progress.js';
 import { renderStatus } from './render.js';
 
 /**
@@ -9,14 +10,15 @@ import { renderStatus } from './render.js';
 export async function watchStatus(o: StatusOptions): Promise<void> {
   const dir = o.stateDir ?? '.state';
   let pending = false;
+  // On a terminal: the same live view as `cairn run`; otherwise the full status on each change.
+  const view = process.stdout.isTTY ? new LiveView(process.stdout) : null;
   const draw = async () => {
     if (pending) return;
     pending = true;
     try {
       const s = await status(o);
-      const text = renderStatus(s);
-      if (process.stdout.isTTY) process.stdout.write('\x1b[H\x1b[2J' + text + '\n\n(watching; Ctrl-C to stop)\n');
-      else process.stdout.write(text + '\n\n');
+      if (view) view.draw(s);
+      else process.stdout.write(renderStatus(s) + '\n\n');
     } catch (e) {
       process.stderr.write(`status: ${(e as Error).message}\n`);
     } finally {

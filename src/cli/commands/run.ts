@@ -20,7 +20,6 @@ export const runCommand: CommandModule<GlobalArgs, RunArgs> = {
     process.on('SIGTERM', stop);
     const tty = !a.json && process.stdout.isTTY === true;
     const view = tty ? new LiveView(process.stdout) : null;
-    view?.start();
     const envWorkers = process.env.CAIRN_WORKERS !== undefined ? Number(process.env.CAIRN_WORKERS) : undefined;
     try {
       const r = await run({
@@ -28,20 +27,18 @@ export const runCommand: CommandModule<GlobalArgs, RunArgs> = {
         spec: a.spec,
         workers: a.workers ?? envWorkers,
         signal: ac.signal,
+        onProgress: view ? (doc) => view.draw(doc) : undefined,
         onRecord: (rec) => {
-          if (view) view.record(rec);
-          else if (!a.json) {
+          if (!view && !a.json) {
             const line = changeLine(rec);
             if (line) process.stdout.write(line + '\n');
           }
         },
         onNote: (m) => process.stderr.write(`note: ${m}\n`),
       });
-      view?.stop();
       emit(a, r, () => runSummary(r));
       process.exitCode = r.exit_code;
     } finally {
-      view?.stop();
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
     }
