@@ -11,6 +11,8 @@ export class StatePaths {
 
   get log() { return path.join(this.root, 'transitions.jsonl'); }
   tornLog(stamp: string) { return path.join(this.root, `transitions.jsonl.torn-${stamp}`); }
+  /** Where repair-state keeps the part of a log after a corrupt or illegal record. */
+  corruptLog(stamp: string) { return path.join(this.root, `transitions.jsonl.corrupt-${stamp}`); }
   get current() { return path.join(this.root, 'current.json'); }
   get config() { return path.join(this.root, 'config.json'); }
   get metrics() { return path.join(this.root, 'metrics.json'); }
