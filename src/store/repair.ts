@@ -1,0 +1,261 @@
+import * as path from 'node:path';
+import { CairnError } from '../errors.js';
+import { crcHex } from '../log/codec.js';
+import { State } from '../model/state.js';
+import type { LogRecord } from '../model/types.js';
+import { atomicWrite } from './atomic.js';
+import type { StoreConfig } from './config.js';
+import { DerivedWriter, interventionLines, listCheckpointSeqs } from './derived.js';
+import { FLAGS, type FsLayer, readWhole } from './fsio.js';
+import { applyLine, listBackups } from './load.js';
+import { acquire, isLocked } from './lock.js';
+import { LOG_START, scanLog } from './logfile.js';
+import { type StatePaths, stampOf } from './paths.js';
+import { removeStaleTemps } from './runtime-files.js';
+import { checkpointDoc, parseDoc } from './snapshot.js';
+import { prettyJson } from '../log/canonical.js';
+
+/**
+ * The file side of repair_state: find where the log stops being good, set the rest aside, clear
+ * stale locks, rebuild every derived file from the log. The state side (requeueing orphaned tasks)
+ * is src/recovery/repair-state.ts, committed through the store like any decision.
+ */
+
+/** Why the log stops being good at `offset`. */
+export interface LogDamage {
+  /** torn: nothing valid follows; corrupt: valid records follow a bad one; invalid: a well-formed record the state machine refuses. */
+  kind: 'torn' | 'incomplete' | 'corrupt' | 'invalid';
+  seq: number;
+  offset: number;
+  reason: string;
+}
+
+/** One line of the part of the log that would be set aside, as far as it can be read. */
+export interface AsideLine {
+  seq: number | null;
+  type: string | null;
+  ids: string | null;
+  intact: boolean;
+}
+
+export interface LogInspection {
+  size: number;
+  /** End of the good part: every record before it replays. */
+  goodOffset: number;
+  goodSeq: number;
+  records: number;
+  damage: LogDamage | null;
+  aside: { bytes: number; lines: AsideLine[] } | null;
+  /** The state the good part replays to. */
+  state: State;
+  /** Records of manual actions (operator and action set), for interventions.log. */
+  manual: LogRecord[];
+  /** crc of the log at the seqs asked for (to check snapshots, backups and checkpoints against it). */
+  crcAt: Map<number, string>;
+}
+
+/**
+ * Replays the log from seq 1 and finds where it stops being good: a torn tail, mid-log corruption,
+ * or the first record the transition tables refuse. Changes nothing.
+ */
+export function inspectLog(io: FsLayer, paths: StatePaths, wantCrc: ReadonlySet<number> = new Set()): LogInspection {
+  const state = new State();
+  const manual: LogRecord[] = [];
+  const crcAt = new Map<number, string>();
+  let invalid: LogDamage | null = null;
+  let records = 0;
+  const scan = scanLog(io, paths.log, LOG_START, (buf, start, end, seq, crc, offset) => {
+    if (invalid) return;
+    try {
+      const r = applyLine(state, buf, start, end, seq);
+      if (r.operator !== null && typeof r.action === 'string') manual.push(r);
+    } catch (e) {
+      invalid = { kind: 'invalid', seq, offset, reason: (e as Error).message };
+      return;
+    }
+    if (wantCrc.has(seq)) crcAt.set(seq, crcHex(crc));
+    records++;
+  });
+  const p = scan.problem;
+  const bad = invalid as LogDamage | null;
+  const damage: LogDamage | null = bad ?? (p ? { kind: p.kind, seq: p.seq, offset: p.offset, reason: p.reason } : null);
+  const goodOffset = bad ? bad.offset : scan.end.offset;
+  const goodSeq = bad ? bad.seq - 1 : scan.end.seq;
+  return { size: scan.size, goodOffset, goodSeq, records, damage, aside: damage ? describeAside(io, paths, goodOffset) : null, state, manual, crcAt };
+}
+
+function describeAside(io: FsLayer, paths: StatePaths, offset: number): { bytes: number; lines: AsideLine[] } {
+  const all = readWhole(io, paths.log) ?? Buffer.alloc(0);
+  const rest = all.subarray(offset).toString('utf8');
+  const lines = rest.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  return {
+    bytes: all.length - offset,
+    lines: lines.map((l) => {
+      try {
+        const r = JSON.parse(l) as Record<string, unknown>;
+        const ids = [r.workstream_id && r.task_id ? `${String(r.workstream_id)}/${String(r.task_id)}` : r.workstream_id ?? r.worker_id ?? r.resource_id].filter(Boolean).join(',');
+        return { seq: typeof r.seq === 'number' ? r.seq : null, type: typeof r.type === 'string' ? r.type : null, ids: ids || null, intact: true };
+      } catch {
+        return { seq: null, type: null, ids: null, intact: false };
+      }
+    }),
+  };
+}
+
+/** A lock folder proper-lockfile leaves behind: present, and whether a live holder keeps it fresh. */
+export interface LockState {
+  name: 'state.lock' | 'scheduler.lock';
+  dir: string;
+  present: boolean;
+  stale: boolean;
+}
+
+export async function lockStates(io: FsLayer, paths: StatePaths, cfg: StoreConfig): Promise<LockState[]> {
+  const out: LockState[] = [];
+  for (const [name, target] of [['state.lock', paths.stateLockTarget], ['scheduler.lock', paths.schedulerLockTarget]] as const) {
+    const dir = `${target}.lock`;
+    const present = io.lstatSync(dir)?.isDirectory() ?? false;
+    out.push({ name, dir, present, stale: present && !(await isLocked(target, cfg.lock_stale_ms)) });
+  }
+  return out;
+}
+
+/** Removes a lock folder no live process keeps fresh (its holder died). */
+export function clearLock(io: FsLayer, lock: LockState): void {
+  try {
+    io.rmdirSync(lock.dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+}
+
+async function underLock<T>(paths: StatePaths, cfg: StoreConfig, fn: () => T): Promise<T> {
+  const lock = await acquire(paths.stateLockTarget, { staleMs: cfg.lock_stale_ms, updateMs: cfg.lock_update_ms, timeoutMs: cfg.lock_timeout_ms, what: 'state lock' });
+  try {
+    const r = fn();
+    lock.assertHeld();
+    return r;
+  } finally {
+    await lock.release();
+  }
+}
+
+/**
+ * Keeps the log's good part and moves the rest to a file beside it (`transitions.jsonl.torn-<ts>`
+ * for a torn tail, `transitions.jsonl.corrupt-<ts>` otherwise). MUST: the set-aside file is durable
+ * before the log is cut, and the log is cut only if it still is what was inspected (same size).
+ */
+export async function setAsideLogTail(io: FsLayer, paths: StatePaths, cfg: StoreConfig, seen: LogInspection, nowMs: number): Promise<string> {
+  const damage = seen.damage;
+  if (!damage) throw new CairnError('INTERNAL', 'nothing to set aside');
+  return underLock(paths, cfg, () => {
+    const all = readWhole(io, paths.log) ?? Buffer.alloc(0);
+    if (all.length !== seen.size) {
+      throw new CairnError('STATE_LOCKED', 'the log changed while repair-state was looking at it', { hint: 'Run cairn repair-state again.' });
+    }
+    const stamp = stampOf(nowMs);
+    const aside = damage.kind === 'torn' || damage.kind === 'incomplete' ? paths.tornLog(stamp) : paths.corruptLog(stamp);
+    atomicWrite(io, aside, all.subarray(seen.goodOffset));
+    const fd = io.openSync(paths.log, FLAGS.readWrite);
+    try {
+      io.ftruncateSync(fd, seen.goodOffset);
+      io.fsyncSync(fd);
+    } finally {
+      io.closeSync(fd);
+    }
+    return aside;
+  });
+}
+
+function unlinkIfThere(io: FsLayer, file: string): boolean {
+  try {
+    io.unlinkSync(file);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw e;
+  }
+}
+
+/**
+ * Rebuilds every derived file from the log, under the state lock: current.json, metrics.json, the
+ * archive, every checkpoint (a checkpoint file at a seq the log has is rewritten from a replay up to
+ * that seq; one past the log's end or naming a missing workstream is removed), interventions.log,
+ * and removes backups that belong to another history and temp files of dead writers. Returns one
+ * line per kind of file it wrote or removed.
+ */
+export async function rebuildDerived(io: FsLayer, paths: StatePaths, cfg: StoreConfig, nowMs: number): Promise<string[]> {
+  return underLock(paths, cfg, () => {
+    const ckpts = checkpointFiles(io, paths);
+    const backups = listBackups(io, paths);
+    const want = new Set<number>([...ckpts.keys(), ...backups.map((b) => b.seq)]);
+    const state = new State();
+    const manual: LogRecord[] = [];
+    const crcAt = new Map<number, string>();
+    const kept = new Set<string>();
+    let removed = 0;
+    const scan = scanLog(io, paths.log, LOG_START, (buf, start, end, seq, crc) => {
+      const r = applyLine(state, buf, start, end, seq);
+      if (r.operator !== null && typeof r.action === 'string') manual.push(r);
+      if (!want.has(seq)) return;
+      crcAt.set(seq, crcHex(crc));
+      for (const ws of ckpts.get(seq) ?? []) {
+        const w = state.workstreams.get(ws);
+        if (!w || w.last_task_seq !== seq) continue;
+        atomicWrite(io, paths.checkpoint(ws, seq), prettyJson(checkpointDoc(state, ws)));
+        kept.add(`${ws}@${seq}`);
+      }
+    });
+    if (scan.problem) throw new CairnError('LOG_CORRUPT', `the log is still damaged at seq ${scan.problem.seq}`, { hint: 'Run cairn repair-state again.' });
+    for (const [seq, list] of ckpts) for (const ws of list) if (!kept.has(`${ws}@${seq}`) && unlinkIfThere(io, paths.checkpoint(ws, seq))) removed++;
+    for (const f of io.lstatSync(paths.checkpoints) ? io.readdirSync(paths.checkpoints) : []) {
+      if (f.endsWith('_latest.json')) unlinkIfThere(io, path.join(paths.checkpoints, f));
+    }
+    let archives = 0;
+    for (const f of io.lstatSync(paths.archive) ? io.readdirSync(paths.archive) : []) {
+      if (f.endsWith('.json') && !f.startsWith('.') && unlinkIfThere(io, path.join(paths.archive, f))) archives++;
+    }
+    let foreign = 0;
+    for (const b of backups) {
+      let crc: unknown = null;
+      try {
+        crc = parseDoc(readWhole(io, path.join(paths.backups, b.file))?.toString('utf8') ?? '', b.file).crc;
+      } catch {
+        /* unreadable: removed below */
+      }
+      if (crcAt.get(b.seq) !== crc) {
+        unlinkIfThere(io, path.join(paths.backups, b.file));
+        foreign++;
+      }
+    }
+    unlinkIfThere(io, paths.current);
+    new DerivedWriter(io, paths, cfg).write(state, scan.end.offset, nowMs, new Map(), false);
+    atomicWrite(io, paths.interventions, interventionLines(manual).join(''));
+    const temps = removeStaleTemps(io, paths);
+    return [
+      `rebuilt current.json, metrics.json, interventions.log (${manual.length} manual records), the archive (${archives} file(s) rewritten) and the latest checkpoints from the log (${scan.records} records, seq ${state.seq})`,
+      ...(kept.size + removed > 0 ? [`rewrote ${kept.size} and removed ${removed} older checkpoint file(s) to match the log`] : []),
+      ...(foreign > 0 ? [`removed ${foreign} backup(s) that do not match the log`] : []),
+      ...(temps.length > 0 ? [`removed ${temps.length} temp file(s) of dead writers`] : []),
+    ];
+  });
+}
+
+/** seq → workstreams with a checkpoint file at that seq. */
+function checkpointFiles(io: FsLayer, paths: StatePaths): Map<number, string[]> {
+  const out = new Map<number, string[]>();
+  if (!io.lstatSync(paths.checkpoints)) return out;
+  for (const f of io.readdirSync(paths.checkpoints)) {
+    const st = io.lstatSync(path.join(paths.checkpoints, f));
+    if (!st?.isDirectory() || st.isSymbolicLink()) continue;
+    let seqs: number[];
+    try {
+      seqs = listCheckpointSeqs(io, paths, f);
+    } catch {
+      continue; // not a workstream id: not ours
+    }
+    for (const seq of seqs) out.set(seq, [...(out.get(seq) ?? []), f]);
+  }
+  return out;
+}
