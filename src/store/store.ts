@@ -13,6 +13,7 @@ import { applyLine, corruptError, loadState, type Loaded } from './load.js';
 import { acquire, isLocked, tryAcquire, type HeldLock } from './lock.js';
 import { type LogPosition, type LogProblem, LogWriter, scanLog } from './logfile.js';
 import { StatePaths, stampOf } from './paths.js';
+import { bufferedCryptoPrng } from './ulid-prng.js';
 import { openWorkerLog, prepareTaskLog, removeStaleTemps, writeWorkersFile } from './runtime-files.js';
 
 export interface StoreOptions {
@@ -63,7 +64,7 @@ export class Store {
   private readonly queue: Pending[] = [];
   private flushing: Promise<void> | null = null;
   private readonly clock: () => number;
-  private readonly ulid = monotonicFactory();
+  private readonly ulid = monotonicFactory(bufferedCryptoPrng());
   private lastDerivedMs = 0;
   private readonly listeners: ((r: LogRecord) => void)[] = [];
   private closed = false;
