@@ -1,5 +1,7 @@
 import * as fs from 'node:fs';
+import { benchCommit, benchCommitScale } from './commit.js';
 import { benchReplay } from './replay.js';
+import { benchStatus } from './status.js';
 import { type BenchContext, type BenchResult, makeScratch } from './util.js';
 
 /**
@@ -12,7 +14,10 @@ import { type BenchContext, type BenchResult, makeScratch } from './util.js';
 type Bench = (ctx: BenchContext) => Promise<BenchResult[]>;
 
 const BENCHES: [string, Bench][] = [
+  ['commit', benchCommit],
   ['replay', benchReplay],
+  ['commit-scale', benchCommitScale],
+  ['status', benchStatus],
 ];
 
 async function main(argv: string[]): Promise<number> {
