@@ -1,2 +1,11 @@
-/** The recovery verbs of the public API (one module per tool); re-exported by src/index.ts. */
-export {};
+/** The recovery verbs of the public API (one module per tool group); re-exported by src/index.ts. */
+export type { ActionOptions, ActionResult, RecordView } from './action.js';
+export { retryTask, skipTask, cancelTask, debugTask, type TaskTarget, type DebugResult } from './tasks.js';
+export { retryWorkstream, retryFailedTasks, resumeWorkstream, rollbackWorkstream, listCheckpoints, type RollbackOptions } from './workstreams.js';
+export { analyzeWorkstreamFailure } from './analyze.js';
+export { checkWorker, showWorkerLogs, restartWorker, forceShutdownWorker, type WorkerRequestOptions } from './workers.js';
+export { showResources, setResourceLimit, parseMaxHolders, visualizeDag, removeDependency } from './resources.js';
+export { repairState, type RepairResult } from './repair.js';
+export type { FailureReport, TaskDiagnosis, PlanStep } from '../../recovery/analyze.js';
+export type { DagFormat } from '../../recovery/visualize-dag.js';
+export type { Change } from '../../model/diff.js';

@@ -1,0 +1,113 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { resolveWorker } from '../../model/resolve.js';
+import type { LogRecord } from '../../model/types.js';
+import { checkWorker as verdict, type WorkerCheck } from '../../recovery/check-worker.js';
+import { decide as forceDecide } from '../../recovery/force-shutdown-worker.js';
+import { decide as restartDecide } from '../../recovery/restart-worker.js';
+import { liveScheduler } from '../../scheduler/liveness.js';
+import { readRecords } from '../../store/records.js';
+import { readWorkersFile, workerLogTail, type WorkerHealth } from '../../store/recovery-files.js';
+import type { Store } from '../../store/store.js';
+import { type CommonOptions, withStore } from '../common.js';
+import { actor, type ActionOptions, type ActionResult, runAction } from './action.js';
+
+/** check_worker: the worker as the log knows it, its live health from the scheduler, and a verdict. */
+export async function checkWorker(o: CommonOptions & { worker: string }) {
+  return withStore(o, { readOnly: true }, async (store) => {
+    const w = resolveWorker(store.state, o.worker);
+    const sched = await liveScheduler(store);
+    const file = sched ? readWorkersFile(store.io, store.paths) : null;
+    const live: WorkerHealth | null = file?.workers.find((x) => x.id === w.id) ?? null;
+    const task = w.task ? (() => {
+      const [ws, id] = [w.task.slice(0, w.task.indexOf('/')), w.task.slice(w.task.indexOf('/') + 1)];
+      const t = store.state.task(ws, id);
+      return t ? { task: w.task, state: t.state, attempt: t.attempt, started_at: t.started_at, deadline: t.deadline } : null;
+    })() : null;
+    const recent = readRecords(store.io, store.paths.log, { workerId: w.id, last: 10 }).records.map((r) => ({ seq: r.seq, ts: r.ts, type: r.type, trigger: r.trigger ?? null, task: r.task_id ? `${String(r.workstream_id)}/${String(r.task_id)}` : null }));
+    const check: WorkerCheck = verdict(w, live, sched !== null, store.config);
+    return {
+      worker: { id: w.id, state: w.state, pid: w.pid, started_at: w.started_at, scheduler_id: w.scheduler_id, pending_request: w.pending_request },
+      task, scheduler: { live: sched !== null, pid: sched?.pid ?? null }, live: live ?? null, health_written_at: file?.written_at ?? null,
+      recent, ...check,
+    };
+  });
+}
+
+/** show_worker_logs: the tail of a worker's stderr log and its recent records. */
+export async function showWorkerLogs(o: CommonOptions & { worker: string; lines?: number }) {
+  return withStore(o, { readOnly: true }, async (store) => {
+    const w = resolveWorker(store.state, o.worker);
+    const log = workerLogTail(store.io, store.paths, w.id, o.lines ?? 50);
+    const records = readRecords(store.io, store.paths.log, { workerId: w.id, last: o.lines ?? 50 }).records;
+    return { worker_id: w.id, state: w.state, log_path: log?.path ?? store.paths.workerLog(w.id), log: log?.lines ?? null, bytes: log?.bytes ?? 0, records };
+  });
+}
+
+/** Waits (polling the log) until the scheduler records what a request asked for, or the time is up. */
+async function awaitOutcome(store: Store, after: number, done: (r: LogRecord) => boolean, ms: number): Promise<LogRecord[] | null> {
+  const until = Date.now() + ms;
+  const seen: LogRecord[] = [];
+  let from = after;
+  while (Date.now() < until) {
+    store.refresh();
+    const got = readRecords(store.io, store.paths.log, { sinceSeq: from }).records;
+    if (got.length > 0) from = got[got.length - 1]!.seq;
+    seen.push(...got);
+    if (seen.some(done)) return seen;
+    await sleep(50);
+  }
+  return null;
+}
+
+export interface WorkerRequestOptions extends ActionOptions {
+  worker: string;
+  /** How long to wait for the scheduler to act (0: do not wait). Default 10 s. */
+  waitMs?: number;
+}
+
+/** restart_worker: asks the live scheduler to restart the worker (exit 1 when none runs) and waits for it. */
+export function restartWorker(o: WorkerRequestOptions): Promise<ActionResult & { outcome?: string }> {
+  const req = { ...actor(o), worker: o.worker };
+  return runAction(o, {
+    tool: 'restart_worker',
+    needsScheduler: `no scheduler runs, so worker ${o.worker} has no process to restart`,
+    decide: (s, now) => restartDecide(s, req, now),
+    nothing: (s) => `a restart of worker ${o.worker} is already requested (seq ${s.worker(o.worker)?.pending_request?.seq ?? '?'}); the scheduler acts on it`,
+    done: () => `request a restart of worker ${o.worker}`,
+    after: async (store, recs, result) => {
+      if ((o.waitMs ?? 10_000) <= 0 || recs.length === 0) return;
+      const seq = recs[recs.length - 1]!.seq;
+      const got = await awaitOutcome(store, seq, (r) => r.type === 'worker_started' && r.worker_id === o.worker, o.waitMs ?? 10_000);
+      if (got) result.message = `worker ${o.worker} restarted (seq ${got.find((r) => r.type === 'worker_started')!.seq})`;
+      else {
+        result.message = `restart of worker ${o.worker} requested (seq ${seq}); the scheduler has not restarted it within ${o.waitMs ?? 10_000} ms`;
+        result.warnings.push('the scheduler did not act in time; check it with: cairn check-worker --worker-id ' + o.worker);
+      }
+    },
+  });
+}
+
+/**
+ * force_shutdown_worker: with a live scheduler, asks it to kill the worker (and waits); without one,
+ * records the shutdown directly after killing what is left of its task. With reassign its task is
+ * queued again without spending a retry; without, the attempt counts as failed.
+ */
+export function forceShutdownWorker(o: WorkerRequestOptions & { reassign?: boolean }): Promise<ActionResult> {
+  const reassign = o.reassign === true;
+  return runAction(o, {
+    tool: 'force_shutdown_worker',
+    decide: (s, now, live) => forceDecide(s, { ...actor(o), worker: o.worker, reassign, schedulerLive: live !== null }, now),
+    nothing: (s) => s.worker(o.worker)?.state === 'shutdown' ? `worker ${o.worker} is already shut down` : `a shutdown of worker ${o.worker} is already requested`,
+    done: (s, r) => {
+      if (r.some((x) => x.type === 'worker_shutdown_requested')) return `request the shutdown of worker ${o.worker}${reassign ? ' (its task reassigned)' : ''}`;
+      const t = r.find((x) => x.task_id !== undefined && x.from === 'running');
+      return `shut down worker ${o.worker}${t ? `; its task ${String(t.workstream_id)}/${String(t.task_id)} is ${s.task(String(t.workstream_id), String(t.task_id))?.state}` : ''}`;
+    },
+    after: async (store, recs, result) => {
+      if (!recs.some((r) => r.type === 'worker_shutdown_requested') || (o.waitMs ?? 10_000) <= 0) return;
+      const got = await awaitOutcome(store, recs[recs.length - 1]!.seq, (r) => r.type === 'worker_shutdown' && r.worker_id === o.worker, o.waitMs ?? 10_000);
+      if (got) result.message = `worker ${o.worker} shut down by the scheduler (seq ${got.find((r) => r.type === 'worker_shutdown')!.seq})`;
+      else result.warnings.push(`the scheduler has not shut worker ${o.worker} down within ${o.waitMs ?? 10_000} ms; check it with: cairn check-worker --worker-id ${o.worker}`);
+    },
+  });
+}
