@@ -1,6 +1,6 @@
 import { CairnError } from '../../errors.js';
 import { apply } from '../../model/apply.js';
-import { RECORD_TYPES } from '../../model/catalogue.js';
+import { RECORD_TYPES, type RecordType, type Severity } from '../../model/catalogue.js';
 import { diffStates, type Change } from '../../model/diff.js';
 import { DraftState, type StateView } from '../../model/state.js';
 import { ACTIVE_TASK_STATES } from '../../model/states.js';
@@ -17,7 +17,7 @@ export interface ActionOptions extends CommonOptions {
 }
 
 /** A record as the tool shows it: committed (with its seq, id, ts) or, on a dry run, as it would be appended. */
-export type RecordView = Omit<LogRecord, 'crc'> & { crc?: string };
+export type RecordView = { seq: number; ts: string; type: RecordType; severity: Severity; operator: string | null; id?: string; crc?: string } & { [field: string]: unknown };
 
 /** What a recovery verb did (or, with dryRun, would do). */
 export interface ActionResult {
@@ -35,6 +35,8 @@ export interface ActionResult {
   /** Commands to run next. */
   next: string[];
   warnings: string[];
+  /** For requests to the scheduler: whether it carried them out while the tool waited. */
+  scheduler_acted?: boolean;
 }
 
 /** How one verb plugs into the common flow. */

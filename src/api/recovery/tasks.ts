@@ -21,6 +21,11 @@ function wsLine(s: StateView, records: readonly RecordView[]): string {
   return [...ids].map((id) => `workstream ${id} is ${s.workstream(id)?.state ?? 'gone'}`).join('; ');
 }
 
+function taskName(s: StateView, o: TaskTarget): string {
+  const t = resolveTask(s, o.task, o.workstreamId);
+  return `${t.workstream_id}/${t.id}`;
+}
+
 function taskState(s: StateView, o: TaskTarget): string {
   const t = resolveTask(s, o.task, o.workstreamId);
   return `${t.workstream_id}/${t.id}: ${t.state}`;
@@ -32,7 +37,7 @@ export function retryTask(o: ActionOptions & TaskTarget & { timeoutSeconds?: num
   return runAction(o, {
     tool: 'retry_task',
     decide: (s, now) => retryDecide(s, req, now),
-    nothing: (s) => `${taskState(s, o)} already waits to run; nothing to retry`,
+    nothing: (s) => `task ${taskState(s, o)} already waits to run; nothing to retry`,
     done: (s, r) => {
       const t = resolveTask(s, o.task, o.workstreamId);
       const left = t.max_retries - t.retry_count;
@@ -50,7 +55,7 @@ export function skipTask(o: ActionOptions & TaskTarget): Promise<ActionResult> {
   return runAction(o, {
     tool: 'skip_task',
     decide: (s, now) => skipDecide(s, req, now),
-    nothing: (s) => `${taskState(s, o)} is already skipped; nothing changed`,
+    nothing: (s) => `task ${taskName(s, o)} is already skipped; nothing changed`,
     done: (s, r) => `skip ${taskState(s, o)}; ${wsLine(s, r)}`,
   });
 }
@@ -61,7 +66,7 @@ export function cancelTask(o: ActionOptions & TaskTarget & { cascade?: boolean }
   return runAction(o, {
     tool: 'cancel_task',
     decide: (s, now) => cancelDecide(s, req, now),
-    nothing: (s) => `${taskState(s, o)} is already cancelled; nothing changed`,
+    nothing: (s) => `task ${taskName(s, o)} is already cancelled; nothing changed`,
     done: (s, r) => {
       const cascaded = r.filter((x) => x.type === 'task_cancelled' && x.trigger === 'cascade').length;
       return `cancel ${taskState(s, o)}${cascaded ? ` and ${cascaded} dependent task(s)` : ''}; ${wsLine(s, r)}`;

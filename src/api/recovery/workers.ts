@@ -78,6 +78,7 @@ export function restartWorker(o: WorkerRequestOptions): Promise<ActionResult & {
       if ((o.waitMs ?? 10_000) <= 0 || recs.length === 0) return;
       const seq = recs[recs.length - 1]!.seq;
       const got = await awaitOutcome(store, seq, (r) => r.type === 'worker_started' && r.worker_id === o.worker, o.waitMs ?? 10_000);
+      result.scheduler_acted = got !== null;
       if (got) result.message = `worker ${o.worker} restarted (seq ${got.find((r) => r.type === 'worker_started')!.seq})`;
       else {
         result.message = `restart of worker ${o.worker} requested (seq ${seq}); the scheduler has not restarted it within ${o.waitMs ?? 10_000} ms`;
@@ -106,6 +107,7 @@ export function forceShutdownWorker(o: WorkerRequestOptions & { reassign?: boole
     after: async (store, recs, result) => {
       if (!recs.some((r) => r.type === 'worker_shutdown_requested') || (o.waitMs ?? 10_000) <= 0) return;
       const got = await awaitOutcome(store, recs[recs.length - 1]!.seq, (r) => r.type === 'worker_shutdown' && r.worker_id === o.worker, o.waitMs ?? 10_000);
+      result.scheduler_acted = got !== null;
       if (got) result.message = `worker ${o.worker} shut down by the scheduler (seq ${got.find((r) => r.type === 'worker_shutdown')!.seq})`;
       else result.warnings.push(`the scheduler has not shut worker ${o.worker} down within ${o.waitMs ?? 10_000} ms; check it with: cairn check-worker --worker-id ${o.worker}`);
     },

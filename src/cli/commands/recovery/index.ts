@@ -1,4 +1,15 @@
 import type { CommandModule } from 'yargs';
+import { RESOURCE_COMMANDS } from './resources.js';
+import { STATE_COMMANDS } from './state.js';
+import { TASK_COMMANDS } from './task.js';
+import { WORKER_COMMANDS } from './workers.js';
+import { WORKSTREAM_COMMANDS } from './workstream.js';
 
 /** The recovery tools' commands, registered by commands/index.ts after the core ones. */
-export const RECOVERY_COMMANDS: CommandModule<never, never>[] = [];
+export const RECOVERY_COMMANDS = [
+  ...TASK_COMMANDS,
+  ...WORKSTREAM_COMMANDS,
+  ...WORKER_COMMANDS,
+  ...RESOURCE_COMMANDS,
+  ...STATE_COMMANDS,
+] as unknown as CommandModule<never, never>[];
