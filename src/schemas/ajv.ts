@@ -1,6 +1,9 @@
-import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
+import { createRequire } from 'node:module';
+import type { Ajv2020, ErrorObject } from 'ajv/dist/2020.js';
 import { ID_PATTERN, idProblem } from '../model/ids.js';
 import { PATTERN_MESSAGES } from './common.js';
+
+const require = createRequire(import.meta.url);
 
 /** One problem found in an input: a JSON path like `$.tasks[1].depends_on[0]` and what was expected. */
 export interface Problem {
@@ -14,7 +17,9 @@ export interface Problem {
  * argv has a program and then any number of arguments.
  */
 export function createAjv(): Ajv2020 {
-  return new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true, strictTuples: false, verbose: true });
+  // Loaded on first use: most commands never validate, and loading ajv is a large part of start-up.
+  const { Ajv2020: Ajv } = require('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js');
+  return new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, strictTuples: false, verbose: true });
 }
 
 /** `$` followed by `.key`, `["odd key"]` and `[index]` segments. */

@@ -27,6 +27,9 @@ function crossChecks(file: Record<string, unknown>, c: Config): Problem[] {
  * problem as `{ path, message }`; a bad file is never half used.
  */
 export function parseConfig(obj: unknown, file = 'config.json'): Config {
+  // An empty config (what `cairn init` writes) is the defaults; building the validator for it would
+  // be the largest part of the start-up time of a read-only command such as `cairn status`.
+  if (isEmptyObject(obj)) return { ...DEFAULT_CONFIG };
   const forbidden = findForbiddenKeys(obj);
   const paths = new Set(forbidden.map((p) => p.path));
   const problems = [...forbidden, ...validateWith(CONFIG_SCHEMA.$id as string, obj).filter((p) => !paths.has(p.path))];
@@ -48,4 +51,8 @@ export function parseConfig(obj: unknown, file = 'config.json'): Config {
     });
   }
   return config;
+}
+
+function isEmptyObject(v: unknown): boolean {
+  return v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype && Object.keys(v).length === 0;
 }
