@@ -1,3 +1,4 @@
+import { crc32 } from 'node:zlib';
 import { lineSeq, statedCrc, verifyLine } from '../log/codec.js';
 import { FILE_MODE, FLAGS, type FsLayer, ioError, writeAll } from './fsio.js';
 
@@ -115,9 +116,10 @@ function scanFd(io: FsLayer, fd: number, from: LogPosition, visit?: LineVisitor)
 }
 
 /**
- * A bad record at `pos.offset`: it is mid-log corruption if any later line is an intact record
- * chained on the crc its predecessor states (a flipped bit leaves the rest of the chain intact);
- * otherwise everything from here is a torn tail.
+ * A bad record at `pos.offset`: it is mid-log corruption if any later record is intact and chained
+ * on the bytes just before it — on the crc they state, or (for the first record after the bad one)
+ * on the crc the bad record's body hashes to, since a flipped bit in a crc field or in a newline
+ * leaves the records around it intact; otherwise everything from here is a torn tail.
  */
 function classify(io: FsLayer, fd: number, pos: LogPosition, size: number, reason: string): LogProblem {
   const rest = size - pos.offset;
@@ -129,21 +131,28 @@ function classify(io: FsLayer, fd: number, pos: LogPosition, size: number, reaso
     if (n <= 0) break;
     got += n;
   }
-  let prevStated = -1;
-  let start = 0;
-  let first = true;
-  while (start < got) {
-    const nl = buf.indexOf(10, start);
-    if (nl < 0 || nl >= got) break;
-    if (!first && prevStated >= 0 && lineSeq(buf, start, nl) > pos.seq && verifyLine(buf, start, nl, prevStated) >= 0) {
-      return { kind: 'corrupt', offset: pos.offset, seq: pos.seq + 1, reason };
+  const data = buf.subarray(0, got);
+  let firstAfter = true;
+  // A record may start at a line start, or right after a newline that was itself damaged.
+  for (let p = data.indexOf(RECORD_START, 1); p > 0; p = data.indexOf(RECORD_START, p + 1)) {
+    const nl = data.indexOf(10, p);
+    if (nl < 0) break;
+    if (lineSeq(data, p, nl) <= pos.seq) continue;
+    const stated = statedCrc(data, 0, p - 1);
+    if (stated >= 0 && verifyLine(data, p, nl, stated) >= 0) return { kind: 'corrupt', offset: pos.offset, seq: pos.seq + 1, reason };
+    if (firstAfter && p - 1 > CRC_SUFFIX_LEN) {
+      const body = crc32(CLOSE, crc32(data.subarray(0, p - 1 - CRC_SUFFIX_LEN), pos.crc));
+      if (verifyLine(data, p, nl, body) >= 0) return { kind: 'corrupt', offset: pos.offset, seq: pos.seq + 1, reason };
     }
-    prevStated = statedCrc(buf, start, nl);
-    first = false;
-    start = nl + 1;
+    firstAfter = false;
   }
   return { kind: 'torn', offset: pos.offset, bytes: rest, seq: pos.seq + 1, reason };
 }
+
+/** How every record line starts, and the length of its `,"crc":"xxxxxxxx"}` ending (see log/codec.ts). */
+const RECORD_START = Buffer.from('{"seq":');
+const CRC_SUFFIX_LEN = 18;
+const CLOSE = Buffer.from('}');
 
 /**
  * The log's append side. MUST: one `write` of the whole batch on an O_APPEND descriptor, then
