@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import { benchCommit, benchCommitScale } from './commit.js';
 import { benchReplay } from './replay.js';
+import { benchRunScale, benchRunVsXargs } from './run.js';
 import { benchStatus } from './status.js';
 import { type BenchContext, type BenchResult, makeScratch } from './util.js';
 
@@ -18,6 +19,8 @@ const BENCHES: [string, Bench][] = [
   ['replay', benchReplay],
   ['commit-scale', benchCommitScale],
   ['status', benchStatus],
+  ['run-vs-xargs', benchRunVsXargs],
+  ['run-scale', benchRunScale],
 ];
 
 async function main(argv: string[]): Promise<number> {
