@@ -3,7 +3,7 @@ import { prettyJson } from '../log/canonical.js';
 import type { State } from '../model/state.js';
 import type { LogRecord } from '../model/types.js';
 import { atomicWrite } from './atomic.js';
-import { DIR_MODE, FILE_MODE, FLAGS, type FsLayer, fsyncDir, readWhole, unsafe, writeAll } from './fsio.js';
+import { DIR_MODE, FILE_MODE, FLAGS, type FsLayer, fsyncDir, ioError, readWhole, unsafe, writeAll } from './fsio.js';
 import { listBackups } from './load.js';
 import { type StatePaths, stampOf } from './paths.js';
 import { checkpointDoc, isArchived, parseDoc, snapshotDoc, workstreamDoc, SCHEMA_VERSION } from './snapshot.js';
@@ -23,9 +23,13 @@ export function ensureDir(io: FsLayer, dir: string): void {
     if (st.isSymbolicLink() || !st.isDirectory()) throw unsafe(dir);
     return;
   }
-  io.mkdirSync(dir, DIR_MODE);
-  io.chmodSync(dir, DIR_MODE); // whatever the umask
-  fsyncDir(io, path.dirname(dir));
+  try {
+    io.mkdirSync(dir, DIR_MODE);
+    io.chmodSync(dir, DIR_MODE); // whatever the umask
+    fsyncDir(io, path.dirname(dir));
+  } catch (e) {
+    throw ioError('mkdir', `could not create the folder ${dir}`, e);
+  }
 }
 
 /**
@@ -124,7 +128,7 @@ export class DerivedWriter {
     try {
       this.io.unlinkSync(file);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError('unlink', `could not remove ${file}`, e);
     }
   }
 }

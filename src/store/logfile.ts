@@ -192,8 +192,12 @@ export class LogWriter {
 
   /** Cuts the log back to `offset` and syncs (used to remove a torn tail under the lock). */
   truncate(offset: number): void {
-    this.io.ftruncateSync(this.fd, offset);
-    this.io.fsyncSync(this.fd);
+    try {
+      this.io.ftruncateSync(this.fd, offset);
+      this.io.fsyncSync(this.fd);
+    } catch (e) {
+      throw ioError('truncate', `could not cut the log back to byte ${offset}`, e);
+    }
   }
 
   size(): number {
