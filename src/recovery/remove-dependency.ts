@@ -2,7 +2,8 @@ import { CairnError } from '../errors.js';
 import { resolveTask } from '../model/resolve.js';
 import type { StateView } from '../model/state.js';
 import type { Draft } from '../model/types.js';
-import { key, operatorDecision, type Operator } from './common.js';
+import { TERMINAL_WORKSTREAM_STATES } from '../model/states.js';
+import { key, operatorDecision, reopen, settleAll, type Operator } from './common.js';
 
 /** remove_dependency: `from` stops depending on `to` (one depends_on edge is removed). */
 export interface RemoveDependencyRequest extends Operator {
@@ -18,7 +19,7 @@ export interface RemoveDependencyRequest extends Operator {
 /**
  * Records `task_dependency_removed`; the task is then re-checked (a pending task whose other
  * dependencies are done is queued, a blocked one whose failed dependency was removed is unblocked).
- * A removal already made gives no records; a task that never depended on `to` is refused, naming the
+ * A blocked or pending task of a failed workstream reopens it (it may proceed now). A removal already made gives no records; a task that never depended on `to` is refused, naming the
  * dependencies it has.
  */
 export function decide(state: StateView, req: RemoveDependencyRequest, now: number): Draft[] {
@@ -35,6 +36,10 @@ export function decide(state: StateView, req: RemoveDependencyRequest, now: numb
     });
   }
   const d = operatorDecision(state, now, req, 'remove_dependency');
+  // A task left waiting in a failed workstream may proceed now: the workstream is reopened for it.
+  const ws = state.workstream(a.workstream_id)!;
+  const reopens = TERMINAL_WORKSTREAM_STATES.has(ws.state) && (a.state === 'blocked' || a.state === 'pending');
+  if (reopens) reopen(d, ws.id, 'remove_dependency');
   d.emit({ type: 'task_dependency_removed', workstream_id: a.workstream_id, task_id: a.id, dependency_id: b.id });
-  return d.settle();
+  return reopens ? settleAll(d, ws.id) : d.settle();
 }
