@@ -122,7 +122,7 @@ export async function benchRunScale(ctx: BenchContext): Promise<BenchResult[]> {
   writeSpec(big, 'bench-10000', 10_000);
   const a: number[] = [];
   const b: number[] = [];
-  for (let r = 0; r < 2; r++) {
+  for (let r = 0; r < ROUNDS; r++) {
     for (const k of r % 2 === 0 ? [0, 1] : [1, 0]) {
       const dir = path.join(ctx.scratch, `run-scale-${k}-${r}`);
       if (k === 0) {
