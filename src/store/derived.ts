@@ -25,6 +25,14 @@ export function ensureDir(io: FsLayer, dir: string): void {
   }
   try {
     io.mkdirSync(dir, DIR_MODE);
+  } catch (e) {
+    // Another writer made it between our lstat and mkdir: fine if it is a real folder.
+    const now = (e as NodeJS.ErrnoException).code === 'EEXIST' ? io.lstatSync(dir) : undefined;
+    if (!now) throw ioError('mkdir', `could not create the folder ${dir}`, e);
+    if (now.isSymbolicLink() || !now.isDirectory()) throw unsafe(dir);
+    return;
+  }
+  try {
     io.chmodSync(dir, DIR_MODE); // whatever the umask
     fsyncDir(io, path.dirname(dir));
   } catch (e) {
