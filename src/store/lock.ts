@@ -280,7 +280,15 @@ function reclaim(dir: string, st: fs.Stats, staleMs: number): boolean {
   }
   try {
     if (identity !== null) fs.unlinkSync(path.join(dir, identity));
-    fs.rmdirSync(marker);
+  } catch (e) {
+    // ENOENT: its owner released it meanwhile (its rmdir failed on our marker); it is free to go.
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
+      try { fs.rmdirSync(marker); } catch { /* gone */ }
+      return false;
+    }
+  }
+  try { fs.rmdirSync(marker); } catch { /* gone */ }
+  try {
     fs.rmdirSync(dir);
   } catch {
     return false; // something else is in it; it stays locked until that settles
