@@ -1,0 +1,14 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { lockSuite } from './lock.js';
+
+test('lock: contending writers stay gap-free, a stale lock has one taker, a stalled holder writes nothing', { timeout: 900_000 }, async () => {
+  const f = await lockSuite({ size: 'ci', seed: 42 });
+  assert.deepEqual(f.failures, []);
+  assert.equal(f.counts.gaps, 0);
+  assert.equal(f.counts.duplicates, 0);
+  assert.equal(f.counts['stale reads'], 0);
+  assert.equal(f.counts['races with two winners'], 0);
+  assert.equal(f.counts['early takeovers'], 0);
+  assert.equal(f.counts['stalled appends landed'], 0);
+});
