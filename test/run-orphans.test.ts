@@ -44,7 +44,7 @@ test('after the scheduler and its workers are killed, the next run kills the tas
 
 test('a worker that stops answering and comes back before the shutdown limit is recorded as recovered', async () => {
   const dir = tmp();
-  const spec = setup(dir, { id: 'blip', tasks: [{ id: 'long', command: node('sleep.mjs', '2500') }] }, { heartbeat_ms: 50, health_timeout_ms: 300, shutdown_after_ms: 60_000 });
+  const spec = setup(dir, { id: 'blip', tasks: [{ id: 'long', command: node('sleep.mjs', '4000') }] }, { heartbeat_ms: 50, health_timeout_ms: 800, shutdown_after_ms: 60_000 });
   const run = startRun(dir, [spec, '--workers', '1']);
   let pid = 0;
   try {

@@ -8,8 +8,8 @@ test('a worker stopped with SIGSTOP becomes unresponsive, is replaced, and its t
   const dir = tmp();
   const spec = setup(dir, {
     id: 'stall',
-    tasks: [{ id: 'long', command: node('sleep.mjs', '2500'), max_retries: 2 }],
-  }, { heartbeat_ms: 50, health_timeout_ms: 400, shutdown_after_ms: 800 });
+    tasks: [{ id: 'long', command: node('sleep.mjs', '4000'), max_retries: 2 }],
+  }, { heartbeat_ms: 50, health_timeout_ms: 1000, shutdown_after_ms: 1500 });
   const run = startRun(dir, [spec, '--workers', '1']);
   let stopped: number | null = null;
   try {

@@ -164,6 +164,8 @@ export class Executor {
     this.e.rt.inFlight.add(`replace:${id}`);
     try {
       await this.e.pool.forceStop(id);
+      // An attempt sent to this worker but never reported spawned will never be: free the task.
+      if (w.key !== null) this.e.rt.inFlight.delete(`start:${w.key}`);
       await this.e.store.commit((s) => {
         const d = new Decision(s, this.e.clock());
         return workerShutdown(d, id, trigger, reassign);
