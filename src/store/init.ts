@@ -34,6 +34,8 @@ export function initState(root: string, io: FsLayer = realFs): { created: boolea
   const created = !st;
   ensureDir(io, root);
   for (const d of [paths.backups, paths.checkpoints, paths.archive, paths.logs]) ensureDir(io, d);
+  const log = io.lstatSync(paths.log);
+  if (log && (log.isSymbolicLink() || !log.isFile())) throw unsafe(paths.log);
   const fd = io.openSync(paths.log, FLAGS.appendLog, FILE_MODE);
   io.fchmodSync(fd, FILE_MODE);
   io.fsyncSync(fd);

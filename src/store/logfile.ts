@@ -1,6 +1,6 @@
 import { crc32 } from 'node:zlib';
 import { lineSeq, statedCrc, verifyLine } from '../log/codec.js';
-import { FILE_MODE, FLAGS, type FsLayer, ioError, writeAll } from './fsio.js';
+import { FILE_MODE, FLAGS, type FsLayer, ioError, unsafe, writeAll } from './fsio.js';
 
 /** Where a reader or writer stands in the log: the byte offset after the last good record, its seq and crc. */
 export interface LogPosition {
@@ -47,6 +47,7 @@ export function scanLog(io: FsLayer, path: string, from: LogPosition, visit?: Li
     fd = io.openSync(path, FLAGS.read);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { end: from, size: 0, records: 0, problem: null };
+    if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw unsafe(path);
     throw e;
   }
   try {
