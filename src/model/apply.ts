@@ -87,6 +87,15 @@ function moveWorker(s: MutableState, r: LogRecord, id: string, to: WorkerState):
   w.updated_seq = r.seq;
 }
 
+/** A worker record moves its worker: the record's own from and to must agree with the worker. */
+function moveWorkerBy(s: MutableState, r: LogRecord, id: string, to: WorkerState): void {
+  const w = s.worker(id);
+  if (!w) invalid(r, `unknown worker ${id}`);
+  if (r.from !== undefined && r.from !== w.state) invalid(r, `worker ${id} is ${w.state}, record says from ${String(r.from)}`);
+  if (r.to !== undefined && r.to !== to) invalid(r, `worker ${id} becomes ${to}, record says to ${String(r.to)}`);
+  moveWorker(s, r, id, to);
+}
+
 /** The task left running/validating: free its resources and its worker. */
 function leaveWorker(s: MutableState, t: Task, r: LogRecord): void {
   const key = taskKey(t.workstream_id, t.id);
@@ -320,7 +329,7 @@ const HANDLERS: { readonly [T in RecordType]: Handler } = {
   worker_started(s, r) {
     const id = str(r, 'worker_id');
     const prev = s.worker(id);
-    if (prev) moveWorker(s, r, id, 'idle');
+    if (prev) moveWorkerBy(s, r, id, 'idle');
     const base = prev ? s.mutWorker(id) : undefined;
     const w = base ?? { id, state: 'idle' as const, pid: null, task: null, scheduler_id: null, started_at: r.ts, pending_request: null, updated_seq: r.seq };
     w.pid = (r.pid ?? null) as number | null;
@@ -332,19 +341,19 @@ const HANDLERS: { readonly [T in RecordType]: Handler } = {
     if (!prev) s.putWorker(w);
   },
   worker_unresponsive(s, r) {
-    moveWorker(s, r, str(r, 'worker_id'), 'unresponsive');
+    moveWorkerBy(s, r, str(r, 'worker_id'), 'unresponsive');
   },
   worker_recovered(s, r) {
     const id = str(r, 'worker_id');
     const w = s.worker(id);
     if (!w) invalid(r, `unknown worker ${id}`);
-    moveWorker(s, r, id, w.task ? 'busy' : 'idle');
+    moveWorkerBy(s, r, id, w.task ? 'busy' : 'idle');
   },
   worker_shutdown(s, r) {
     const id = str(r, 'worker_id');
     if (!s.worker(id)) invalid(r, `unknown worker ${id}`);
     if (s.worker(id)!.task) invalid(r, `worker ${id} still runs ${s.worker(id)!.task}; its task must be reassigned first`);
-    moveWorker(s, r, id, 'shutdown');
+    moveWorkerBy(s, r, id, 'shutdown');
     const w = s.mutWorker(id);
     w.pending_request = null;
     w.pid = null;
