@@ -350,3 +350,17 @@ describe('the worker table', () => {
     assertApplyRefuses(w, { type: 'worker_shutdown', worker_id: 'w1', from: 'busy', to: 'shutdown' }, 'worker_shutdown of a busy worker');
   });
 });
+
+describe('worker records', () => {
+  it('refuses a worker record whose from disagrees with the worker', () => {
+    const w = workerIn('idle');
+    assertApplyRefuses(w, { type: 'worker_unresponsive', worker_id: 'w1', from: 'busy', to: 'unresponsive' }, 'worker_unresponsive with a wrong from');
+  });
+
+  it('refuses a worker record whose to disagrees with what the worker becomes', () => {
+    const w = workerIn('unresponsive');
+    // w1 still runs task a, so recovering makes it busy, not idle.
+    assertApplyRefuses(w, { type: 'worker_recovered', worker_id: 'w1', from: 'unresponsive', to: 'idle' }, 'worker_recovered to idle while it runs a task');
+    assert.equal(w.state.worker('w1')!.state, 'unresponsive');
+  });
+});
