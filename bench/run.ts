@@ -43,6 +43,27 @@ async function xargsRun(tasks: number): Promise<number> {
   return r.ms;
 }
 
+/**
+ * Context, not a baseline: `tasks` runs of `true` spawned from Node (child_process.spawn in its own
+ * process group, as cairn's workers do) by two loops in one process, with no state at all.
+ */
+async function nodeSpawnRun(tasks: number): Promise<number> {
+  const t0 = performance.now();
+  let next = 0;
+  const loop = async (): Promise<void> => {
+    while (next < tasks) {
+      next++;
+      await new Promise<void>((resolve, reject) => {
+        const c = spawn('true', [], { stdio: 'ignore', detached: true });
+        c.on('error', reject);
+        c.on('exit', () => resolve());
+      });
+    }
+  };
+  await Promise.all([loop(), loop()]);
+  return performance.now() - t0;
+}
+
 export async function benchRunVsXargs(ctx: BenchContext): Promise<BenchResult[]> {
   if (!(await runAvailable())) return [{ name: 'run-vs-xargs', line: 'run-vs-xargs: not measured: cairn run is not available in this build', pass: null }];
   const tasks = 2000;
@@ -50,6 +71,7 @@ export async function benchRunVsXargs(ctx: BenchContext): Promise<BenchResult[]>
   writeSpec(spec, 'bench-2000', tasks);
   const cairn: number[] = [];
   const xargs: number[] = [];
+  const nodeSpawn: number[] = [];
   const t0 = performance.now();
   // Three rounds, or two when the machine is so loaded that they took more than a minute.
   for (let r = 0; r < ROUNDS && !(r === 2 && performance.now() - t0 > 60_000); r++) {
@@ -57,12 +79,15 @@ export async function benchRunVsXargs(ctx: BenchContext): Promise<BenchResult[]>
       if (k === 0) cairn.push(await cairnRun(path.join(ctx.scratch, `run-2000-${r}`), spec));
       else xargs.push(await xargsRun(tasks));
     }
-    ctx.note(`run round ${r + 1}: cairn ${fmt(cairn.at(-1)!)} ms, xargs ${fmt(xargs.at(-1)!)} ms`);
+    nodeSpawn.push(await nodeSpawnRun(tasks));
+    ctx.note(`run round ${r + 1}: cairn ${fmt(cairn.at(-1)!)} ms, xargs ${fmt(xargs.at(-1)!)} ms, bare node spawn loop ${fmt(nodeSpawn.at(-1)!)} ms`);
     fs.rmSync(path.join(ctx.scratch, `run-2000-${r}`), { recursive: true, force: true });
   }
   const c = median(cairn);
   const x = median(xargs);
-  return [resultLine('run-vs-xargs', `${fmt(c)} ms for cairn run of ${tasks} tasks (true) on 2 workers vs ${fmt(x)} ms for xargs -P 2`, c / x, { op: '<=', value: 1.5, aim: true })];
+  const n = median(nodeSpawn);
+  const r = resultLine('run-vs-xargs', `${fmt(c)} ms for cairn run of ${tasks} tasks (true) on 2 workers vs ${fmt(x)} ms for xargs -P 2`, c / x, { op: '<=', value: 1.5, aim: true });
+  return [{ ...r, line: `${r.line} [two bare Node spawn loops, no state: ${fmt(n)} ms = ${(n / x).toFixed(2)}]` }];
 }
 
 /** ms per task from the first task_started to the WINDOW-th task_completed of a log. */
