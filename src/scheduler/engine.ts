@@ -153,7 +153,9 @@ export class Engine {
         this.opts.onNote?.(`workers.json could not be written: ${(e as Error).message}`);
       }
     }
-    this.store.maybeWriteDerived().catch((e) => this.fail(e));
+    // Snapshot as it goes (paced by the store), and at once whenever nothing runs (DESIGN §4).
+    const write = this.idle() && !this.store.derivedUpToDate ? this.store.writeDerived() : this.store.maybeWriteDerived();
+    write.catch((e) => this.fail(e));
   }
 
   private sleep(ms: number): Promise<void> {

@@ -332,6 +332,11 @@ export class Store {
     return isLocked(this.paths.schedulerLockTarget, this.config.lock_stale_ms);
   }
 
+  /** Whether current.json and the other derived files already reflect the last record. */
+  get derivedUpToDate(): boolean {
+    return this.derived.lastSnapshotSeq === this.st.seq;
+  }
+
   /** Ends a command: derived files reflect the last record. */
   async close(): Promise<void> {
     if (this.closed) return;
