@@ -1,4 +1,4 @@
-import { ACTIVE_TASK_STATES, SATISFIED_TASK_STATES, emptyCounts } from './states.js';
+import { ACTIVE_TASK_STATES, SATISFIED_TASK_STATES, TERMINAL_WORKSTREAM_STATES, emptyCounts, type TaskState, type WorkstreamState } from './states.js';
 import type { State } from './state.js';
 import { taskKey } from './types.js';
 
@@ -12,7 +12,9 @@ export interface Violation {
 /**
  * Every invariant of DESIGN §2 that a state must keep: counts match the tasks, resources are held
  * exactly by running tasks and never beyond max_holders, workers and tasks point at each other,
- * blocked tasks have a failed dependency, queued ones have none pending, no dependency cycle.
+ * blocked tasks have a failed dependency, queued ones have none pending, pending ones are neither
+ * ready nor blocked, an open workstream can make progress and has no task left cancelled by its
+ * critical failure, a finished one has no task waiting or running, no dependency cycle.
  */
 export function checkInvariants(s: State): Violation[] {
   const out: Violation[] = [];
@@ -40,12 +42,21 @@ export function checkInvariants(s: State): Violation[] {
       if (t.state === 'queued' && deps.some((d) => d && !SATISFIED_TASK_STATES.has(d.state))) {
         out.push({ code: 'QUEUED_TOO_EARLY', message: `task ${key} is queued while a dependency is not finished` });
       }
+      if (ACTIVE_TASK_STATES.has(t.state) && t.worker_id !== null && s.workers.get(t.worker_id)?.task !== key) {
+        out.push({ code: 'TASK_WORKER_MISMATCH', message: `task ${key} is ${t.state} on worker ${t.worker_id}, which says it runs ${s.workers.get(t.worker_id)?.task ?? 'nothing'}` });
+      }
+      checkOpenTask(ws.id, ws.state, key, t.state, t.cancel_trigger, deps.map((d) => d?.state), out);
     }
     for (const [k, n] of Object.entries(counts)) {
       if (ws.counts[k as keyof typeof counts] !== n) out.push({ code: 'COUNTS_WRONG', message: `workstream ${ws.id} counts ${ws.counts[k as keyof typeof counts]} ${k} tasks, there are ${n}` });
     }
     if (ws.state === 'completed' && counts.completed + counts.skipped + counts.cancelled !== ws.task_ids.length) {
       out.push({ code: 'COMPLETED_TOO_EARLY', message: `workstream ${ws.id} is completed with unfinished tasks` });
+    }
+    const active = counts.queued + counts.running + counts.validating + counts.retrying;
+    const done = counts.completed + counts.skipped + counts.cancelled;
+    if (!TERMINAL_WORKSTREAM_STATES.has(ws.state) && active === 0 && done < ws.task_ids.length) {
+      out.push({ code: 'WORKSTREAM_STALLED', message: `workstream ${ws.id} is ${ws.state} but nothing runs or waits to run (${counts.failed} failed, ${counts.blocked} blocked, ${counts.pending} pending)`, fix: `cairn analyze-workstream-failure --workstream-id ${ws.id}` });
     }
     const cycle = findCycle(s, ws.id);
     if (cycle) out.push({ code: 'DAG_CYCLE', message: `workstream ${ws.id} has a dependency cycle: ${cycle.join(' -> ')}`, fix: `cairn remove-dependency --workstream-id ${ws.id} --from ${cycle[0]} --to ${cycle[1]}` });
@@ -69,6 +80,27 @@ export function checkInvariants(s: State): Violation[] {
     }
   }
   return out;
+}
+
+/** What must hold of one task given its workstream's state (DESIGN §2: automatic moves, reopen). */
+function checkOpenTask(wsId: string, wsState: WorkstreamState, key: string, state: TaskState, cancelTrigger: string | null, deps: (TaskState | undefined)[], out: Violation[]): void {
+  const terminal = TERMINAL_WORKSTREAM_STATES.has(wsState);
+  if (terminal) {
+    if (state === 'queued' || state === 'retrying' || ACTIVE_TASK_STATES.has(state)) {
+      out.push({ code: 'ACTIVE_TASK_IN_FINISHED_WORKSTREAM', message: `task ${key} is ${state} in workstream ${wsId}, which is ${wsState}`, fix: `cairn rollback-workstream --workstream-id ${wsId} --to-checkpoint latest --yes` });
+    }
+    return;
+  }
+  if (state === 'cancelled' && cancelTrigger === 'critical_failure') {
+    out.push({ code: 'CANCELLED_TASK_NOT_RETURNED', message: `task ${key} is still cancelled by a critical failure, but workstream ${wsId} is ${wsState} again`, fix: `cairn retry-task --task-id ${key}` });
+  }
+  if (state !== 'pending') return;
+  const present = deps.filter((d): d is TaskState => d !== undefined);
+  if (present.includes('failed')) {
+    out.push({ code: 'PENDING_BUT_BLOCKED', message: `task ${key} is pending although a dependency failed (it should be blocked)`, fix: `cairn retry-task --task-id ${key} --reset-retries` });
+  } else if (present.every((d) => SATISFIED_TASK_STATES.has(d))) {
+    out.push({ code: 'PENDING_BUT_READY', message: `task ${key} is pending although every dependency is done (it should be queued)`, fix: `cairn retry-task --task-id ${key} --reset-retries` });
+  }
 }
 
 /** A dependency cycle of a workstream spelled as task ids (first repeated at the end), or null. */
