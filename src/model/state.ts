@@ -127,7 +127,9 @@ export class DraftState implements MutableState {
     let w = this.ws.get(id);
     if (!w) {
       const b = must(this.base.workstream(id), `workstream ${id}`);
-      w = { ...b, counts: { ...b.counts }, task_ids: [...b.task_ids] };
+      // task_ids is fixed at submission and never changed in place, so the draft shares it: copying
+      // it made every task transition of a decision O(tasks in the workstream).
+      w = { ...b, counts: { ...b.counts } };
       this.ws.set(id, w);
     }
     return w;
