@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { processStartTime } from '../src/runner/kill.js';
+import { validateRecord } from '../src/schemas/validate.js';
 import { acquire } from '../src/store/lock.js';
 import { StatePaths } from '../src/store/paths.js';
 import {
@@ -89,7 +90,7 @@ describe('repair-state on a log with a garbled middle record', () => {
     assert.match(actions[0]!, /^copied .* to .*repair-copies/);
     assert.ok(actions.some((a) => a.startsWith(`kept records 1-${bad - 1} of the log; set aside`)));
     assert.ok(actions.some((a) => a.startsWith('requeued rp/a')));
-    assert.ok(recs.every((x) => x.operator === 'alice' && x.action === 'repair_state'));
+    assert.ok(recs.every((x) => x.operator === 'alice' && x.action === 'repair_state' && validateRecord(x).ok));
     assert.equal(interventions(S).length, lines + 1);
     assert.match(interventions(S).at(-1)!, /action=repair_state reason="disk hiccup"/);
     const st = status(S);
