@@ -89,7 +89,7 @@ describe('repair-state on a log with a garbled middle record', () => {
     const actions = recs.at(-1)!.actions as string[];
     assert.match(actions[0]!, /^copied .* to .*repair-copies/);
     assert.ok(actions.some((a) => a.startsWith(`kept records 1-${bad - 1} of the log; set aside`)));
-    assert.ok(actions.some((a) => a.startsWith('requeued rp/a')));
+    assert.ok(actions.some((a) => a.startsWith('rp/a back to queued')));
     assert.ok(recs.every((x) => x.operator === 'alice' && x.action === 'repair_state' && validateRecord(x).ok));
     assert.equal(interventions(S).length, lines + 1);
     assert.match(interventions(S).at(-1)!, /action=repair_state reason="disk hiccup"/);

@@ -33,17 +33,17 @@ export function decide(state: StateView, req: RepairRequest, now: number): Draft
   for (const t of orphanedTasks(state)) {
     const cur = d.task(t.workstream_id, t.id);
     d.move(cur, 'task_reassigned', 'queued', { trigger: 'scheduler_lost', attempt: cur.attempt, ...(cur.worker_id ? { worker_id: cur.worker_id } : {}) });
-    actions.push(`requeued ${key(t)}: it was ${t.state} under a scheduler that is gone (no retry spent${Object.keys(t.resources).length ? `; released ${Object.keys(t.resources).join(', ')}` : ''})`);
+    actions.push(`${key(t)} back to queued: it was ${t.state} under a scheduler that is gone (no retry spent${Object.keys(t.resources).length ? `; released ${Object.keys(t.resources).join(', ')}` : ''})`);
   }
   for (const id of state.workerIds()) {
     if (d.draft.worker(id)!.state === 'shutdown') continue;
     workerShutdown(d, id, 'scheduler_lost', true);
-    actions.push(`recorded worker ${id} shut down: its scheduler is gone`);
+    actions.push(`worker ${id} recorded shut down: its scheduler is gone`);
   }
   const sched = state.scheduler();
   if (sched) {
     d.emit({ type: 'scheduler_stopped', scheduler_id: sched.id, trigger: 'scheduler_lost' });
-    actions.push(`recorded scheduler pid ${sched.pid} stopped: it no longer runs`);
+    actions.push(`scheduler pid ${sched.pid} recorded stopped: it no longer runs`);
   }
   if (actions.length === 0) return [];
   d.settle();

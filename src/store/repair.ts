@@ -12,7 +12,7 @@ import { acquire, isLocked } from './lock.js';
 import { LOG_START, scanLog } from './logfile.js';
 import { type StatePaths, stampOf } from './paths.js';
 import { removeStaleTemps } from './runtime-files.js';
-import { checkpointDoc, parseDoc } from './snapshot.js';
+import { checkpointDoc, isArchived, parseDoc } from './snapshot.js';
 import { prettyJson } from '../log/canonical.js';
 
 /**
@@ -212,10 +212,10 @@ export async function rebuildDerived(io: FsLayer, paths: StatePaths, cfg: StoreC
     for (const f of io.lstatSync(paths.checkpoints) ? io.readdirSync(paths.checkpoints) : []) {
       if (f.endsWith('_latest.json')) unlinkIfThere(io, path.join(paths.checkpoints, f));
     }
-    let archives = 0;
     for (const f of io.lstatSync(paths.archive) ? io.readdirSync(paths.archive) : []) {
-      if (f.endsWith('.json') && !f.startsWith('.') && unlinkIfThere(io, path.join(paths.archive, f))) archives++;
+      if (f.endsWith('.json') && !f.startsWith('.')) unlinkIfThere(io, path.join(paths.archive, f));
     }
+    const archives = [...state.workstreams.values()].filter(isArchived).length;
     let foreign = 0;
     for (const b of backups) {
       let crc: unknown = null;
@@ -234,7 +234,7 @@ export async function rebuildDerived(io: FsLayer, paths: StatePaths, cfg: StoreC
     atomicWrite(io, paths.interventions, interventionLines(manual).join(''));
     const temps = removeStaleTemps(io, paths);
     return [
-      `rebuilt current.json, metrics.json, interventions.log (${manual.length} manual records), the archive (${archives} file(s) rewritten) and the latest checkpoints from the log (${scan.records} records, seq ${state.seq})`,
+      `rebuilt current.json, metrics.json, interventions.log (${manual.length} manual records), the archive (${archives} finished workstream(s)) and the latest checkpoints from the log (${scan.records} records, seq ${state.seq})`,
       ...(kept.size + removed > 0 ? [`rewrote ${kept.size} and removed ${removed} older checkpoint file(s) to match the log`] : []),
       ...(foreign > 0 ? [`removed ${foreign} backup(s) that do not match the log`] : []),
       ...(temps.length > 0 ? [`removed ${temps.length} temp file(s) of dead writers`] : []),
