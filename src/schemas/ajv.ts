@@ -163,17 +163,37 @@ export function describeErrors(errors: readonly ErrorObject[] | null | undefined
 }
 
 /** Pre-order position of every path of a JSON value: the order a reader meets them in the file. */
-function documentOrder(root: unknown): Map<string, number> {
+/** The path without its last segment (`$.a[0].b` → `$.a[0]`); the root is its own parent. */
+function parentPath(p: string): string {
+  return p.replace(/(\.[^.[]*|\[[^\]]*\])$/, '');
+}
+
+/**
+ * Pre-order rank of the nodes on the way to each of `wanted` (paths and their ancestors). Only those
+ * are walked: giving every node of a deeply nested input its full path would take time and memory
+ * quadratic in the depth (a 4,000-level spec took 1.4 s and 450 MB; 20,000 levels ran out of memory).
+ */
+function documentOrder(root: unknown, wanted: readonly string[]): Map<string, number> {
+  const prefixes = new Set<string>();
+  for (const w of wanted) {
+    for (let p = w; !prefixes.has(p); p = parentPath(p)) {
+      prefixes.add(p);
+      if (parentPath(p) === p) break;
+    }
+  }
   const order = new Map<string, number>();
-  const stack: { node: unknown; path: (string | number)[] }[] = [{ node: root, path: [] }];
+  const stack: { node: unknown; path: string }[] = [{ node: root, path: '$' }];
   const seen = new WeakSet<object>();
   while (stack.length > 0) {
     const { node, path } = stack.pop()!;
-    order.set(jsonPath(path), order.size);
+    order.set(path, order.size);
     if (node === null || typeof node !== 'object' || seen.has(node)) continue;
     seen.add(node);
     const entries: [string | number, unknown][] = Array.isArray(node) ? node.map((v, i) => [i, v]) : Object.entries(node);
-    for (let i = entries.length - 1; i >= 0; i--) stack.push({ node: entries[i]![1], path: [...path, entries[i]![0]] });
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const child = path + jsonPath([entries[i]![0]]).slice(1);
+      if (prefixes.has(child)) stack.push({ node: entries[i]![1], path: child });
+    }
   }
   return order;
 }
@@ -185,12 +205,12 @@ function documentOrder(root: unknown): Map<string, number> {
 export function sortProblems(problems: Problem[], data?: unknown): Problem[] {
   if (problems.length < 2) return problems;
   if (data !== undefined) {
-    const order = documentOrder(data);
+    const order = documentOrder(data, problems.map((p) => p.path));
     const rank = (path: string): number => {
       for (let p = path; ; ) {
         const r = order.get(p);
         if (r !== undefined) return r;
-        const parent = p.replace(/(\.[^.[]*|\[[^\]]*\])$/, '');
+        const parent = parentPath(p);
         if (parent === p) return 0;
         p = parent;
       }
