@@ -78,6 +78,7 @@ function isObj(v: unknown): v is Record<string, unknown> {
 export function parseDoc(text: string, what: string): Record<string, unknown> {
   if (text.trim() === '') bad(what, 'the file is empty');
   if (hasForbiddenKey(text)) bad(what, 'it contains a __proto__ key');
+  if (nestingDepth(text) > MAX_DEPTH) bad(what, `it is nested deeper than ${MAX_DEPTH} levels (cairn never writes that)`);
   let v: unknown;
   try {
     v = JSON.parse(text);
@@ -86,6 +87,27 @@ export function parseDoc(text: string, what: string): Record<string, unknown> {
   }
   if (!isObj(v)) bad(what, 'not a JSON object');
   return v;
+}
+
+/** Deeper than any file cairn writes; deeper input would overflow the recursive code that compares and hashes documents. */
+const MAX_DEPTH = 64;
+
+/** How deeply arrays and objects nest in JSON text (brackets inside strings do not count). */
+function nestingDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (inString) {
+      if (ch === 0x5c) i++; // backslash: skip the escaped character
+      else if (ch === 0x22) inString = false;
+    } else if (ch === 0x22) inString = true;
+    else if (ch === 0x7b || ch === 0x5b) {
+      if (++depth > max) max = depth;
+    } else if (ch === 0x7d || ch === 0x5d) depth--;
+  }
+  return max;
 }
 
 /** Checks a parsed snapshot's shape well enough that loading it cannot crash or mislead. */
