@@ -45,7 +45,15 @@ async function main(argv: string[]): Promise<number> {
     for (const [name, bench] of BENCHES) {
       if (only.length > 0 && !only.includes(name)) continue;
       const b0 = performance.now();
-      for (const r of await bench(ctx)) {
+      let got: BenchResult[];
+      try {
+        got = await bench(ctx);
+      } catch (e) {
+        // One broken benchmark (a loaded machine, a command that changed) must not hide the others.
+        got = [{ name, line: `${name}: ERROR ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`, pass: false }];
+        ctx.note(e instanceof Error ? e.stack ?? e.message : String(e));
+      }
+      for (const r of got) {
         results.push(r);
         console.log(r.line);
       }

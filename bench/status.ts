@@ -26,7 +26,8 @@ export async function bigState(ctx: BenchContext): Promise<string> {
   const g = simulate(path.join(dir, 'transitions.jsonl'), {
     workstreamId: 'big-release', tasks: TASKS, layerWidth: 400, workers: 8, churnRecords: 0, stopAfter: 30_000,
   });
-  const store = await Store.open(dir);
+  // Setup only: a generous stale time, as in commit.ts's prepareState.
+  const store = await Store.open(dir, { config: { lock_stale_ms: 120_000, lock_timeout_ms: 180_000 } });
   await store.close(); // writes current.json, checkpoints, metrics as a command does when it ends
   const counts = g.state.workstream('big-release')!.counts;
   ctx.note(`status state: ${g.records} records, ${TASKS} tasks (${Object.entries(counts).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(', ')}) in ${(performance.now() - t0).toFixed(0)} ms`);
