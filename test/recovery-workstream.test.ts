@@ -163,4 +163,15 @@ describe('analyze-workstream-failure: systemic', () => {
     assert.ok(a.plan.some((s: { commands: string[] }) => s.commands.includes('cairn retry-workstream --workstream-id sys')));
     assert.equal(a.tasks[0].category, 'definition');
   });
+
+  it('an illegal request names the task\'s state and the operator commands allowed from it; nothing changes', () => {
+    const seq = lastSeq(S);
+    const r = cli(S, ['cancel-task', '--task-id', 'sys/p', '--json']);
+    assert.equal(r.code, 2);
+    const e = r.json().error;
+    assert.equal(e.code, 'ILLEGAL_TRANSITION');
+    assert.match(e.message, /is failed/);
+    assert.deepEqual(e.details.allowed_commands, ['cairn retry-task', 'cairn skip-task', 'cairn rollback-workstream']);
+    assert.equal(lastSeq(S), seq);
+  });
 });

@@ -1,11 +1,10 @@
 import { CairnError } from '../errors.js';
-import { assertTaskTransition } from '../model/decision.js';
 import { resolveTask } from '../model/resolve.js';
 import type { StateView } from '../model/state.js';
 import { TERMINAL_WORKSTREAM_STATES } from '../model/states.js';
 import { TASK_TRANSITIONS, allowedTargets } from '../model/transitions.js';
 import type { Draft } from '../model/types.js';
-import { descendants, key, operatorDecision, type Operator } from './common.js';
+import { assertTaskMove, descendants, key, type Operator, operatorDecision } from './common.js';
 
 /** cancel_task: cancel a task; its dependents proceed, or are cancelled too with `cascade`. */
 export interface CancelTaskRequest extends Operator {
@@ -25,7 +24,7 @@ export function decide(state: StateView, req: CancelTaskRequest, now: number): D
   const ws = state.workstream(t.workstream_id)!;
   const cascade = req.cascade ? descendants(state, t).filter((x) => allowedTargets(TASK_TRANSITIONS, x.state, 'task_cancelled').length > 0) : [];
   if (t.state === 'cancelled' && cascade.length === 0) return [];
-  if (t.state !== 'cancelled') assertTaskTransition(t, 'task_cancelled', 'cancelled');
+  if (t.state !== 'cancelled') assertTaskMove(t, 'task_cancelled', 'cancelled');
   if (TERMINAL_WORKSTREAM_STATES.has(ws.state)) {
     throw new CairnError('ILLEGAL_REQUEST', `workstream ${ws.id} is ${ws.state}: nothing of it runs, so cancelling ${key(t)} changes nothing`, {
       details: { workstream_id: ws.id, state: ws.state, task_id: t.id, task_state: t.state },

@@ -1,9 +1,11 @@
 import { CairnError } from '../errors.js';
-import { Decision } from '../model/decision.js';
+import type { RecordType } from '../model/catalogue.js';
+import { assertTaskTransition, Decision } from '../model/decision.js';
 import { resolveWorkstream } from '../model/resolve.js';
 import type { StateView } from '../model/state.js';
 import { TERMINAL_WORKSTREAM_STATES } from '../model/states.js';
-import { WORKSTREAM_TRANSITIONS, allowedTargets, allowedTypes } from '../model/transitions.js';
+import { TASK_TRANSITIONS, WORKSTREAM_TRANSITIONS, allowedTargets, allowedTypes } from '../model/transitions.js';
+import type { TaskState } from '../model/states.js';
 import type { Draft, Task, Workstream } from '../model/types.js';
 
 /**
@@ -24,6 +26,31 @@ export type ToolName =
   | 'retry_task' | 'skip_task' | 'cancel_task' | 'retry_workstream' | 'retry_failed_tasks' | 'resume_workstream'
   | 'rollback_workstream' | 'restart_worker' | 'force_shutdown_worker' | 'set_resource_limit' | 'remove_dependency'
   | 'repair_state';
+
+/** The operator commands that make each manual task change (the transition tables name record types). */
+const COMMAND_FOR: Partial<Record<RecordType, string>> = {
+  task_retried: 'retry-task',
+  task_skipped: 'skip-task',
+  task_cancelled: 'cancel-task',
+  task_reset: 'rollback-workstream',
+};
+
+/**
+ * Refuses a task change the transition table does not allow: ILLEGAL_TRANSITION naming the task's
+ * state, and the operator commands that are allowed from it.
+ */
+export function assertTaskMove(t: Task, type: RecordType, to: TaskState): void {
+  try {
+    assertTaskTransition(t, type, to);
+  } catch (e) {
+    if (!(e instanceof CairnError) || e.code !== 'ILLEGAL_TRANSITION') throw e;
+    const commands = allowedTypes(TASK_TRANSITIONS, t.state).flatMap((r) => (COMMAND_FOR[r] ? [`cairn ${COMMAND_FOR[r]}`] : []));
+    throw new CairnError('ILLEGAL_TRANSITION', e.message, {
+      details: { ...e.details, allowed_commands: commands },
+      hint: commands.length > 0 ? `From ${t.state} an operator may: ${commands.join(', ')}` : `${t.state} is final: no operator command changes it`,
+    });
+  }
+}
 
 /** A decision stamped with the operator, the reason and the tool (severity warning for what would be info). */
 export function operatorDecision(state: StateView, now: number, who: Operator, tool: ToolName): Decision {

@@ -1,12 +1,11 @@
 import { CairnError } from '../errors.js';
-import { assertTaskTransition } from '../model/decision.js';
 import { PARAM_NAME_PATTERN } from '../model/ids.js';
 import { resolveTask } from '../model/resolve.js';
 import type { StateView } from '../model/state.js';
 import { ACTIVE_TASK_STATES, TERMINAL_WORKSTREAM_STATES } from '../model/states.js';
 import { TASK_TRANSITIONS, allowedTargets } from '../model/transitions.js';
 import type { Draft, Task } from '../model/types.js';
-import { ancestors, assertReopenable, key, operatorDecision, reopen, resolveWorkstream, settleAll, tasksOf, type Operator } from './common.js';
+import { ancestors, assertReopenable, assertTaskMove, key, type Operator, operatorDecision, reopen, resolveWorkstream, settleAll, tasksOf } from './common.js';
 
 /** resume_workstream: carry on after a manual fix, optionally from a task and with changed params. */
 export interface ResumeWorkstreamRequest extends Operator {
@@ -39,7 +38,7 @@ export function decide(state: StateView, req: ResumeWorkstreamRequest, now: numb
       hint: `Wait for it to finish, or stop it first: cairn cancel-task --task-id ${key(busy[0]!)}`,
     });
   }
-  if (from && needsRetry(from)) assertTaskTransition(from, 'task_retried', 'pending');
+  if (from && needsRetry(from)) assertTaskMove(from, 'task_retried', 'pending');
   const failed = tasksOf(state, ws).filter((t) => t.state === 'failed' && !before.includes(t) && t !== from);
   const nothing = !TERMINAL_WORKSTREAM_STATES.has(ws.state) && failed.length === 0 && Object.keys(params).length === 0 && before.length === 0 && !(from && needsRetry(from));
   if (nothing) return [];

@@ -1,9 +1,8 @@
 import { CairnError } from '../errors.js';
-import { assertTaskTransition } from '../model/decision.js';
 import { resolveTask } from '../model/resolve.js';
 import type { StateView } from '../model/state.js';
 import type { Draft } from '../model/types.js';
-import { key, operatorDecision, reopen, type Operator } from './common.js';
+import { assertTaskMove, key, type Operator, operatorDecision, reopen } from './common.js';
 
 /** retry_task: send one task back to pending, optionally with a new timeout, retry limit or retry count. */
 export interface RetryTaskRequest extends Operator {
@@ -27,7 +26,7 @@ export function decide(state: StateView, req: RetryTaskRequest, now: number): Dr
   const t = resolveTask(state, req.task, req.workstreamId);
   const changes = req.timeoutSeconds !== undefined || req.maxRetries !== undefined || req.resetRetries === true;
   if ((t.state === 'pending' || t.state === 'queued') && !changes) return [];
-  assertTaskTransition(t, 'task_retried', 'pending');
+  assertTaskMove(t, 'task_retried', 'pending');
   if (t.state === 'blocked') {
     throw new CairnError('ILLEGAL_REQUEST', `task ${key(t)} is blocked by its failed dependency ${t.blocked_by ?? '?'}; retrying it alone would block it again`, {
       details: { workstream_id: t.workstream_id, task_id: t.id, state: t.state, blocked_by: t.blocked_by },

@@ -1,8 +1,7 @@
-import { assertTaskTransition } from '../model/decision.js';
 import { resolveTask } from '../model/resolve.js';
 import type { StateView } from '../model/state.js';
 import type { Draft } from '../model/types.js';
-import { operatorDecision, reopen, type Operator } from './common.js';
+import { assertTaskMove, type Operator, operatorDecision, reopen } from './common.js';
 
 /** skip_task: mark a task skipped so its dependents proceed. */
 export interface SkipTaskRequest extends Operator {
@@ -18,7 +17,7 @@ export interface SkipTaskRequest extends Operator {
 export function decide(state: StateView, req: SkipTaskRequest, now: number): Draft[] {
   const t = resolveTask(state, req.task, req.workstreamId);
   if (t.state === 'skipped') return [];
-  assertTaskTransition(t, 'task_skipped', 'skipped');
+  assertTaskMove(t, 'task_skipped', 'skipped');
   const d = operatorDecision(state, now, req, 'skip_task');
   reopen(d, t.workstream_id, 'skip_task');
   d.move(d.task(t.workstream_id, t.id), 'task_skipped', 'skipped', { recovery: 'skip_task' });
