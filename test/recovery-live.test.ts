@@ -77,7 +77,7 @@ describe('with a live scheduler', () => {
     assert.ok(recs.some((x) => x.type === 'worker_started' && x.from === 'shutdown'));
   });
 
-  it('restart-worker: the task of the restarted worker is reassigned without spending a retry', { todo: 'src/scheduler/effects.ts records the attempt the stop killed as failed (task_failed, SIGTERM) before workerShutdown can reassign it' }, () => {
+  it('restart-worker: the task of the restarted worker is reassigned without spending a retry', () => {
     const recs = since(S, 0).filter((x) => x.task_id === 'a' && x.seq > 0);
     assert.ok(recs.some((x) => x.type === 'task_reassigned'), recs.map((x) => x.type).join(','));
     assert.notEqual(taskOf('lv/a').state, 'failed');
@@ -95,7 +95,7 @@ describe('with a live scheduler', () => {
     await waitFor('a replacement worker', () => since(S, seq).some((x) => x.type === 'worker_started'), 3_000);
   });
 
-  it('force-shutdown-worker --reassign: its task is queued again without spending a retry', { todo: 'src/scheduler/effects.ts records the attempt the stop killed as failed instead of reassigning it' }, () => {
+  it('force-shutdown-worker --reassign: its task is queued again without spending a retry', () => {
     assert.ok(since(S, 0).some((x) => x.type === 'task_reassigned' && x.task_id === 'b'));
     assert.notEqual(taskOf('lv/b').state, 'failed');
   });

@@ -71,7 +71,7 @@ export async function restoreState(o: RestoreOptions): Promise<RestoreResult> {
     const store = await Store.open(root, { fs: io, clock, config: o.config, skipCurrent: true, readOnly: o.dryRun });
     const changes = diffStates(before, store.state);
     if (o.dryRun) return { dry_run: true, source: file, changes, seq: store.state.seq, replaced_log: null, warnings: store.warnings };
-    return record(o, store, 'transitions', changes, null);
+    return record(o, store, 'transitions', 'transitions', changes, null);
   }
 
   const want = o.fromBackup!;
@@ -89,19 +89,20 @@ export async function restoreState(o: RestoreOptions): Promise<RestoreResult> {
   }
   const changes = diffStates(before, store.state);
   if (o.dryRun) return { dry_run: true, source: store.source, changes, seq: store.state.seq, replaced_log: null, warnings: store.warnings };
-  return record(o, store, store.source, changes, null);
+  // With no valid backup the state comes from the log alone (store.source is 'log').
+  return record(o, store, store.source === 'log' ? 'transitions' : 'backup', store.source, changes, null);
 }
 
 async function finish(o: RestoreOptions, extra: { skipCurrent: boolean }, source: string, changes: Change[], replaced: string): Promise<RestoreResult> {
   const store = await Store.open(stateDirOf(o), { fs: o.fs, clock: o.clock, config: o.config, ...extra });
-  return record(o, store, source, changes, replaced);
+  return record(o, store, 'transitions', source, changes, replaced);
 }
 
-async function record(o: RestoreOptions, store: Store, source: string, changes: Change[], replaced: string | null): Promise<RestoreResult> {
+async function record(o: RestoreOptions, store: Store, kind: 'backup' | 'transitions', source: string, changes: Change[], replaced: string | null): Promise<RestoreResult> {
   try {
     await store.commit(() => [{
       type: 'state_restored', operator: operatorOf(o), reason: o.reason ?? `restore-state from ${source}`, action: 'restore_state',
-      source, changes: changes.length, ...(replaced ? { replaced_log: replaced } : {}),
+      source: kind, file: source === 'transitions' ? 'transitions.jsonl' : source, changes: changes.length, ...(replaced ? { replaced_log: replaced } : {}),
     }]);
     await store.writeDerived(true, true);
     return { dry_run: false, source, changes, seq: store.state.seq, replaced_log: replaced, warnings: store.warnings };

@@ -121,7 +121,9 @@ export class Executor {
 
   private outcome(workerId: string, m: OutcomeMessage): void {
     const w = this.e.rt.workers.get(workerId);
-    if (!w || w.key !== m.key || w.attempt !== m.attempt || this.e.isStopping) return;
+    // A worker being stopped or replaced reports the kill of its task: that is not the task's failure
+    // (replace() reassigns it, or counts the lost worker against it, through workerShutdown).
+    if (!w || w.phase === 'stopping' || w.key !== m.key || w.attempt !== m.attempt || this.e.isStopping) return;
     const [ws, id] = splitKey(m.key);
     let outcome: TaskOutcome = m.outcome;
     if (w.killing === 'timeout') outcome = { ...outcome, kind: 'timeout', message: `ran past its timeout and was killed (${outcome.signal ?? 'exit ' + String(outcome.exit_code)})` };

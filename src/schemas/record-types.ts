@@ -144,6 +144,8 @@ const FIELDS: { readonly [T in RecordType]: Fields } = {
     optional: {
       source: { description: 'What current.json was rebuilt from.', enum: ['backup', 'transitions'] },
       file: { description: 'The backup or log file used.', type: 'string', minLength: 1 },
+      changes: { description: 'How many differences from the old current.json the restore made.', type: 'integer', minimum: 0 },
+      replaced_log: { description: 'Where the replaced log was kept, when another log file was installed.', type: 'string', minLength: 1 },
     },
   },
   state_repaired: {
