@@ -51,6 +51,12 @@ export class DerivedWriter {
   private readonly checkpointed = new Map<string, number>();
   private lastBackupMs: number | null = null;
   lastSnapshotSeq = -1;
+  /**
+   * The seq of the snapshot the state was loaded from: checkpoints are written before the snapshot
+   * that covers them, so a workstream whose last task transition is at or before it needs no look
+   * at its checkpoint files (this keeps a command's final write from reading one file per workstream).
+   */
+  coveredUpTo = 0;
 
   constructor(private readonly io: FsLayer, private readonly paths: StatePaths, private readonly cfg: DerivedConfig) {}
 
@@ -80,6 +86,7 @@ export class DerivedWriter {
   private checkpoint(s: State, wsId: string): void {
     const ws = s.workstreams.get(wsId)!;
     let known = this.checkpointed.get(wsId);
+    if (known === undefined && ws.last_task_seq <= this.coveredUpTo) return;
     if (known === undefined) {
       known = this.readLatestSeq(wsId);
       this.checkpointed.set(wsId, known);

@@ -19,6 +19,8 @@ export interface Loaded {
   /** What the state was built from: `current.json`, a backup file name, or `log` (full replay). */
   source: string;
   archivedAt: Map<string, number>;
+  /** seq of the snapshot the state was built on (0 for a full replay). */
+  baseSeq: number;
 }
 
 interface Candidate {
@@ -117,7 +119,7 @@ function replayFrom(io: FsLayer, paths: StatePaths, doc: SnapshotDoc | null, arc
   });
   if (mismatch) return mismatch;
   if (scan.end.seq < base) return `it is at seq ${base} but the log ends at seq ${scan.end.seq} (too new)`;
-  return { state, end: scan.end, size: scan.size, problem: scan.problem, archivedAt: new Map(Object.entries(doc?.archived ?? {})) };
+  return { state, end: scan.end, size: scan.size, problem: scan.problem, archivedAt: new Map(Object.entries(doc?.archived ?? {})), baseSeq: doc?.seq ?? 0 };
 }
 
 /**

@@ -83,6 +83,7 @@ export class Store {
     this.archivedAt = loaded.archivedAt;
     this.clock = opts.clock ?? Date.now;
     this.derived = new DerivedWriter(io, this.paths, config);
+    this.derived.coveredUpTo = loaded.baseSeq;
   }
 
   /** Opens an initialized state folder and loads it (snapshot + replay of the rest of the log). */
@@ -175,7 +176,7 @@ export class Store {
       return;
     }
     for (const o of outcomes) {
-      if (o.records) o.p.resolve(o.records.map(stripLine));
+      if (o.records) o.p.resolve(o.records); // __line was deleted above, before apply
       else o.p.reject(o.error);
     }
   }
@@ -367,11 +368,6 @@ function envelope(d: Draft, seq: number, id: string, ts: string): Omit<LogRecord
     ...(caused_by !== undefined ? { caused_by } : {}),
     ...rest,
   } as Omit<LogRecord, 'crc'>;
-}
-
-function stripLine(r: LogRecord & { __line?: string }): LogRecord {
-  const { __line: _l, ...rest } = r;
-  return rest as LogRecord;
 }
 
 /** The state folder must be a real folder (never a symlink) that cairn initialized. */

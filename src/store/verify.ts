@@ -4,6 +4,7 @@ import { apply } from '../model/apply.js';
 import { checkInvariants } from '../model/invariants.js';
 import { State } from '../model/state.js';
 import type { LogRecord } from '../model/types.js';
+import { STATE_FILE_SCHEMAS, validateStateFile, type StateFileKind } from '../schemas/files-validate.js';
 import { interventionLines, listCheckpointSeqs } from './derived.js';
 import { type FsLayer, readWhole } from './fsio.js';
 import { REPAIR_HINT } from './load.js';
@@ -17,6 +18,10 @@ export interface Problem {
   code: string;
   message: string;
   fix: string;
+  /** The file it is about, relative to the state folder (schema problems). */
+  file?: string;
+  /** The JSON path in that file, like `$.workstreams.w.tasks.a.retry_count` (schema problems). */
+  path?: string;
 }
 
 const REBUILD = 'cairn restore-state --from-transitions .state/transitions.jsonl --yes';
@@ -25,8 +30,10 @@ const REPAIR = 'cairn repair-state --dry-run, then cairn repair-state --yes';
 /**
  * Checks a state folder end to end without changing it: the log's chain and seq, every record legal
  * by the transition tables (a full replay from seq 1), the invariants of DESIGN §2 on the result,
- * and every derived file (current.json, archive, checkpoints and their hashes, metrics.json,
- * interventions.log) equal to what the replay gives at the seq it claims.
+ * current.json, checkpoints, archive files and metrics.json against their JSON Schemas
+ * (SCHEMA_INVALID_FILE, one problem per violation with its file and path), and every derived file
+ * (current.json, archive, checkpoints and their hashes, metrics.json, interventions.log) equal to
+ * what the replay gives at the seq it claims.
  */
 export function verifyState(io: FsLayer, paths: StatePaths): { problems: Problem[]; seq: number; records: number } {
   const problems: Problem[] = [];
@@ -83,7 +90,9 @@ function readSnapshot(io: FsLayer, paths: StatePaths, problems: Problem[]): Snap
       problems.push({ code: 'SNAPSHOT_MISSING', message: 'current.json is missing', fix: REBUILD });
       return null;
     }
-    return checkSnapshot(parseDoc(buf.toString('utf8'), 'current.json'), 'current.json');
+    const doc = parseDoc(buf.toString('utf8'), 'current.json');
+    checkSchema('current', 'current.json', doc, problems);
+    return checkSnapshot(doc, 'current.json');
   } catch (e) {
     problems.push({ code: 'SNAPSHOT_INVALID', message: (e as Error).message, fix: REBUILD });
     return null;
@@ -109,7 +118,9 @@ function collectCheckpoints(io: FsLayer, paths: StatePaths, problems: Problem[])
     }
     for (const file of files) {
       try {
-        const doc = checkCheckpoint(parseDoc(readWhole(io, `${paths.checkpoints}/${file}`)!.toString('utf8'), `checkpoints/${file}`), `checkpoints/${file}`);
+        const raw = parseDoc(readWhole(io, `${paths.checkpoints}/${file}`)!.toString('utf8'), `checkpoints/${file}`);
+        checkSchema('checkpoint', `checkpoints/${file}`, raw, problems);
+        const doc = checkCheckpoint(raw, `checkpoints/${file}`);
         const list = out.get(doc.seq) ?? [];
         list.push({ file, doc });
         out.set(doc.seq, list);
@@ -130,6 +141,7 @@ function collectArchives(io: FsLayer, paths: StatePaths, problems: Problem[]): M
     if (!f.endsWith('.json') || f.startsWith('.')) continue;
     try {
       const doc = parseDoc(readWhole(io, `${paths.archive}/${f}`)!.toString('utf8'), `archive/${f}`);
+      checkSchema('archive', `archive/${f}`, doc, problems);
       const seq = doc.seq as number;
       const list = out.get(seq) ?? [];
       list.push({ file: f, doc });
@@ -139,6 +151,28 @@ function collectArchives(io: FsLayer, paths: StatePaths, problems: Problem[]): M
     }
   }
   return out;
+}
+
+/** Schema problems reported per file; the rest are counted in one more problem. */
+const SCHEMA_PROBLEMS_SHOWN = 20;
+
+/**
+ * Reports every violation of the file's JSON Schema as SCHEMA_INVALID_FILE with its file and JSON
+ * path. restore-state rewrites current.json, archive files and metrics.json, but leaves checkpoints
+ * it has no newer transition for; repair-state rebuilds every checkpoint.
+ */
+function checkSchema(kind: StateFileKind, file: string, doc: unknown, problems: Problem[]): void {
+  const found = validateStateFile(kind, doc);
+  if (found.length === 0) return;
+  const schema = `schemas/${String(STATE_FILE_SCHEMAS[kind].$id).split('/').pop()}`;
+  const fix = kind === 'checkpoint' ? `cairn repair-state --yes (rebuilds every checkpoint from the log), or delete ${file}` : REBUILD;
+  for (const p of found.slice(0, SCHEMA_PROBLEMS_SHOWN)) {
+    problems.push({ code: 'SCHEMA_INVALID_FILE', message: `${file} does not match ${schema}: ${p.path} ${p.message}`, fix, file, path: p.path });
+  }
+  if (found.length > SCHEMA_PROBLEMS_SHOWN) {
+    const more = found.length - SCHEMA_PROBLEMS_SHOWN;
+    problems.push({ code: 'SCHEMA_INVALID_FILE', message: `${file} has ${more} more problem(s) against ${schema} (not listed)`, fix, file, path: '$' });
+  }
 }
 
 function compareSnapshot(state: State, snap: SnapshotDoc, problems: Problem[]): void {
@@ -194,6 +228,7 @@ function compareDerivedNow(io: FsLayer, paths: StatePaths, state: State, manual:
     const buf = readWhole(io, paths.metrics);
     if (buf) {
       const m = parseDoc(buf.toString('utf8'), 'metrics.json');
+      checkSchema('metrics', 'metrics.json', m, problems);
       if (m.seq === state.seq) {
         const mine = metricsDoc(state, String(m.generated_at));
         if (compactJson(mine) !== compactJson(m)) problems.push({ code: 'METRICS_DIFFER', message: 'metrics.json differs from a replay of the log', fix: REBUILD });
