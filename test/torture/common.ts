@@ -69,6 +69,19 @@ export function tempDir(name: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `cairn-torture-${name}-`));
 }
 
+/**
+ * A temp folder in memory (/dev/shm) when there is one, for suites that copy and delete thousands of
+ * small trees and do not test durability (fuzz, the checking side of power loss); else tempDir.
+ */
+export function scratchDir(name: string): string {
+  try {
+    if (fs.statSync('/dev/shm').isDirectory()) return fs.mkdtempSync(path.join('/dev/shm', `cairn-torture-${name}-`));
+  } catch {
+    /* no /dev/shm here */
+  }
+  return tempDir(name);
+}
+
 export function removeDir(dir: string): void {
   if (process.env.CAIRN_TORTURE_KEEP) return;
   fs.rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,14 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { fuzz } from './fuzz.js';
+
+test('fuzz: damaged logs, snapshots, checkpoints and specs give a code and a message, never an unhandled error or a write', { timeout: 900_000 }, async () => {
+  const f = await fuzz({ size: 'ci', seed: 42 });
+  assert.deepEqual(f.failures, []);
+  assert.equal(f.counts['unhandled exceptions'], 0);
+  assert.equal(f.counts['writes while refusing'], 0);
+  assert.equal(f.counts['writes by read-only verbs'], 0);
+  assert.equal(f.counts['writes to a damaged log'], 0);
+  assert.equal(f.counts['prototype pollutions'], 0);
+  assert.equal(f.counts['bad CLI exits'], 0);
+});
