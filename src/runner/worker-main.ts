@@ -37,7 +37,11 @@ let stopping = false;
 let lastSend: Promise<void> = Promise.resolve();
 
 function send(msg: WorkerMessage): void {
-  if (!process.connected || process.send === undefined) return;
+  if (!process.connected || process.send === undefined) {
+    // The scheduler is gone (perhaps before this worker even listened for 'disconnect'): stop.
+    void shutdown(0);
+    return;
+  }
   lastSend = new Promise((resolve) => {
     // The callback also receives send errors (channel closed meanwhile); there is no one left to tell.
     process.send!(msg, undefined, {}, () => resolve());
@@ -195,6 +199,8 @@ function main(): void {
   });
   heartbeat = setInterval(() => send({ type: 'heartbeat', at: Date.now() }), heartbeatMs);
   send({ type: 'ready', pid: process.pid });
+  // A scheduler killed while this worker was starting closed the channel before 'disconnect' had a listener.
+  if (!process.connected) void shutdown(0);
 }
 
 main();

@@ -107,16 +107,25 @@ export class Executor {
     w.pgid = m.pgid;
     const [ws, id] = splitKey(m.key);
     const deadline = w.deadline !== null ? new Date(w.deadline).toISOString() : null;
+    // A worker that just spawned our task is answering: if it was marked unresponsive, say so first.
+    if (this.e.store.state.worker(workerId)?.state === 'unresponsive') {
+      w.unresponsiveSince = null;
+      this.e.commit({ kind: 'worker_recovered', worker_id: workerId }).catch((err) => this.e.fail(err));
+    }
     this.e.commit({ kind: 'task_start', workstream_id: ws, task_id: id, worker_id: workerId, pid: m.pid, pgid: m.pgid, process_start: m.processStart, scheduler_id: this.e.id, deadline })
       .catch((err) => {
         // The task left `queued` meanwhile (an operator cancelled or skipped it): stop the process.
         this.kill(workerId, 'cancel');
         this.e.fail(err);
       })
-      .finally(() => {
-        this.e.rt.inFlight.delete(`start:${m.key}`);
-        this.e.poke();
-      });
+      .finally(() => this.endStart(m.key));
+  }
+
+  /** The start of an attempt is settled (recorded, or given up): the task may be planned again if still queued. */
+  private endStart(key: string): void {
+    this.e.rt.inFlight.delete(`start:${key}`);
+    this.e.index.retrack(key);
+    this.e.poke();
   }
 
   private outcome(workerId: string, m: OutcomeMessage): void {
@@ -136,7 +145,7 @@ export class Executor {
       // Nothing ever ran: record the start and the spawn error together.
       ? this.e.store.commit((s) => [...decide(s, { kind: 'task_start', workstream_id: ws, task_id: id, worker_id: workerId, pid: null, pgid: null, process_start: null, scheduler_id: this.e.id, deadline: null }, { now: this.e.clock() })])
         .then(() => this.e.commit(cmd))
-        .finally(() => this.e.rt.inFlight.delete(`start:${m.key}`))
+        .finally(() => this.endStart(m.key))
       : this.e.commit(cmd);
     if (final) {
       w.key = null;
@@ -167,7 +176,7 @@ export class Executor {
     try {
       await this.e.pool.forceStop(id);
       // An attempt sent to this worker but never reported spawned will never be: free the task.
-      if (w.key !== null) this.e.rt.inFlight.delete(`start:${w.key}`);
+      if (w.key !== null && this.e.rt.inFlight.has(`start:${w.key}`)) this.endStart(w.key);
       await this.e.store.commit((s) => {
         const d = new Decision(s, this.e.clock());
         return workerShutdown(d, id, trigger, reassign);

@@ -66,6 +66,16 @@ export class SchedulerIndex {
     else this.active.delete(key);
   }
 
+  /**
+   * Looks at a task again (an attempt sent to a worker ended without being recorded as started):
+   * if it is still queued it goes back into the ready queue. A duplicate entry is harmless.
+   */
+  retrack(key: string): void {
+    const i = key.indexOf('/');
+    const t = this.state.task(key.slice(0, i), key.slice(i + 1));
+    if (t) this.track(t);
+  }
+
   /** Puts back entries popped but not started this round (their resources were busy). */
   requeue(entries: Entry[]): void {
     for (const e of entries) this.ready.push(e);
