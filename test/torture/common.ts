@@ -88,12 +88,12 @@ export function removeDir(dir: string): void {
 }
 
 /** The good records of a log (seq → crc) and what is wrong at its end. */
-export function logRecords(logFile: string): { crcs: Map<number, string>; lastSeq: number; problem: LogProblem | null } {
+export function logRecords(logFile: string): { crcs: Map<number, string>; lastSeq: number; endOffset: number; problem: LogProblem | null } {
   const crcs = new Map<number, string>();
   const scan = scanLog(realFs, logFile, LOG_START, (_b, _s, _e, seq, crc) => {
     crcs.set(seq, crc.toString(16).padStart(8, '0'));
   });
-  return { crcs, lastSeq: scan.end.seq, problem: scan.problem };
+  return { crcs, lastSeq: scan.end.seq, endOffset: scan.end.offset, problem: scan.problem };
 }
 
 /** Acknowledged records (seq → crc) that are missing from, or different in, the log. */

@@ -41,6 +41,7 @@ interface OpenFile {
   node: number;
   append: boolean;
   pos: number;
+  rel: string;
 }
 
 /** How the pending operations of one image were treated. */
@@ -65,6 +66,12 @@ export class CrashFs implements FsLayer {
   mutations = 0;
   /** Renames between two folders (the store should make none; they are modelled as two name ops). */
   crossFolderRenames = 0;
+  /**
+   * Byte offsets where a write to a file ended (and each file's size when tracking began), by path
+   * relative to the root: for the log these are the batch boundaries, so a check can tell an image
+   * whose log ends inside a group-commit batch.
+   */
+  readonly writeEnds = new Map<string, Set<number>>();
   /** Called before each mutating call with its 1-based index and a label: "crash just before this". */
   onMutation: ((index: number, label: string) => void) | null = null;
 
@@ -91,7 +98,9 @@ export class CrashFs implements FsLayer {
       }
       return this.add({ kind: 'dir', durable: new Map(entries), live: entries, pending: [] });
     }
-    return this.add({ kind: 'file', durable: fs.readFileSync(p), pending: [] });
+    const data = fs.readFileSync(p);
+    this.writeEnds.set(path.relative(this.root, p), new Set([0, data.length]));
+    return this.add({ kind: 'file', durable: data, pending: [] });
   }
 
   private dir(id: number): DirNode {
@@ -156,7 +165,7 @@ export class CrashFs implements FsLayer {
       const n = this.nodes.get(id)!;
       if (n.kind === 'file') n.pending.push({ kind: 'trunc', len: 0 });
     }
-    this.fds.set(fd, { node: id, append: (flags & C.O_APPEND) !== 0, pos: 0 });
+    this.fds.set(fd, { node: id, append: (flags & C.O_APPEND) !== 0, pos: 0, rel: path.relative(this.root, path.resolve(p)) });
     return fd;
   }
 
@@ -173,6 +182,9 @@ export class CrashFs implements FsLayer {
     const n = realFs.writeSync(fd, buf, offset, length, position);
     const node = this.nodes.get(of.node)!;
     if (node.kind === 'file') node.pending.push({ kind: 'write', off: at, data: Buffer.from(buf.subarray(offset, offset + n)) });
+    let ends = this.writeEnds.get(of.rel);
+    if (!ends) this.writeEnds.set(of.rel, (ends = new Set([0])));
+    ends.add(at + n);
     if (position === null && !of.append) of.pos = at + n;
     return n;
   }
