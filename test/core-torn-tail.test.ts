@@ -1,6 +1,7 @@
 // A write cut short leaves a torn tail: whatever byte the last record was cut at, the store opens,
-// keeps every complete record, sets the torn bytes aside in transitions.jsonl.torn-<ts>, and the
-// next append chains on the last good record (validate-state finds nothing wrong).
+// keeps every complete decision, sets the torn bytes aside in transitions.jsonl.torn-<ts>, and the
+// next append chains on the last good record (validate-state finds nothing wrong). A decision of
+// several records is atomic: when its last record is torn, its earlier records go aside with it.
 import { readdirSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -59,23 +60,42 @@ function tornFiles(dir: string): string[] {
   return readdirSync(dir).filter((f) => f.startsWith('transitions.jsonl.torn-'));
 }
 
+/** The seq (1-based line number) at which the decision holding line `seq` begins (`"batch":n` opens one). */
+function decisionStart(log: Buffer, seq: number): number {
+  const lines = log.toString('utf8').split('\n');
+  let open = 0;
+  let openAt = 0;
+  for (let i = 1; i <= seq; i++) {
+    const m = /"type":"[a-z_]+","batch":(\d+),/.exec(lines[i - 1] ?? '');
+    if (m) {
+      open = Number(m[1]);
+      openAt = i;
+    }
+    if (open > 0 && i >= openAt + open) open = 0;
+  }
+  return open > 0 && seq < openAt + open ? openAt : seq;
+}
+
 /**
  * Cuts the log `cut` bytes into the record that starts at `start`, appends through the public API,
- * and checks everything the store promises about a torn tail.
+ * and checks everything the store promises about a torn tail: the decision the cut record belongs
+ * to is set aside whole, from its first record on.
  */
 async function cutAndAppend(log: Buffer, start: number, cut: number, seqOfCut: number): Promise<void> {
   const dir = stateWithLog(log.subarray(0, start + cut));
   const r = await submit({ stateDir: dir, spec: NEXT('after') });
-  const where = `cut ${cut} bytes into seq ${seqOfCut}`;
-  assert.equal(r.records[0]!.seq, seqOfCut, `${where}: the next record takes the torn record's seq`);
+  const first = decisionStart(log, seqOfCut);
+  const from = lineStarts(log)[first - 1]!;
+  const where = `cut ${cut} bytes into seq ${seqOfCut} (a decision from seq ${first})`;
+  assert.equal(r.records[0]!.seq, first, `${where}: the next record takes the torn decision's first seq`);
   const torn = tornFiles(dir);
   assert.equal(torn.length, 1, `${where}: one torn file`);
-  assert.deepEqual(readFileSync(join(dir, torn[0]!)), log.subarray(start, start + cut), `${where}: the torn bytes are kept exactly`);
+  assert.deepEqual(readFileSync(join(dir, torn[0]!)), log.subarray(from, start + cut), `${where}: the torn bytes are kept exactly`);
   const now = readFileSync(join(dir, 'transitions.jsonl'));
-  assert.deepEqual(now.subarray(0, start), log.subarray(0, start), `${where}: every complete record is kept byte for byte`);
+  assert.deepEqual(now.subarray(0, from), log.subarray(0, from), `${where}: every complete decision is kept byte for byte`);
   const report = validateState({ stateDir: dir });
   assert.deepEqual(report.problems, [], `${where}: validate-state after the append`);
-  assert.equal(report.seq, seqOfCut + r.records.length - 1);
+  assert.equal(report.seq, first + r.records.length - 1);
 }
 
 describe('a torn tail', () => {
@@ -110,14 +130,15 @@ describe('a torn tail', () => {
     assert.deepEqual(validateState({ stateDir: dir }).problems, []);
   });
 
-  it('is left alone by a command that only reads, which still shows every complete record', async () => {
+  it('is left alone by a command that only reads, which still shows every complete decision and no part of the torn one', async () => {
     const log = await referenceLog();
     const starts = lineStarts(log);
     const dir = stateWithLog(log.subarray(0, starts[6]! + 40));
     const before = readTree(dir);
     const s = await status({ stateDir: dir });
-    assert.equal(s.seq, 6);
-    assert.deepEqual(s.workstreams.map((w) => [w.id, w.state]), [['first', 'running'], ['second', 'pending']]);
+    const first = decisionStart(log, 7);
+    assert.equal(s.seq, first - 1, 'the second submit (records 5-7) is torn as a whole');
+    assert.deepEqual(s.workstreams.map((w) => [w.id, w.state]), [['first', 'running']]);
     assertTreeUnchanged(before, readTree(dir), 'the state folder');
   });
 
@@ -134,6 +155,8 @@ describe('a torn tail', () => {
     const v = await cairn(['validate-state', '--state-dir', dir]);
     assert.equal(v.code, 0, said(v));
     const state = replayLog(join(dir, 'transitions.jsonl'));
-    assert.deepEqual(Object.keys((stateDocument(state) as { workstreams: object }).workstreams).sort(), ['cli', 'first', 'second']);
+    // The second submit was torn inside its decision, so it is gone as a whole (kept in the torn file).
+    assert.deepEqual(Object.keys((stateDocument(state) as { workstreams: object }).workstreams).sort(), ['cli', 'first']);
+    assert.match(readFileSync(join(dir, tornFiles(dir)[0]!), 'utf8'), /"workstream_id":"second"/);
   });
 });

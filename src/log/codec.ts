@@ -155,3 +155,27 @@ function parseHex8(buf: Buffer, at: number): number {
 export function hasForbiddenKey(text: string): boolean {
   return text.includes('"__proto__":');
 }
+
+const TYPE_KEY = Buffer.from('"type":"');
+const BATCH_KEY = Buffer.from(',"batch":');
+
+/**
+ * The `batch` count of a line (the first record of a decision of several records), or 0. It is
+ * found without parsing: it always follows the type value, which holds only [a-z_].
+ */
+export function lineBatch(buf: Buffer, start: number, end: number): number {
+  const t = buf.indexOf(TYPE_KEY, start);
+  if (t < 0 || t >= end || t > start + 160) return 0;
+  let i = t + TYPE_KEY.length;
+  while (i < end && buf[i] !== 0x22) i++;
+  i++;
+  if (buf.compare(BATCH_KEY, 0, BATCH_KEY.length, i, Math.min(end, i + BATCH_KEY.length)) !== 0) return 0;
+  let n = 0;
+  let j = i + BATCH_KEY.length;
+  for (; j < end && j < i + BATCH_KEY.length + 10; j++) {
+    const c = buf[j]!;
+    if (c < 0x30 || c > 0x39) break;
+    n = n * 10 + (c - 0x30);
+  }
+  return n;
+}

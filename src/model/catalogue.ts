@@ -60,10 +60,11 @@ export function isRecordType(t: unknown): t is RecordType {
 
 /**
  * The fixed order of keys on disk: the envelope first, then entity fields, then the rest sorted,
- * and `crc` always last (its checksum covers everything before it).
+ * and `crc` always last (its checksum covers everything before it). `batch` sits right after
+ * `type` so the log scanner can find it without parsing the line.
  */
 export const KEY_ORDER = [
-  'seq', 'id', 'ts', 'type', 'severity', 'operator', 'reason', 'caused_by',
+  'seq', 'id', 'ts', 'type', 'batch', 'severity', 'operator', 'reason', 'caused_by',
   'workstream_id', 'task_id', 'worker_id', 'resource_id', 'from', 'to', 'trigger',
   'attempt', 'retry_count', 'retry_at',
 ] as const;

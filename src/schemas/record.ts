@@ -94,6 +94,11 @@ export const RECORD_SCHEMA: JsonSchema = {
     operator: { description: 'Who asked for it (from --operator or $USER), or null when cairn did it by itself.', type: ['string', 'null'] },
     reason: { description: 'Why, in words (--reason, or what cairn observed).', type: 'string' },
     caused_by: ulid('Id of the record that triggered this one.'),
+    batch: {
+      description: 'On the first record of a decision made of several records: how many records it has. A log that ends before all of them are there ends in a torn tail, set aside as a whole, so a decision is never half applied.',
+      type: 'integer',
+      minimum: 2,
+    },
     action: {
       description: 'The operator command or recovery tool that wrote the record (skip_task, retry_task, …), so interventions.log can be rebuilt from the log.',
       type: 'string',

@@ -1,5 +1,5 @@
 import { crc32 } from 'node:zlib';
-import { lineSeq, statedCrc, verifyLine } from '../log/codec.js';
+import { lineBatch, lineSeq, statedCrc, verifyLine } from '../log/codec.js';
 import { FILE_MODE, FLAGS, type FsLayer, ioError, unsafe, writeAll } from './fsio.js';
 
 /** Where a reader or writer stands in the log: the byte offset after the last good record, its seq and crc. */
@@ -66,6 +66,7 @@ function scanFd(io: FsLayer, fd: number, from: LogPosition, visit?: LineVisitor)
   let records = 0;
   let eof = from.offset >= size;
   let filePos = from.offset;
+  let batch: { start: LogPosition; need: number; lines: { line: Buffer; seq: number; crc: number; offset: number }[] } | null = null;
 
   const fill = (): void => {
     if (eof) return;
@@ -90,6 +91,7 @@ function scanFd(io: FsLayer, fd: number, from: LogPosition, visit?: LineVisitor)
       // No complete line left in the buffer: move the remainder to the front and read more.
       if (eof || (filled - lineStart >= MAX_LINE)) {
         const rest = filled - lineStart;
+        if (batch) return { end: batch.start, size, records: records - batch.lines.length, problem: unfinished(batch.start, size) };
         if (rest === 0) return { end: pos, size, records, problem: null };
         if (rest >= MAX_LINE) {
           return { end: pos, size, records, problem: classify(io, fd, pos, size, 'a line longer than 64 MiB') };
@@ -107,13 +109,33 @@ function scanFd(io: FsLayer, fd: number, from: LogPosition, visit?: LineVisitor)
     const crc = seq === pos.seq + 1 ? verifyLine(buf, lineStart, nl, pos.crc) : -1;
     if (crc < 0) {
       const reason = seq < 0 ? 'not a record' : seq !== pos.seq + 1 ? `seq ${seq} where ${pos.seq + 1} was expected` : 'checksum mismatch';
-      return { end: pos, size, records, problem: classify(io, fd, pos, size, reason) };
+      const problem = classify(io, fd, pos, size, reason);
+      // Inside an open decision a torn tail starts at the decision's first record; corruption stays corruption.
+      return { end: batch ? batch.start : pos, size, records: records - (batch?.lines.length ?? 0), problem: batch && problem.kind !== 'corrupt' ? unfinished(batch.start, size) : problem };
     }
-    visit?.(buf, lineStart, nl, seq, crc, bufStart + lineStart);
+    const next: LogPosition = { offset: bufStart + nl + 1, seq, crc };
+    const n = lineBatch(buf, lineStart, nl);
+    if (n > 1 && batch) {
+      return { end: batch.start, size, records: records - batch.lines.length, problem: { kind: 'corrupt', offset: next.offset - (nl + 1 - lineStart), seq, reason: `a decision opened at seq ${batch.start.seq + 1} ends before its ${batch.need} records` } };
+    }
+    if (n > 1) batch = { start: pos, need: n, lines: [] };
+    if (batch) {
+      // Held back until the whole decision is there: a half-written decision is never applied.
+      batch.lines.push({ line: Buffer.from(buf.subarray(lineStart, nl)), seq, crc, offset: bufStart + lineStart });
+      if (batch.lines.length === batch.need) {
+        for (const l of batch.lines) visit?.(l.line, 0, l.line.length, l.seq, l.crc, l.offset);
+        batch = null;
+      }
+    } else visit?.(buf, lineStart, nl, seq, crc, bufStart + lineStart);
     records++;
-    pos = { offset: bufStart + nl + 1, seq, crc };
+    pos = next;
     lineStart = nl + 1;
   }
+}
+
+/** The log ends inside a decision: from its first record on, everything is a torn tail. */
+function unfinished(start: LogPosition, size: number): LogProblem {
+  return { kind: 'torn', offset: start.offset, bytes: size - start.offset, seq: start.seq + 1, reason: `the log ends inside a decision that began at seq ${start.seq + 1}` };
 }
 
 /**

@@ -191,6 +191,9 @@ export class Store {
         // One clock reading per decision: the records' ts and any time decided (retry_at) agree.
         const now = this.clock();
         const drafts = p.decide(draft, now);
+        // A decision of several records is atomic: its first record says how many there are, and a
+        // log that ends before the last of them ends in a torn tail (set aside as a whole).
+        if (drafts.length > 1) drafts[0] = { ...drafts[0]!, batch: drafts.length };
         const ts = new Date(now).toISOString();
         const out: (LogRecord & { __line?: string })[] = [];
         const trial = new DraftState(draft);
