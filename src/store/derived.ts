@@ -60,13 +60,18 @@ export class DerivedWriter {
 
   constructor(private readonly io: FsLayer, private readonly paths: StatePaths, private readonly cfg: DerivedConfig) {}
 
-  write(s: State, logOffset: number, nowMs: number, archivedAt: Map<string, number>, forceBackup = false): void {
+  /** `rewriteAll` (restore-state) rewrites every checkpoint and archive file, whatever is on disk. */
+  write(s: State, logOffset: number, nowMs: number, archivedAt: Map<string, number>, forceBackup = false, rewriteAll = false): void {
+    if (rewriteAll) {
+      this.checkpointed.clear();
+      this.coveredUpTo = 0;
+    }
     const now = new Date(nowMs).toISOString();
     ensureDir(this.io, this.paths.archive);
     ensureDir(this.io, this.paths.checkpoints);
     for (const [id, ws] of s.workstreams) {
       if (isArchived(ws)) {
-        if ((archivedAt.get(id) ?? -1) < ws.updated_seq) {
+        if (rewriteAll || (archivedAt.get(id) ?? -1) < ws.updated_seq) {
           atomicWrite(this.io, this.paths.archived(id), prettyJson({ schema_version: SCHEMA_VERSION, seq: s.seq, workstream: workstreamDoc(s, id) }));
           archivedAt.set(id, s.seq);
         }
@@ -75,7 +80,7 @@ export class DerivedWriter {
         archivedAt.delete(id);
         this.remove(this.paths.archived(id));
       }
-      this.checkpoint(s, id);
+      this.checkpoint(s, id, rewriteAll);
     }
     atomicWrite(this.io, this.paths.metrics, prettyJson(metricsDoc(s, now)));
     this.backup(nowMs, forceBackup);
@@ -83,15 +88,15 @@ export class DerivedWriter {
     this.lastSnapshotSeq = s.seq;
   }
 
-  private checkpoint(s: State, wsId: string): void {
+  private checkpoint(s: State, wsId: string, rewrite: boolean): void {
     const ws = s.workstreams.get(wsId)!;
     let known = this.checkpointed.get(wsId);
-    if (known === undefined && ws.last_task_seq <= this.coveredUpTo) return;
-    if (known === undefined) {
+    if (!rewrite && known === undefined && ws.last_task_seq <= this.coveredUpTo) return;
+    if (!rewrite && known === undefined) {
       known = this.readLatestSeq(wsId);
       this.checkpointed.set(wsId, known);
     }
-    if (ws.last_task_seq <= known) return;
+    if (!rewrite && ws.last_task_seq <= known!) return;
     const doc = prettyJson(checkpointDoc(s, wsId));
     ensureDir(this.io, this.paths.checkpointDir(wsId));
     atomicWrite(this.io, this.paths.checkpoint(wsId, ws.last_task_seq), doc);

@@ -279,7 +279,8 @@ export class Store {
       if (!force && this.derived.lastSnapshotSeq === this.st.seq) return;
       lock.assertHeld();
       const start = this.clock();
-      this.derived.write(this.st, this.pos.offset, start, this.archivedAt, forceBackup);
+      // A restore (forceBackup) rewrites every derived file, checkpoints included.
+      this.derived.write(this.st, this.pos.offset, start, this.archivedAt, forceBackup, forceBackup);
       this.lastDerivedMs = this.clock();
       this.lastDerivedCostMs = this.lastDerivedMs - start;
     });

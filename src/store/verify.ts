@@ -125,7 +125,7 @@ function collectCheckpoints(io: FsLayer, paths: StatePaths, problems: Problem[])
         list.push({ file, doc });
         out.set(doc.seq, list);
       } catch (e) {
-        problems.push({ code: 'CHECKPOINT_INVALID', message: (e as Error).message, fix: `${REBUILD} (rewrites the checkpoint), or delete checkpoints/${file}` });
+        problems.push({ code: 'CHECKPOINT_INVALID', message: (e as Error).message, fix: `${REBUILD} (rewrites every checkpoint), or delete checkpoints/${file}` });
       }
     }
   }

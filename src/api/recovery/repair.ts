@@ -37,7 +37,7 @@ export interface RepairResult {
   warnings: string[];
 }
 
-const DERIVED = /^(SNAPSHOT|CHECKPOINT|ARCHIVE|METRICS|INTERVENTIONS)_/;
+const DERIVED = /^(SNAPSHOT|CHECKPOINT|ARCHIVE|METRICS|INTERVENTIONS)_|^SCHEMA_INVALID_FILE$/;
 
 /**
  * repair_state: shows its plan (dryRun), or takes a complete copy of the state folder and then
