@@ -349,15 +349,15 @@ describe('records cairn writes', () => {
   });
 });
 
-describe('records cairn writes (known gaps)', () => {
-  it('name the outcome of an attempt failed because its worker was shut down', {
-    todo: 'decide.ts workerShutdown passes no outcome to failAttempt, so task_attempt_failed lacks outcome',
-  }, () => {
+describe('records cairn writes', () => {
+  it('name the outcome of an attempt failed because its worker was shut down', () => {
     const { run, start, written } = driver();
     run({ kind: 'submit', spec: SPEC });
     run({ kind: 'worker_start', worker_id: 'w1', pid: 401, scheduler_id: 'sched-1' });
     start('nightly', 'lint', 'w1');
     run({ kind: 'worker_shutdown', worker_id: 'w1', trigger: 'request', reassign: false });
     for (const r of written) assert.deepEqual(problems(r), [], `seq ${r.seq} ${r.type}`);
+    const failed = written.find((r) => r.type === 'task_attempt_failed');
+    assert.equal((failed?.outcome as { kind?: string } | undefined)?.kind, 'worker_lost');
   });
 });
