@@ -42,7 +42,7 @@ export async function run(o: RunOptions): Promise<RunResult> {
   };
   const spec = o.spec !== undefined ? loadSpec(o.spec) : null;
   initState(stateDirOf(o), o.fs);
-  const store = await openStore(o);
+  const store = await openStore(o, { coalesce: true });
   for (const w of store.warnings) note(w);
   const workers = o.workers ?? Math.max(2, availableParallelism());
   if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw new CairnError('BAD_INPUT', `--workers must be an integer from 1 to 256, got ${workers}`);

@@ -29,6 +29,8 @@ export interface StoreOptions {
   snapshotFile?: string;
   /** Ignore current.json (restore-state --from-transitions). */
   skipCurrent?: boolean;
+  /** Wait one event-loop turn before writing, so decisions made in the same turn share a write (the scheduler). */
+  coalesce?: boolean;
 }
 
 /** A decision: given the state (with earlier decisions of the same batch applied), the records to append. */
@@ -138,6 +140,9 @@ export class Store {
   private kick(): void {
     if (this.flushing) return;
     this.flushing = (async () => {
+      // The scheduler's decisions of one event-loop turn (outcomes of several workers, a start and
+      // a retry) go into one write and one fsync.
+      if (this.opts.coalesce) await new Promise((r) => setImmediate(r));
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0);
         await this.flush(batch);
