@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { processStartTime } from '../src/runner/kill.js';
 import { validateRecord } from '../src/schemas/validate.js';
 import { acquire } from '../src/store/lock.js';
+import { checkpointHash } from '../src/store/snapshot.js';
 import { StatePaths } from '../src/store/paths.js';
 import {
   alive, cli, cmd, given, interventions, orphanProcess, outcome, records, startTask, startWorker, status, submitCmd, tempState, waitFor,
@@ -117,6 +118,8 @@ describe('repair-state on a torn tail, a stale lock and a current.json that disa
     await given(S, [submitCmd({ id: 'tb', resources: { lock: { max_holders: 1 } }, tasks: [{ id: 'a', command: cmd.ok(), resources: ['lock'] }] })]);
     const cur = JSON.parse(readFileSync(join(S, 'current.json'), 'utf8'));
     cur.resources.lock.holders = { 'tb/a': 1 };
+    // A snapshot that is wrong yet self-consistent (as a bug in cairn could write it): its hash is valid.
+    cur.hash = checkpointHash(cur);
     writeFileSync(join(S, 'current.json'), JSON.stringify(cur, null, 2));
     appendFileSync(join(S, 'transitions.jsonl'), '{"seq":99,"id":"01J');
     const lockDir = `${new StatePaths(S).stateLockTarget}.lock`;

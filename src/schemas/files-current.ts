@@ -171,6 +171,7 @@ const SNAPSHOT: FieldSchemas<SnapshotDoc> = {
   resources: mapOf('Resources, keyed by name.', idString('A resource name.'), allRequired('A resource and who holds it.', RESOURCE)),
   scheduler: orNull(allRequired('The scheduler the log last saw start.', SCHEDULER), 'The scheduler the log last saw start, or null when none runs (or it stopped cleanly).'),
   metrics: allRequired('Counters kept by apply, from which metrics.json is computed.', METRICS),
+  hash: { description: 'sha-256 of the canonical (sorted, compact) JSON of this file without the hash field: an edited or damaged snapshot is detected and ignored, never trusted.', type: 'string', pattern: '^sha256:[0-9a-f]{64}$' },
 };
 
 /** current.json: the snapshot. */

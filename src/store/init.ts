@@ -5,7 +5,8 @@ import { atomicWrite } from './atomic.js';
 import { ensureDir } from './derived.js';
 import { FILE_MODE, FLAGS, type FsLayer, realFs, unsafe } from './fsio.js';
 import { StatePaths } from './paths.js';
-import { SCHEMA_VERSION } from './snapshot.js';
+import { State } from '../model/state.js';
+import { snapshotDoc } from './snapshot.js';
 
 /** What `cairn init` writes to .state/.gitignore: local-only files stay out of git. */
 export const GITIGNORE = `# Written by cairn init. The log, current.json, checkpoints, archive, config and
@@ -43,11 +44,7 @@ export function initState(root: string, io: FsLayer = realFs): { created: boolea
   if (!io.lstatSync(paths.gitignore)) atomicWrite(io, paths.gitignore, GITIGNORE);
   if (!io.lstatSync(paths.config)) atomicWrite(io, paths.config, prettyJson({}));
   if (!io.lstatSync(paths.current)) {
-    atomicWrite(io, paths.current, prettyJson({
-      schema_version: SCHEMA_VERSION, seq: 0, crc: '00000000', log_offset: 0, written_at: new Date().toISOString(),
-      workstreams: {}, archived: {}, workers: {}, resources: {}, scheduler: null,
-      metrics: { attempts: 0, retries: 0, timeouts: 0, reassignments: 0, task_duration_ms_total: 0, tasks_finished: 0, recoveries: {}, recovery_targets: {} },
-    }));
+    atomicWrite(io, paths.current, prettyJson(snapshotDoc(new State(), 0, new Date().toISOString(), new Map())));
   }
   return { created, root };
 }

@@ -24,6 +24,8 @@ export interface SnapshotDoc {
   resources: Record<string, Resource>;
   scheduler: State['sched'];
   metrics: State['metricsData'];
+  /** sha-256 of the canonical content without this field: a hand-edited snapshot is detected, not trusted. */
+  hash: string;
 }
 
 export interface ArchiveDoc {
@@ -51,7 +53,7 @@ export function snapshotDoc(s: State, logOffset: number, now: string, archivedAt
     if (isArchived(ws)) archived[id] = archivedAt.get(id) ?? s.seq;
     else workstreams[id] = workstreamDoc(s, id);
   }
-  return {
+  const body = {
     schema_version: SCHEMA_VERSION,
     seq: s.seq,
     crc: s.crc,
@@ -64,6 +66,7 @@ export function snapshotDoc(s: State, logOffset: number, now: string, archivedAt
     scheduler: s.sched,
     metrics: s.metricsData,
   };
+  return { ...body, hash: checkpointHash(body) };
 }
 
 function bad(what: string, why: string): never {
@@ -118,6 +121,7 @@ export function checkSnapshot(v: Record<string, unknown>, what: string): Snapsho
   if (typeof v.crc !== 'string' || parseCrcHex(v.crc) < 0) bad(what, 'crc is not 8 hex digits');
   if (!Number.isSafeInteger(v.log_offset) || (v.log_offset as number) < 0) bad(what, 'log_offset is not a non-negative integer');
   for (const k of ['workstreams', 'archived', 'workers', 'resources', 'metrics']) if (!isObj(v[k])) bad(what, `${k} is not an object`);
+  if (typeof v.hash !== 'string' || checkpointHash(v) !== v.hash) bad(what, 'its hash does not match its content (edited or damaged)');
   for (const [id, ws] of Object.entries(v.workstreams as object)) checkWorkstream(ws, `${what}: workstream ${id}`);
   for (const [id, w] of Object.entries(v.workers as object)) {
     if (!isObj(w) || w.id !== id || !(WORKER_STATES as readonly unknown[]).includes(w.state)) bad(what, `worker ${id} is malformed`);
@@ -217,7 +221,7 @@ export function checkpointDoc(s: State, wsId: string): CheckpointDoc {
   return { ...body, hash: checkpointHash(body) };
 }
 
-/** sha-256 of the canonical compact JSON of a checkpoint without its hash field. */
+/** sha-256 of the canonical compact JSON of a checkpoint or snapshot without its hash field. */
 export function checkpointHash(doc: Omit<CheckpointDoc, 'hash'> | Record<string, unknown>): string {
   const { hash: _ignored, ...rest } = doc as Record<string, unknown>;
   return 'sha256:' + createHash('sha256').update(compactJson(rest)).digest('hex');

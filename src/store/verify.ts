@@ -11,7 +11,7 @@ import { REPAIR_HINT } from './load.js';
 import { LOG_START, scanLog } from './logfile.js';
 import { metricsDoc } from './metrics.js';
 import type { StatePaths } from './paths.js';
-import { checkCheckpoint, checkpointDoc, checkSnapshot, parseDoc, snapshotDoc, workstreamDoc, type SnapshotDoc } from './snapshot.js';
+import { checkCheckpoint, checkpointDoc, checkpointHash, checkSnapshot, parseDoc, snapshotDoc, workstreamDoc, type SnapshotDoc } from './snapshot.js';
 
 /** One thing validate-state found wrong, with the command that fixes it. */
 export interface Problem {
@@ -92,6 +92,11 @@ function readSnapshot(io: FsLayer, paths: StatePaths, problems: Problem[]): Snap
     }
     const doc = parseDoc(buf.toString('utf8'), 'current.json');
     checkSchema('current', 'current.json', doc, problems);
+    if (typeof doc.hash === 'string' && checkpointHash(doc) !== doc.hash) {
+      // Report the broken hash, and still compare the content so the message says what was changed.
+      problems.push({ code: 'SNAPSHOT_INVALID', message: 'current.json: its hash does not match its content (edited or damaged); loading ignores it', fix: REBUILD });
+      return checkSnapshot({ ...doc, hash: checkpointHash(doc) }, 'current.json');
+    }
     return checkSnapshot(doc, 'current.json');
   } catch (e) {
     problems.push({ code: 'SNAPSHOT_INVALID', message: (e as Error).message, fix: REBUILD });
