@@ -218,11 +218,15 @@ function attempt(target: string, opts: LockOptions): HeldLock | 'busy' | 'again'
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code !== 'EEXIST') throw ioFail(opts, e);
+    // Read the owner BEFORE judging staleness: if the folder is replaced in between, the stat is of
+    // the fresh one and says "busy". Read after, the owner could be the fresh holder's while the
+    // staleness was the old instance's, and we would take down a live lock.
+    const identity = ownerOf(dir);
     const st = lstat(dir);
     if (!st) return 'again';
     if (st.isSymbolicLink() || !st.isDirectory()) throw unsafe(dir);
     if (!isStale(st, staleMs)) return 'busy';
-    return reclaim(dir, st, staleMs) ? 'again' : 'busy';
+    return reclaim(dir, st, identity, staleMs) ? 'again' : 'busy';
   }
   const token = `${process.pid}-${randomBytes(8).toString('hex')}`;
   const lock = new HeldLock(target, { ...opts, updateMs: Math.max(opts.updateMs, MIN_UPDATE_MS) }, token);
@@ -251,11 +255,10 @@ function attempt(target: string, opts: LockOptions): HeldLock | 'busy' | 'again'
 }
 
 /**
- * Removes the stale lock instance `st` (seen at `dir`) unless someone else is already doing so.
- * True when the caller should try mkdir again at once.
+ * Removes the stale lock instance `st` (seen at `dir`, owned by `identity`, read before `st`)
+ * unless someone else is already doing so. True when the caller should try mkdir again at once.
  */
-function reclaim(dir: string, st: fs.Stats, staleMs: number): boolean {
-  const identity = ownerOf(dir);
+function reclaim(dir: string, st: fs.Stats, identity: string | null, staleMs: number): boolean {
   const marker = path.join(dir, RECLAIM);
   try {
     fs.mkdirSync(marker, { mode: 0o700 });
@@ -271,9 +274,13 @@ function reclaim(dir: string, st: fs.Stats, staleMs: number): boolean {
     }
     return false;
   }
-  // The marker is ours. Is `dir` still the instance we judged stale?
+  // The marker is ours. Is `dir` still the instance we judged stale? Same folder, and its owner is
+  // the one we judged or gone (its owner released it, or another reclaimer got half-way and gave up
+  // on our marker). A folder with another owner is a fresh lock: leave it. (A fresh folder that
+  // reuses the inode and has no owner yet is not held: its maker fails to write its owner file.)
   const now = lstat(dir);
-  const same = now !== undefined && (identity !== null ? ownerOf(dir) === identity : now.ino === st.ino && ownerOf(dir) === null);
+  const owner = ownerOf(dir);
+  const same = now !== undefined && now.ino === st.ino && (owner === identity || owner === null);
   if (!same) {
     try { fs.rmdirSync(marker); } catch { /* gone with its folder */ }
     return true;
