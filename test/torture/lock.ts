@@ -170,6 +170,7 @@ async function contention(root: string, ms: number, c: Collector): Promise<Recor
 async function staleRaces(root: string, rounds: number, mode: 'cairn' | 'proper-lockfile', rng: Rng, c: Collector): Promise<Record<string, number>> {
   let doubles = 0;
   let none = 0;
+  let sequential = 0;
   for (let k = 0; k < rounds; k++) {
     const base = path.join(root, `race-${mode}-${k}`);
     fs.mkdirSync(base);
@@ -181,22 +182,30 @@ async function staleRaces(root: string, rounds: number, mode: 'cairn' | 'proper-
     if (mode === 'cairn' && rng.chance(0.7)) fs.writeFileSync(path.join(lockDir, `owner-999999-${k}dead`), '{"pid":999999}\n');
     const past = new Date(Date.now() - STALE * 5);
     fs.utimesSync(lockDir, past, past);
-    const startAt = Date.now() + 900;
+    const startAt = Date.now() + 1200;
     const racers = Array.from({ length: 6 }, () => launch('lock-racer', [target, String(startAt), '400', String(STALE), mode]));
     await Promise.all(racers.map((r) => r.exited));
-    const won = racers.filter((r) => r.lines.some((l) => l.startsWith('WON'))).length;
-    const broken = racers.filter((r) => !r.lines.some((l) => /^(WON|LOST)/.test(l)));
+    const results = racers.map((r) => r.lines.find((l) => /^(WON|LOST|TAKEN)/.test(l)));
+    const holds = results.flatMap((l) => (l && /^(WON|TAKEN)/.test(l) ? [l.split(' ').slice(1, 4).map(Number) as [number, number, number]] : []));
+    // Two holders at once is the race; one holder after another (a racer that started late, once the
+    // first released) is not. Someone must win when all tried while the lock was still stale.
+    const overlapping = holds.some(([a0, a1], i) => holds.some(([b0, b1], j) => j > i && a0 < b1 && b0 < a1));
+    const taken = results.filter((l) => l?.startsWith('TAKEN')).length;
     if (mode === 'cairn') {
-      for (const b of broken) c.fail(`stale race ${k}: a racer reported nothing: ${b.stderr().trim().slice(0, 300)}`);
-      if (won > 1) c.fail(`stale race ${k}: ${won} processes took over the same stale lock`);
-      if (won === 0) c.fail(`stale race ${k}: nobody took over the stale lock`);
+      racers.forEach((r, i) => {
+        if (!results[i]) c.fail(`stale race ${k}: a racer reported nothing: ${r.stderr().trim().slice(0, 300)}`);
+      });
+      if (overlapping) c.fail(`stale race ${k}: two processes held the lock at once: ${results.join(' | ')}`);
+      if (taken > 0) c.fail(`stale race ${k}: a winner found its lock taken over while holding it: ${results.join(' | ')}`);
+      if (holds.length === 0) c.fail(`stale race ${k}: nobody took over the stale lock: ${results.join(' | ')}`);
     }
-    if (won > 1) doubles++;
-    if (won === 0) none++;
+    if (overlapping || taken > 0) doubles++;
+    if (holds.length === 0) none++;
+    if (holds.length > 1 && !overlapping) sequential++;
     fs.rmSync(base, { recursive: true, force: true });
   }
   return mode === 'cairn'
-    ? { 'stale-lock races': rounds, 'races with two winners': doubles, 'races with no winner': none }
+    ? { 'stale-lock races': rounds, 'races with two winners': doubles, 'races with no winner': none, 'late racers that won after the first released': sequential }
     : { 'proper-lockfile control races': rounds, 'control races with two winners': doubles };
 }
 
