@@ -14,10 +14,13 @@ test('a worker stopped with SIGSTOP becomes unresponsive, is replaced, and its t
   let stopped: number | null = null;
   try {
     const workersFile = path.join(dir, '.state', 'workers.json');
+    // Stop the worker only once the attempt is recorded as running on it.
     await until(() => {
+      const t = json(dir, ['show-task', '--task-id', 'stall/long']).task;
+      if (t?.state !== 'running') return false;
       try {
-        const w = JSON.parse(readFileSync(workersFile, 'utf8')).workers.find((x: any) => x.task === 'stall/long');
-        if (w) stopped = w.pid;
+        const w = JSON.parse(readFileSync(workersFile, 'utf8')).workers.find((x: any) => x.id === t.worker_id);
+        if (w?.pid) stopped = w.pid;
       } catch { /* not written yet */ }
       return stopped !== null;
     }, 10_000, 'the task to run on a worker');
