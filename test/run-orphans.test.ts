@@ -49,8 +49,10 @@ test('a worker that stops answering and comes back before the shutdown limit is 
   let pid = 0;
   try {
     await until(() => {
+      const t = json(dir, ['show-task', '--task-id', 'blip/long']).task;
+      if (t?.state !== 'running') return false;
       try {
-        pid = JSON.parse(readFileSync(path.join(dir, '.state', 'workers.json'), 'utf8')).workers.find((w: any) => w.task)?.pid ?? 0;
+        pid = JSON.parse(readFileSync(path.join(dir, '.state', 'workers.json'), 'utf8')).workers.find((w: any) => w.id === t.worker_id)?.pid ?? 0;
       } catch { /* not yet */ }
       return pid > 0;
     }, 15_000, 'a busy worker');
