@@ -86,6 +86,9 @@ export class Store {
     this.clock = opts.clock ?? Date.now;
     this.derived = new DerivedWriter(io, this.paths, config);
     this.derived.coveredUpTo = loaded.baseSeq;
+    // Loaded from current.json with nothing after it: the derived files are up to date, so a command
+    // that ends up changing nothing (refused, exit 2) rewrites nothing either.
+    if (loaded.source === 'current.json' && loaded.state.seq === loaded.baseSeq) this.derived.lastSnapshotSeq = loaded.baseSeq;
   }
 
   /** Opens an initialized state folder and loads it (snapshot + replay of the rest of the log). */
