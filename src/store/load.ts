@@ -6,7 +6,7 @@ import type { LogRecord } from '../model/types.js';
 import { FLAGS, type FsLayer, readWhole, unsafe } from './fsio.js';
 import { LOG_START, type LogPosition, type LogProblem, scanLog } from './logfile.js';
 import { BACKUP_NAME, type StatePaths } from './paths.js';
-import { type ArchiveDoc, addWorkstream, checkSnapshot, checkWorkstream, parseDoc, stateFromSnapshot, type SnapshotDoc } from './snapshot.js';
+import { type ArchiveDoc, addWorkstream, checkSnapshot, checkWorkstream, MAX_DEPTH, nestingDepth, parseDoc, stateFromSnapshot, type SnapshotDoc } from './snapshot.js';
 
 /** The result of loading: the state, where the log's good part ends, and what was wrong on the way. */
 export interface Loaded {
@@ -130,6 +130,9 @@ export function applyLine(state: State, buf: Buffer, start: number, end: number,
   const text = buf.toString('utf8', start, end);
   if (hasForbiddenKey(text)) {
     throw new CairnError('LOG_CORRUPT', `record seq ${seq} contains a __proto__ key`, { details: { seq }, hint: REPAIR_HINT });
+  }
+  if (nestingDepth(text) > MAX_DEPTH) {
+    throw new CairnError('LOG_INVALID', `record seq ${seq} is nested deeper than ${MAX_DEPTH} levels; cairn never writes that`, { details: { seq }, hint: REPAIR_HINT });
   }
   let rec: LogRecord;
   try {

@@ -93,10 +93,10 @@ export function parseDoc(text: string, what: string): Record<string, unknown> {
 }
 
 /** Deeper than any file cairn writes; deeper input would overflow the recursive code that compares and hashes documents. */
-const MAX_DEPTH = 64;
+export const MAX_DEPTH = 64;
 
 /** How deeply arrays and objects nest in JSON text (brackets inside strings do not count). */
-function nestingDepth(text: string): number {
+export function nestingDepth(text: string): number {
   let depth = 0;
   let max = 0;
   let inString = false;

@@ -11,7 +11,7 @@ import { REPAIR_HINT } from './load.js';
 import { LOG_START, scanLog } from './logfile.js';
 import { metricsDoc } from './metrics.js';
 import type { StatePaths } from './paths.js';
-import { checkCheckpoint, checkpointDoc, checkpointHash, checkSnapshot, parseDoc, snapshotDoc, workstreamDoc, type SnapshotDoc } from './snapshot.js';
+import { checkCheckpoint, checkpointDoc, checkpointHash, checkSnapshot, parseDoc, snapshotDoc, workstreamDoc, type SnapshotDoc, MAX_DEPTH, nestingDepth } from './snapshot.js';
 
 /** One thing validate-state found wrong, with the command that fixes it. */
 export interface Problem {
@@ -55,7 +55,9 @@ export function verifyState(io: FsLayer, paths: StatePaths): { problems: Problem
   const scan = scanLog(io, paths.log, LOG_START, (buf, start, end, seq) => {
     if (replayError) return;
     try {
-      const r = JSON.parse(buf.toString('utf8', start, end)) as LogRecord;
+      const text = buf.toString('utf8', start, end);
+      if (nestingDepth(text) > MAX_DEPTH) throw new CairnError('LOG_INVALID', `record seq ${seq} is nested deeper than ${MAX_DEPTH} levels; cairn never writes that`);
+      const r = JSON.parse(text) as LogRecord;
       apply(state, r);
       if (r.operator !== null && typeof r.action === 'string') records.push(r);
     } catch (e) {
