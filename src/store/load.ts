@@ -140,6 +140,8 @@ export function applyLine(state: State, buf: Buffer, start: number, end: number,
   } catch (e) {
     throw new CairnError('LOG_CORRUPT', `record seq ${seq} is not valid JSON (${(e as Error).message})`, { details: { seq }, hint: REPAIR_HINT });
   }
+  const bad = envelopeProblem(rec);
+  if (bad) throw new CairnError('LOG_INVALID', `record seq ${seq}: ${bad}`, { details: { seq }, hint: REPAIR_HINT });
   try {
     apply(state, rec);
   } catch (e) {
@@ -147,6 +149,26 @@ export function applyLine(state: State, buf: Buffer, start: number, end: number,
     throw new CairnError('LOG_INVALID', `record seq ${seq} (${String(rec.type)}) cannot be applied: ${(e as Error).message}`, { details: { seq }, hint: REPAIR_HINT });
   }
   return rec;
+}
+
+const SEVERITIES: readonly unknown[] = ['info', 'warning', 'error', 'critical'];
+
+/**
+ * Why a parsed record's envelope is not what cairn writes, or null. apply checks the entity fields
+ * it uses; the envelope (ts above all, which becomes submitted_at, started_at, …) is checked here,
+ * so a crc-valid record with a wrong type cannot reach the state and crash a later reader.
+ */
+export function envelopeProblem(rec: unknown): string | null {
+  if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) return 'not a JSON object';
+  const r = rec as Record<string, unknown>;
+  if (typeof r.id !== 'string') return 'its id is not a string';
+  if (typeof r.ts !== 'string' || Number.isNaN(Date.parse(r.ts))) return 'its ts is not a timestamp';
+  if (typeof r.type !== 'string') return 'its type is not a string';
+  if (!SEVERITIES.includes(r.severity)) return 'its severity is not info, warning, error or critical';
+  if (r.operator !== null && typeof r.operator !== 'string') return 'its operator is neither null nor a string';
+  if (r.reason !== undefined && typeof r.reason !== 'string') return 'its reason is not a string';
+  if (r.caused_by !== undefined && typeof r.caused_by !== 'string') return 'its caused_by is not a string';
+  return null;
 }
 
 export const REPAIR_HINT = 'Run: cairn repair-state --dry-run (it keeps every record before the bad one and sets the rest aside), then cairn repair-state --yes';

@@ -7,7 +7,7 @@ import type { LogRecord } from '../model/types.js';
 import { STATE_FILE_SCHEMAS, validateStateFile, type StateFileKind } from '../schemas/files-validate.js';
 import { interventionLines, listCheckpointSeqs } from './derived.js';
 import { type FsLayer, readWhole } from './fsio.js';
-import { REPAIR_HINT } from './load.js';
+import { envelopeProblem, REPAIR_HINT } from './load.js';
 import { LOG_START, scanLog } from './logfile.js';
 import { metricsDoc } from './metrics.js';
 import type { StatePaths } from './paths.js';
@@ -58,6 +58,8 @@ export function verifyState(io: FsLayer, paths: StatePaths): { problems: Problem
       const text = buf.toString('utf8', start, end);
       if (nestingDepth(text) > MAX_DEPTH) throw new CairnError('LOG_INVALID', `record seq ${seq} is nested deeper than ${MAX_DEPTH} levels; cairn never writes that`);
       const r = JSON.parse(text) as LogRecord;
+      const bad = envelopeProblem(r);
+      if (bad) throw new CairnError('LOG_INVALID', `record seq ${seq}: ${bad}`);
       apply(state, r);
       if (r.operator !== null && typeof r.action === 'string') records.push(r);
     } catch (e) {
