@@ -10,5 +10,5 @@ test('power loss: no crash image loses an acknowledged record, tears a derived f
   assert.equal(f.counts.unopenable, 0);
   assert.equal(f.counts['replay mismatches'], 0);
   assert.equal(f.counts['torn derived files'], 0);
-  // 'half-written batches that broke invariants (open issue)' is reported, not asserted: see test/torture/RESULTS.md.
+  assert.equal(f.counts['half-applied decisions'], 0);
 });

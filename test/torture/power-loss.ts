@@ -120,7 +120,7 @@ export async function powerLoss(opts: TortureOptions): Promise<Figures> {
   return c.done({
     images: t.images, workloads, 'crash points': crashPoints, lost: t.lost, unopenable: t.unopenable, 'replay mismatches': t.mismatches,
     'torn derived files': t.tornDerived, 'torn tails recovered': t.tornTails, 'unacked records kept': t.unackedKept,
-    'interventions.log behind (repaired)': t.interventionsBehind, 'logs ending inside a batch': t.midBatch, 'half-written batches that broke invariants (open issue)': t.halfBatches,
+    'interventions.log behind (repaired)': t.interventionsBehind, 'logs ending inside a group-commit write': t.midBatch, 'half-applied decisions': t.halfBatches,
   });
 }
 
@@ -225,10 +225,11 @@ async function checkImage(img: Image, recovery: 'write' | 'restore', t: Tally, c
     return;
   }
   if (log.problem) t.tornTails++;
-  // A power cut can keep a prefix of a group-commit batch that ends on a record boundary: every
-  // record in it is whole and chained, so it reads as good, and the state is half-way through a
-  // decision (e.g. a task completed but its dependents not yet queued). Unacknowledged, so not a
-  // loss; counted apart (see RESULTS.md) until the log marks batch boundaries.
+  // A power cut can keep a prefix of one write. A write holds one or more decisions (group commit);
+  // each decision is atomic (its first record carries batch: n and the reader sets an unfinished
+  // decision aside), so a log may end between two decisions of a write, never inside one: a
+  // half-applied decision would break the state's invariants (a task completed, its dependents not
+  // yet queued). Such logs are counted; invariant problems in them are a failure like any other.
   const halfBatch = !img.batchEnds.has(log.endOffset);
   if (halfBatch) t.midBatch++;
   const ahead = interventionsPrefix(stateDir);
@@ -272,8 +273,9 @@ async function checkImage(img: Image, recovery: 'write' | 'restore', t: Tally, c
     await rebuildDerived(io, new StatePaths(stateDir), readConfig(io, new StatePaths(stateDir)), Date.now());
     v = validateState({ stateDir, fs: io });
   }
-  if (!v.ok && halfBatch && v.problems.every((p) => !DERIVED_PROBLEM.test(p.code))) {
+  if (!v.ok && v.problems.every((p) => !DERIVED_PROBLEM.test(p.code))) {
     t.halfBatches++;
+    c.fail(`${where}: a half-applied decision${halfBatch ? ' (the log ends inside a write)' : ''}: ${v.problems.map((p) => `[${p.code}] ${p.message}`).join('; ')}`);
     return;
   }
   if (!v.ok) {
