@@ -4,7 +4,7 @@ import type { ArchiveDoc, SnapshotDoc, WorkstreamDoc } from '../store/snapshot.j
 import { SCHEMA_VERSION } from '../store/snapshot.js';
 import { CRC_PATTERN, idString, NO_NUL_PATTERN, PARAM_NAME, timestamp, type JsonSchema } from './common.js';
 import {
-  allRequired, count, countsByState, type FieldSchemas, fileSchema, mapOf, orNull, outcomeOrNull, schemaAt, seq, TASK_KEY_PATTERN,
+  allRequired, count, countsByState, type FieldSchemas, fileSchema, HASH_PATTERN, mapOf, orNull, outcomeOrNull, schemaAt, seq, TASK_KEY_PATTERN,
   taskDefField, taskKey,
 } from './files-common.js';
 import { RECORD_TYPE_SCHEMAS } from './record-types.js';
@@ -21,6 +21,13 @@ const schemaVersion: JsonSchema = {
   description: `Version of the file format; this cairn writes and reads ${SCHEMA_VERSION}. A newer version is refused, never guessed at.`,
   const: SCHEMA_VERSION,
 };
+
+/** The `hash` field of current.json and archive files. */
+const contentHash = (what: string): JsonSchema => ({
+  description: `sha-256 of the canonical (sorted, compact) JSON of this file without the hash field: an edited or damaged ${what} is detected and ignored, never trusted. A file without it is not trusted either.`,
+  type: 'string',
+  pattern: HASH_PATTERN,
+});
 
 const TASK_DEF: FieldSchemas<TaskDef> = {
   id: taskDefField('id', 'Task id, unique in its workstream.'),
@@ -171,7 +178,7 @@ const SNAPSHOT: FieldSchemas<SnapshotDoc> = {
   resources: mapOf('Resources, keyed by name.', idString('A resource name.'), allRequired('A resource and who holds it.', RESOURCE)),
   scheduler: orNull(allRequired('The scheduler the log last saw start.', SCHEDULER), 'The scheduler the log last saw start, or null when none runs (or it stopped cleanly).'),
   metrics: allRequired('Counters kept by apply, from which metrics.json is computed.', METRICS),
-  hash: { description: 'sha-256 of the canonical (sorted, compact) JSON of this file without the hash field: an edited or damaged snapshot is detected and ignored, never trusted.', type: 'string', pattern: '^sha256:[0-9a-f]{64}$' },
+  hash: contentHash('snapshot'),
 };
 
 /** current.json: the snapshot. */
@@ -190,12 +197,13 @@ const ARCHIVE: FieldSchemas<ArchiveDoc> = {
   schema_version: schemaVersion,
   seq: seq('seq of the log when the file was written: the workstream is as a replay to this seq leaves it.'),
   workstream: { description: 'The workstream and its tasks, as current.json held it while it was active.', $ref: 'current.schema.json#/$defs/workstream' },
+  hash: contentHash('archive file'),
 };
 
 /** archive/<ws>.json: a terminal workstream's final state. */
 export const ARCHIVE_SCHEMA: JsonSchema = fileSchema({
   file: 'archive.schema.json',
   title: 'cairn archived workstream (.state/archive/<workstream_id>.json)',
-  description: 'The final state of a terminal (completed, failed or cancelled) workstream, moved out of current.json. A recovery that reopens the workstream brings it back to current.json and removes this file. Derived from transitions.jsonl.',
+  description: 'The final state of a terminal (completed, failed or cancelled) workstream, moved out of current.json, with a sha-256 hash of its content. A recovery that reopens the workstream brings it back to current.json and removes this file. Derived from transitions.jsonl.',
   fields: ARCHIVE,
 });

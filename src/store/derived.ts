@@ -6,7 +6,7 @@ import { atomicWrite } from './atomic.js';
 import { DIR_MODE, FILE_MODE, FLAGS, type FsLayer, fsyncDir, ioError, readWhole, unsafe, writeAll } from './fsio.js';
 import { listBackups } from './load.js';
 import { type StatePaths, stampOf } from './paths.js';
-import { checkpointDoc, isArchived, parseDoc, snapshotDoc, workstreamDoc, SCHEMA_VERSION } from './snapshot.js';
+import { archiveDoc, checkpointDoc, isArchived, parseDoc, snapshotDoc } from './snapshot.js';
 import { metricsDoc } from './metrics.js';
 
 /** Retention and pacing of derived files. */
@@ -72,7 +72,7 @@ export class DerivedWriter {
     for (const [id, ws] of s.workstreams) {
       if (isArchived(ws)) {
         if (rewriteAll || (archivedAt.get(id) ?? -1) < ws.updated_seq) {
-          atomicWrite(this.io, this.paths.archived(id), prettyJson({ schema_version: SCHEMA_VERSION, seq: s.seq, workstream: workstreamDoc(s, id) }));
+          atomicWrite(this.io, this.paths.archived(id), prettyJson(archiveDoc(s, id)));
           archivedAt.set(id, s.seq);
         }
       } else if (archivedAt.has(id)) {

@@ -6,7 +6,7 @@ import type { LogRecord } from '../model/types.js';
 import { FLAGS, type FsLayer, readWhole, unsafe } from './fsio.js';
 import { LOG_START, type LogPosition, type LogProblem, scanLog } from './logfile.js';
 import { BACKUP_NAME, type StatePaths } from './paths.js';
-import { type ArchiveDoc, addWorkstream, checkSnapshot, checkWorkstream, MAX_DEPTH, nestingDepth, parseDoc, stateFromSnapshot, type SnapshotDoc } from './snapshot.js';
+import { type ArchiveDoc, addWorkstream, checkArchive, checkSnapshot, MAX_DEPTH, nestingDepth, parseDoc, stateFromSnapshot, type SnapshotDoc } from './snapshot.js';
 
 /** The result of loading: the state, where the log's good part ends, and what was wrong on the way. */
 export interface Loaded {
@@ -74,15 +74,23 @@ export function loadState(io: FsLayer, paths: StatePaths, opts: { skipCurrent?: 
   return { ...got, warnings, source: 'log' };
 }
 
+/**
+ * The archive files a snapshot refers to, each checked by its hash (checkArchive). Any that is
+ * missing, damaged, without a hash, or at another seq makes the snapshot unusable (SNAPSHOT_INVALID):
+ * the caller ignores it and tries the next candidate, down to the log.
+ */
 function loadArchives(io: FsLayer, paths: StatePaths, doc: SnapshotDoc, name: string): ArchiveDoc[] {
   const out: ArchiveDoc[] = [];
-  for (const [id, seq] of Object.entries(doc.archived)) {
+  const ids = Object.keys(doc.archived);
+  if (ids.length === 0) return out;
+  const dir = io.lstatSync(paths.archive);
+  if (dir && (dir.isSymbolicLink() || !dir.isDirectory())) throw unsafe(paths.archive);
+  for (const id of ids) {
     const buf = readWhole(io, paths.archived(id));
     if (buf === undefined) throw new CairnError('SNAPSHOT_INVALID', `${name} refers to archive/${id}.json, which is missing`);
-    const a = parseDoc(buf.toString('utf8'), `archive/${id}.json`) as unknown as ArchiveDoc;
-    checkWorkstream(a.workstream, `archive/${id}.json`);
-    if (a.seq !== seq || a.workstream.id !== id) {
-      throw new CairnError('SNAPSHOT_INVALID', `archive/${id}.json is at seq ${String(a.seq)}, ${name} expects ${seq}`);
+    const a = checkArchive(parseDoc(buf.toString('utf8'), `archive/${id}.json`), `archive/${id}.json`);
+    if (a.seq !== doc.archived[id] || a.workstream.id !== id) {
+      throw new CairnError('SNAPSHOT_INVALID', `archive/${id}.json is at seq ${String(a.seq)}, ${name} expects ${doc.archived[id]}`);
     }
     out.push(a);
   }

@@ -145,12 +145,18 @@ type Arch = { file: string; doc: Record<string, unknown> };
 
 function collectArchives(io: FsLayer, paths: StatePaths, problems: Problem[]): Map<number, Arch[]> {
   const out = new Map<number, Arch[]>();
-  if (!io.lstatSync(paths.archive)) return out;
+  const st = io.lstatSync(paths.archive);
+  if (!st) return out;
+  if (st.isSymbolicLink() || !st.isDirectory()) {
+    problems.push({ code: 'UNSAFE_PATH', message: `${paths.archive} is a symbolic link or not a folder; cairn does not read through it`, fix: 'move it away by hand, then cairn repair-state --yes (rebuilds the archive from the log)', file: 'archive' });
+    return out;
+  }
   for (const f of io.readdirSync(paths.archive)) {
     if (!f.endsWith('.json') || f.startsWith('.')) continue;
     try {
       const doc = parseDoc(readWhole(io, `${paths.archive}/${f}`)!.toString('utf8'), `archive/${f}`);
       checkSchema('archive', `archive/${f}`, doc, problems);
+      checkArchiveHash(f, doc, problems);
       const seq = doc.seq as number;
       const list = out.get(seq) ?? [];
       list.push({ file: f, doc });
@@ -160,6 +166,13 @@ function collectArchives(io: FsLayer, paths: StatePaths, problems: Problem[]): M
     }
   }
   return out;
+}
+
+/** A missing or wrong hash makes loading ignore every snapshot that needs the file; the content is still compared, so the report says what changed. */
+function checkArchiveHash(f: string, doc: Record<string, unknown>, problems: Problem[]): void {
+  const why = typeof doc.hash !== 'string' ? 'it has no hash (written by an older cairn, or edited)'
+    : checkpointHash(doc) !== doc.hash ? 'its hash does not match its content (edited or damaged)' : null;
+  if (why) problems.push({ code: 'ARCHIVE_INVALID', message: `archive/${f}: ${why}; loading does not trust it and replays the log instead`, fix: `cairn repair-state --yes (rebuilds archive/${f} from the log), or ${REBUILD}`, file: `archive/${f}` });
 }
 
 /** Schema problems reported per file; the rest are counted in one more problem. */
