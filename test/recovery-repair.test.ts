@@ -122,9 +122,12 @@ describe('repair-state on a torn tail, a stale lock and a current.json that disa
     cur.hash = checkpointHash(cur);
     writeFileSync(join(S, 'current.json'), JSON.stringify(cur, null, 2));
     appendFileSync(join(S, 'transitions.jsonl'), '{"seq":99,"id":"01J');
+    // A state lock left by a holder killed a minute ago: its owner file was not touched since.
     const lockDir = `${new StatePaths(S).stateLockTarget}.lock`;
-    mkdirSync(lockDir);
-    utimesSync(lockDir, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    const owner = join(lockDir, 'owner');
+    mkdirSync(lockDir, { recursive: true }); // the lock folder stays between holders
+    writeFileSync(owner, '{"pid":999999,"host":"gone","token":"dead"}\n');
+    utimesSync(owner, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
 
     const plan = cli(S, ['repair-state', '--dry-run', '--json']).json();
     assert.equal(plan.log.damage.kind, 'incomplete');
@@ -134,7 +137,8 @@ describe('repair-state on a torn tail, a stale lock and a current.json that disa
     assert.equal(r.code, 0, r.err);
     assert.deepEqual(r.json().remaining, []);
     assert.equal(readdirSync(S).filter((f) => f.startsWith('transitions.jsonl.torn-')).length, 1);
-    assert.equal(existsSync(lockDir), false);
+    assert.equal(existsSync(owner), false, 'the stale owner file is gone');
+    assert.deepEqual(readdirSync(lockDir), [], 'no reclaim marker is left behind');
     assert.deepEqual(status(S).doc.resources[0].holders, {});
     const actions = records(S).at(-1)!.actions as string[];
     assert.ok(actions.includes('cleared the stale state.lock'));

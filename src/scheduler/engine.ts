@@ -79,7 +79,7 @@ export class Engine {
 
   async start(): Promise<void> {
     const prev = this.store.state.scheduler();
-    this.lock = await this.store.acquireSchedulerLock(prev !== null && !isAlive(prev.pid, prev.process_start));
+    this.lock = await this.store.acquireSchedulerLock(prev !== null && !isAlive(prev.pid, prev.process_start) ? prev.pid : null);
     if (!this.lock) {
       const other = this.store.state.scheduler();
       throw new CairnError('SCHEDULER_RUNNING', `another scheduler runs on this state folder${other ? ` (pid ${other.pid}, since ${other.started_at})` : ''}`, {

@@ -8,7 +8,7 @@ import type { StoreConfig } from './config.js';
 import { DerivedWriter, interventionLines, listCheckpointSeqs } from './derived.js';
 import { FLAGS, type FsLayer, readWhole } from './fsio.js';
 import { applyLine, listBackups } from './load.js';
-import { acquire, isLocked } from './lock.js';
+import { acquire, clearStaleLock, isLocked, lockPresent } from './lock.js';
 import { LOG_START, scanLog } from './logfile.js';
 import { type StatePaths, stampOf } from './paths.js';
 import { removeStaleTemps } from './runtime-files.js';
@@ -103,31 +103,30 @@ function describeAside(io: FsLayer, paths: StatePaths, offset: number): { bytes:
   };
 }
 
-/** A lock folder proper-lockfile leaves behind: present, and whether a live holder keeps it fresh. */
+/** A state or scheduler lock: whether its owner file is there, and whether a live holder keeps it fresh. */
 export interface LockState {
   name: 'state.lock' | 'scheduler.lock';
-  dir: string;
+  target: string;
   present: boolean;
   stale: boolean;
 }
 
-export async function lockStates(io: FsLayer, paths: StatePaths, cfg: StoreConfig): Promise<LockState[]> {
+export async function lockStates(_io: FsLayer, paths: StatePaths, cfg: StoreConfig): Promise<LockState[]> {
   const out: LockState[] = [];
   for (const [name, target] of [['state.lock', paths.stateLockTarget], ['scheduler.lock', paths.schedulerLockTarget]] as const) {
-    const dir = `${target}.lock`;
-    const present = io.lstatSync(dir)?.isDirectory() ?? false;
-    out.push({ name, dir, present, stale: present && !(await isLocked(target, cfg.lock_stale_ms)) });
+    const present = lockPresent(target);
+    out.push({ name, target, present, stale: present && !(await isLocked(target, cfg.lock_stale_ms)) });
   }
   return out;
 }
 
-/** Removes a lock folder no live process keeps fresh (its holder died). */
-export function clearLock(io: FsLayer, lock: LockState): void {
-  try {
-    io.rmdirSync(lock.dir);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-  }
+/**
+ * Removes a lock no live process keeps fresh (its holder died), through the lock's exclusive
+ * takeover, so a lock taken meanwhile by a live process is never removed. `deadPid`: the lock of
+ * a scheduler known to be dead is cleared without waiting for the stale time. True when cleared.
+ */
+export function clearLock(lock: LockState, cfg: StoreConfig, deadPid?: number): boolean {
+  return clearStaleLock(lock.target, cfg.lock_stale_ms, deadPid);
 }
 
 async function underLock<T>(paths: StatePaths, cfg: StoreConfig, fn: () => T): Promise<T> {

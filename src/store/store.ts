@@ -329,15 +329,14 @@ export class Store {
 
   /**
    * Takes the scheduler lock without waiting; null when another scheduler holds it. When the
-   * scheduler recorded in the state is dead (`holderDead`, checked by pid and start time), its
+   * scheduler recorded in the state is dead (`deadHolderPid`, checked by pid and start time), its
    * lock is left over from a crash and is taken over at once instead of after the stale time.
    */
-  async acquireSchedulerLock(holderDead: boolean): Promise<HeldLock | null> {
-    const opts = { staleMs: this.config.lock_stale_ms, updateMs: this.config.lock_update_ms, timeoutMs: 0, what: 'scheduler lock' };
-    const got = await tryAcquire(this.paths.schedulerLockTarget, opts);
-    if (got || !holderDead) return got;
-    removeLockDir(this.io, `${this.paths.schedulerLockTarget}.lock`);
-    return tryAcquire(this.paths.schedulerLockTarget, opts);
+  async acquireSchedulerLock(deadHolderPid: number | null): Promise<HeldLock | null> {
+    return tryAcquire(this.paths.schedulerLockTarget, {
+      staleMs: this.config.lock_stale_ms, updateMs: this.config.lock_update_ms, timeoutMs: 0, what: 'scheduler lock',
+      ...(deadHolderPid !== null ? { deadPid: deadHolderPid } : {}),
+    });
   }
 
   /** Whether some live process holds the scheduler lock. */
@@ -358,14 +357,6 @@ export class Store {
     this.closed = true;
     this.writer?.close();
   }
-}
-
-/** Removes a lock folder left by a dead process (it holds no files of ours but may hold strays). */
-function removeLockDir(io: FsLayer, dir: string): void {
-  const st = io.lstatSync(dir);
-  if (!st || !st.isDirectory() || st.isSymbolicLink()) return;
-  for (const f of io.readdirSync(dir)) io.unlinkSync(`${dir}/${f}`);
-  io.rmdirSync(dir);
 }
 
 function envelope(d: Draft, seq: number, id: string, ts: string): Omit<LogRecord, 'crc'> {

@@ -41,10 +41,10 @@ export async function killLoop(opts: TortureOptions): Promise<Figures> {
     for (let k = 0; k < kills; k++) {
       const life = await runLife(dir, opts.seed * 100_003 + k, rng, perLife, acked, c);
       if (life.reused.length > 0) for (const s of life.reused) lost.add(s);
-      const lockDir = path.join(dir, 'state.lock');
-      if (fs.existsSync(lockDir)) {
+      const owner = path.join(dir, 'state.lock', 'owner');
+      if (fs.existsSync(owner)) {
         const past = new Date(Date.now() - 60_000);
-        fs.utimesSync(lockDir, past, past);
+        fs.utimesSync(owner, past, past);
         reclaimedLocks++;
       }
       const log = logRecords(path.join(dir, 'transitions.jsonl'));

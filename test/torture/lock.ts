@@ -177,11 +177,23 @@ async function staleRaces(root: string, rounds: number, mode: 'cairn' | 'proper-
     const target = path.join(base, 'state');
     const lockDir = `${target}.lock`;
     fs.mkdirSync(lockDir);
-    // A dead holder: cairn's format has an owner file; proper-lockfile's (and a holder killed right
-    // after its mkdir) has none.
-    if (mode === 'cairn' && rng.chance(0.7)) fs.writeFileSync(path.join(lockDir, `owner-999999-${k}dead`), '{"pid":999999}\n');
     const past = new Date(Date.now() - STALE * 5);
-    fs.utimesSync(lockDir, past, past);
+    if (mode === 'cairn') {
+      // A dead holder: cairn's lock is the owner file; a holder killed right after creating it
+      // leaves it empty. Some rounds also have the marker of a taker that died half-way.
+      const owner = path.join(lockDir, 'owner');
+      const token = `dead${k}`;
+      fs.writeFileSync(owner, rng.chance(0.7) ? `${JSON.stringify({ pid: 999999, host: 'gone', token })}\n` : '');
+      fs.utimesSync(owner, past, past);
+      if (rng.chance(0.3)) {
+        const marker = path.join(lockDir, `reclaim-${fs.statSync(owner).size > 0 ? token : `ino${fs.statSync(owner).ino}`}.1`);
+        fs.writeFileSync(marker, '');
+        fs.utimesSync(marker, past, past);
+      }
+    } else {
+      // proper-lockfile's lock is the folder itself.
+      fs.utimesSync(lockDir, past, past);
+    }
     const startAt = Date.now() + 1200;
     const racers = Array.from({ length: 6 }, () => launch('lock-racer', [target, String(startAt), '400', String(STALE), mode]));
     await Promise.all(racers.map((r) => r.exited));
@@ -319,6 +331,14 @@ async function ownerFileGone(root: string, c: Collector): Promise<void> {
   } catch (e) {
     if (!(e instanceof CairnError && e.code === 'LOCK_COMPROMISED')) c.fail(`owner file gone: ${errText(e)}`);
   }
+  // Someone else takes the lock now; the old holder's release must not remove that new lock.
+  const other = await acquire(target, { staleMs: STALE, updateMs: FAST_LOCK.lock_update_ms, timeoutMs: 1000, what: 'state lock' });
   await l.release();
-  if (!fs.existsSync(`${target}.lock`)) c.fail('owner file gone: release removed a lock folder that was no longer ours');
+  if (!fs.existsSync(other.ownerFile)) c.fail('owner file gone: the old holder\'s release removed the new holder\'s lock');
+  try {
+    other.assertHeld();
+  } catch (e) {
+    c.fail(`owner file gone: the new holder lost its lock to the old holder's release: ${errText(e)}`);
+  }
+  await other.release();
 }

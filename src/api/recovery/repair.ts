@@ -98,8 +98,10 @@ export async function repairState(o: ActionOptions): Promise<RepairResult> {
   const copy = copyStateFolder(io, paths, clock());
   const done: string[] = [`copied ${root} to ${copy.dest} (${copy.files} files, ${copy.bytes} bytes${copy.skipped.length ? `; left out ${copy.skipped.join(', ')}` : ''})`];
   for (const l of stale) {
-    clearLock(io, l);
-    done.push(`cleared the stale ${l.name}`);
+    // A scheduler lock whose scheduler is dead is cleared at once; a lock taken meanwhile by a live
+    // process is left alone (and said so).
+    const cleared = clearLock(l, cfg, l.name === 'scheduler.lock' && !alive ? sched?.pid : undefined);
+    done.push(cleared ? `cleared the stale ${l.name}` : `left the ${l.name} alone: a live process holds it now`);
   }
   if (insp.damage) {
     const file = await setAsideLogTail(io, paths, cfg, insp, clock());
