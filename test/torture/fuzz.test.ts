@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fuzz } from './fuzz.js';
 
-test('fuzz: damaged logs, snapshots, checkpoints and specs give a code and a message, never an unhandled error or a write', { timeout: 900_000 }, async () => {
+test('fuzz: damaged logs, snapshots, archives, checkpoints and specs give a code and a message, never an unhandled error, a write or a trusted damaged file', { timeout: 900_000 }, async () => {
   const f = await fuzz({ size: 'ci', seed: 42 });
   assert.deepEqual(f.failures, []);
   assert.equal(f.counts['unhandled exceptions'], 0);
@@ -11,4 +11,5 @@ test('fuzz: damaged logs, snapshots, checkpoints and specs give a code and a mes
   assert.equal(f.counts['writes to a damaged log'], 0);
   assert.equal(f.counts['prototype pollutions'], 0);
   assert.equal(f.counts['bad CLI exits'], 0);
+  assert.equal(f.counts['tampered files trusted'], 0);
 });

@@ -2,7 +2,11 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CairnError, events, exitCodeFor, init, restoreState, status, submit, validateState } from '../../src/index.js';
+import { compactJson } from '../../src/log/canonical.js';
 import { type FsLayer, realFs } from '../../src/store/fsio.js';
+import { StatePaths } from '../../src/store/paths.js';
+import { listCheckpoints } from '../../src/store/recovery-files.js';
+import { replayFile } from '../../src/store/replace.js';
 import { Store } from '../../src/store/store.js';
 import { CLI, Collector, FAST_LOCK, type Figures, logRecords, removeDir, scratchDir, type TortureOptions, treeDiff, treeOf } from './common.js';
 import { FILE_MUTATIONS, LOG_MUTATIONS, type Mutation, mutate } from './mutate.js';
@@ -50,9 +54,11 @@ interface Tally {
  *   - a verb that refuses (exit 2 or 3) changes nothing, and a read-only verb never changes anything;
  *   - a log with mid-log damage is never written to;
  *   - no prototype is polluted.
+ *   - a damaged derived file is never trusted: when current.json, an archive file or a backup was
+ *     damaged, the state loaded through it equals a full replay of the log, and a damaged checkpoint
+ *     that rollback would accept holds exactly what it held before ("tampered files trusted").
  * Every 50th iteration also runs the same verb through the real CLI: exit code 0–3, and on failure a
- * message on stderr, no stack trace, never INTERNAL. Counted, not failed: damaged snapshots that still
- * parse and were used although they differ from a replay of the log ("tampered snapshots trusted").
+ * message on stderr, no stack trace, never INTERNAL.
  */
 export async function fuzz(opts: TortureOptions): Promise<Figures> {
   const c = new Collector('fuzz', opts);
@@ -99,7 +105,13 @@ export async function fuzz(opts: TortureOptions): Promise<Figures> {
         fs.cpSync(work, cliCopy, { recursive: true });
       }
       const logState = isLog ? logRecords(path.join(stateDir, 'transitions.jsonl')).problem : null;
-      if (target === 'current' || target === 'archive') t.trusted += await trustedTampering(stateDir);
+      if (target !== 'spec' && target !== 'log') {
+        const trusted = await trustedTampering(target, stateDir, path.relative(stateDir, file), path.join(path.dirname(base), path.relative(work, file)));
+        if (trusted) {
+          t.trusted++;
+          c.fail(`${where}: the damaged file was trusted: ${trusted}`);
+        }
+      }
       const before = treeOf(stateDir, skipLock);
       let error: unknown = null;
       const began = Date.now();
@@ -157,7 +169,7 @@ export async function fuzz(opts: TortureOptions): Promise<Figures> {
   return c.done({
     inputs: t.iterations, 'verbs that succeeded': t.opened, 'refused with a code': t.refused, 'unhandled exceptions': t.unhandled,
     'writes while refusing': t.wroteWhenRefusing, 'writes by read-only verbs': t.wroteReadOnly, 'writes to a damaged log': t.corruptWritten,
-    'prototype pollutions': t.polluted, 'CLI runs': t.cliRuns, 'bad CLI exits': t.cliBad, 'tampered snapshots trusted': t.trusted,
+    'prototype pollutions': t.polluted, 'CLI runs': t.cliRuns, 'bad CLI exits': t.cliBad, 'tampered files trusted': t.trusted,
   });
 }
 
@@ -176,6 +188,9 @@ async function baseState(root: string, rng: Rng): Promise<string> {
   }
   await store.close();
   await restoreState({ stateDir, fromTransitions: path.join(stateDir, 'transitions.jsonl'), operator: 'fuzz', reason: 'base state', clock });
+  // Every file of the base equals a replay of its log, so "as before the damage" means "as the log says".
+  const v = validateState({ stateDir });
+  if (!v.ok) throw new Error(`fuzz: the base state does not validate: ${v.problems.map((p) => `[${p.code}] ${p.message}`).join('; ')}`);
   return stateDir;
 }
 
@@ -204,14 +219,29 @@ async function runOp(op: Op, stateDir: string, specFile: string): Promise<void> 
   }
 }
 
-/** 1 when the state opened through its snapshot differs from a full replay of its log (both opening). */
-async function trustedTampering(stateDir: string): Promise<number> {
+/**
+ * How a damaged derived file was trusted, or null. current.json, archive files and backups are
+ * trusted when a state loaded through them (a backup named as the only snapshot, as restore-state
+ * --from-backup does) differs from a full replay of the log. A checkpoint is trusted when the reader
+ * rollback uses accepts it and its content is not what the undamaged file held.
+ */
+async function trustedTampering(target: Exclude<Target, 'spec' | 'log'>, stateDir: string, rel: string, original: string): Promise<string | null> {
   try {
-    const a = await Store.open(stateDir, { readOnly: true });
-    const b = await Store.open(stateDir, { readOnly: true, skipCurrent: true });
-    return a.source !== 'log' && fingerprint(a.stateInternal) !== fingerprint(b.stateInternal) ? 1 : 0;
+    if (target === 'metrics' || target === 'config') return null; // not state: metrics.json is only compared, config.json is settings
+    if (target === 'checkpoint') {
+      const m = /^checkpoints\/(?:(.+)_latest|(.+)\/\d+)\.json$/.exec(rel)!;
+      const entry = listCheckpoints(realFs, new StatePaths(stateDir), m[1] ?? m[2]!).find((e) => e.file === rel);
+      if (!entry?.doc) return null;
+      return compactJson(entry.doc) === compactJson(JSON.parse(fs.readFileSync(original, 'utf8'))) ? null : `rollback would use ${rel} (seq ${entry.seq})`;
+    }
+    const full = replayFile(realFs, path.join(stateDir, 'transitions.jsonl')).state;
+    const opened = target === 'backup'
+      ? await Store.open(stateDir, { readOnly: true, snapshotFile: path.join(stateDir, rel) })
+      : await Store.open(stateDir, { readOnly: true });
+    if (opened.source === 'log' || fingerprint(opened.stateInternal) === fingerprint(full)) return null;
+    return `the state loaded from ${opened.source} differs from a replay of the log`;
   } catch {
-    return 0;
+    return null; // refused: not trusted
   }
 }
 
