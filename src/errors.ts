@@ -25,6 +25,7 @@ export type ErrorCode =
   | 'SNAPSHOT_INVALID' // a snapshot or derived file is unusable
   | 'STATE_LOCKED' // the state lock could not be taken in time
   | 'LOCK_COMPROMISED' // the state lock was lost while held; writing stopped
+  | 'LOG_REPLACED' // another process replaced the log file while this one had it open; writing stopped
   | 'SCHEDULER_RUNNING' // another scheduler holds the scheduler lock
   | 'IO_ERROR' // the file system failed (EIO, ENOSPC, …); nothing was reported as done
   | 'INTERNAL'; // a bug in cairn
@@ -86,6 +87,7 @@ export function exitCodeFor(code: ErrorCode): number {
     case 'SCHEDULER_RUNNING':
       return EXIT.BUSY;
     case 'LOCK_COMPROMISED':
+    case 'LOG_REPLACED':
     case 'IO_ERROR':
     case 'INTERNAL':
       return EXIT.FAILURE;

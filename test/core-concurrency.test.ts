@@ -1,11 +1,18 @@
 // Four processes append through the public API at the same time: every batch lands whole, once, in
 // a gap-free crc chain, and replaying the log gives exactly the snapshot the last writer left.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { init, status, validateState } from '../src/index.js';
+import { CairnError, init, status, validateState } from '../src/index.js';
+import { decide } from '../src/model/decide.js';
+import { parseSpec } from '../src/model/spec.js';
+import { readConfig } from '../src/store/config.js';
+import { realFs } from '../src/store/fsio.js';
+import { StatePaths } from '../src/store/paths.js';
+import { replaceLog } from '../src/store/replace.js';
+import { Store } from '../src/store/store.js';
 import { statusOf } from '../src/api/status.js';
 import { verifyLine } from '../src/log/codec.js';
 import { HELPERS_DIST } from './helpers/paths.js';
@@ -72,5 +79,25 @@ describe('four processes appending at once', () => {
     const { loaded_from: _a, warnings: _b, ...fromSnapshot } = shown;
     const { loaded_from: _c, warnings: _d, ...fromReplay } = statusOf(replayed, {}, { seq: replayed.seq, source: 'log', warnings: [] });
     assert.deepEqual(JSON.parse(JSON.stringify(fromSnapshot)), JSON.parse(JSON.stringify(fromReplay)));
+  });
+});
+
+describe('a log replaced while a writer has it open', () => {
+  it('refuses the next commit with LOG_REPLACED instead of appending to the old, unlinked file', async () => {
+    const dir = join(scratch('cairn-replaced-'), '.state');
+    init({ stateDir: dir });
+    const writer = await Store.open(dir);
+    await writer.commit((s, now) => decide(s, { kind: 'submit', spec: parseSpec({ id: 'first', tasks: [{ id: 'a', command: 'true' }] }, { defaultId: () => 'x' }) }, { now }));
+    // Another process installs a different log: the same history cut back to nothing.
+    const other = join(dirname(dir), 'other.jsonl');
+    writeFileSync(other, '');
+    await replaceLog(realFs, new StatePaths(dir), other, readConfig(realFs, new StatePaths(dir)), Date.now());
+    await assert.rejects(
+      writer.commit((s, now) => decide(s, { kind: 'submit', spec: parseSpec({ id: 'second', tasks: [{ id: 'a', command: 'true' }] }, { defaultId: () => 'x' }) }, { now })),
+      (e: unknown) => e instanceof CairnError && e.code === 'LOG_REPLACED' && /run the command again/i.test(e.hint ?? ''),
+    );
+    assert.equal(readFileSync(join(dir, 'transitions.jsonl'), 'utf8'), '', 'nothing was appended to the new log');
+    const fresh = await Store.open(dir, { readOnly: true });
+    assert.equal(fresh.state.workstream('second'), undefined);
   });
 });

@@ -26,6 +26,8 @@ export type LogProblem =
 export interface ScanResult {
   end: LogPosition;
   size: number;
+  /** Inode of the file read (0 when there is none): a log replaced by rename has another. */
+  ino?: number;
   records: number;
   problem: LogProblem | null;
 }
@@ -46,12 +48,13 @@ export function scanLog(io: FsLayer, path: string, from: LogPosition, visit?: Li
   try {
     fd = io.openSync(path, FLAGS.read);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { end: from, size: 0, records: 0, problem: null };
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { end: from, size: 0, records: 0, problem: null, ino: 0 };
     if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw unsafe(path);
     throw e;
   }
   try {
-    return scanFd(io, fd, from, visit);
+    const ino = io.fstatSync(fd).ino;
+    return { ...scanFd(io, fd, from, visit), ino };
   } finally {
     io.closeSync(fd);
   }
@@ -225,6 +228,10 @@ export class LogWriter {
 
   size(): number {
     return this.io.fstatSync(this.fd).size;
+  }
+
+  ino(): number {
+    return this.io.fstatSync(this.fd).ino;
   }
 
   close(): void {

@@ -60,6 +60,8 @@ export class Store {
   private st: State;
   private pos: LogPosition;
   private problem: LogProblem | null;
+  /** Inode of the log this store read and appends to; another one means the log was replaced. */
+  private logIno: number;
   private writer: LogWriter | null = null;
   private readonly derived: DerivedWriter;
   private readonly archivedAt: Map<string, number>;
@@ -80,6 +82,7 @@ export class Store {
     this.st = loaded.state;
     this.pos = loaded.end;
     this.problem = loaded.problem;
+    this.logIno = loaded.logIno;
     this.warnings = loaded.warnings;
     this.source = loaded.source;
     this.archivedAt = loaded.archivedAt;
@@ -232,10 +235,18 @@ export class Store {
 
   private catchUp(underLock: boolean): number {
     const before = this.pos.seq;
+    // One stat instead of a scan when nothing was appended (every commit of a lone writer).
+    const st = this.io.lstatSync(this.paths.log);
+    if (st && this.logIno !== 0 && st.ino !== this.logIno) throw logReplaced(this.paths.log);
+    if (st && st.size === this.pos.offset && this.problem === null) return 0;
     const scan = scanLog(this.io, this.paths.log, this.pos, (buf, start, end, seq) => {
       const r = applyLine(this.st, buf, start, end, seq);
       for (const fn of this.listeners) fn(r);
     });
+    if (scan.ino) {
+      if (this.logIno !== 0 && scan.ino !== this.logIno) throw logReplaced(this.paths.log);
+      this.logIno = scan.ino;
+    }
     this.pos = scan.end;
     const p = scan.problem;
     this.problem = p;
@@ -258,7 +269,16 @@ export class Store {
   }
 
   private logWriter(): LogWriter {
-    this.writer ??= new LogWriter(this.io, this.paths.log);
+    if (!this.writer) {
+      const w = new LogWriter(this.io, this.paths.log);
+      const ino = w.ino();
+      if (this.logIno !== 0 && ino !== this.logIno) {
+        w.close();
+        throw logReplaced(this.paths.log);
+      }
+      this.logIno = ino;
+      this.writer = w;
+    }
     return this.writer;
   }
 
@@ -357,6 +377,17 @@ export class Store {
     this.closed = true;
     this.writer?.close();
   }
+}
+
+/**
+ * The log file was replaced (restore-state --from-transitions, a copy by hand) after this process
+ * read it: appending to the old, unlinked file would lose the records, and the state in memory
+ * belongs to the old history. Nothing more is written.
+ */
+function logReplaced(file: string): CairnError {
+  return new CairnError('LOG_REPLACED', `${file} was replaced by another process while this command had it open; nothing more is written`, {
+    hint: 'Run the command again: it reads the new log. (restore-state --from-transitions replaces the log; stop cairn run before using it.)',
+  });
 }
 
 function envelope(d: Draft, seq: number, id: string, ts: string): Omit<LogRecord, 'crc'> {
