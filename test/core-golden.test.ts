@@ -5,6 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { encodeRecord } from '../src/log/codec.js';
 import { checkInvariants } from '../src/model/invariants.js';
 import { cairn, cairnJson, said } from './helpers/cli.js';
 import { FIXTURES } from './helpers/paths.js';
@@ -54,6 +55,17 @@ describe('golden logs', () => {
             return [id, [t.state, t.attempt, t.retry_count]];
           }));
           assert.deepEqual(tasks, story.tasks);
+        }
+      });
+
+      it('is what the encoder writes today, byte for byte (key order, canonical values, crc chain)', () => {
+        const lines = readFileSync(file, 'utf8').split('\n').slice(0, -1);
+        let crc = 0;
+        for (const line of lines) {
+          const { crc: _stated, ...rec } = JSON.parse(line) as Record<string, unknown>;
+          const enc = encodeRecord(rec as Parameters<typeof encodeRecord>[0], crc);
+          assert.equal(enc.line, `${line}\n`, `seq ${String(rec.seq)} re-encodes differently`);
+          crc = enc.crc;
         }
       });
 

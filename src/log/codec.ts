@@ -42,43 +42,28 @@ export function parseCrcHex(s: string): number {
   return /^[0-9a-f]{8}$/.test(s) ? parseInt(s, 16) : -1;
 }
 
-/** `"key":` for each key seen, so a record's keys are not quoted again on every encode. */
-const KEY_PREFIX = new Map<string, string>();
-
-function keyPrefix(k: string): string {
-  let p = KEY_PREFIX.get(k);
-  if (p === undefined) {
-    p = `${JSON.stringify(k)}:`;
-    if (KEY_PREFIX.size < 4096) KEY_PREFIX.set(k, p); // record keys are a small fixed vocabulary
-  }
-  return p;
-}
-
-/** A value as canonical JSON (a primitive needs no canonicalizing). */
-function valueJson(v: unknown): string {
-  return JSON.stringify(typeof v === 'object' && v !== null ? canonicalize(v) : v);
-}
-
-/** Serializes a record without its crc, keys in the fixed on-disk order. */
+/**
+ * Serializes a record without its crc (and without the closing brace), keys in the fixed on-disk
+ * order: the keys are put into a fresh object in that order and stringified in one native call.
+ * (Record keys are names, never integer-like, so insertion order is the output order.)
+ */
 function body(rec: Record<string, unknown>): string {
-  let out = '{';
-  let sep = '';
+  const o: Record<string, unknown> = {};
   for (const k of KEY_ORDER) {
     const v = rec[k];
-    if (v === undefined) continue;
-    out += sep + keyPrefix(k) + valueJson(v);
-    sep = ',';
+    if (v !== undefined) o[k] = typeof v === 'object' && v !== null ? canonicalize(v) : v;
   }
-  const rest: string[] = [];
-  for (const k of Object.keys(rec)) if (!FIRST_KEYS.has(k) && k !== 'crc') rest.push(k);
-  rest.sort();
-  for (const k of rest) {
-    const v = rec[k];
-    if (v === undefined) continue;
-    out += sep + keyPrefix(k) + valueJson(v);
-    sep = ',';
+  let rest: string[] | null = null;
+  for (const k of Object.keys(rec)) if (!FIRST_KEYS.has(k) && k !== 'crc') (rest ??= []).push(k);
+  if (rest) {
+    rest.sort();
+    for (const k of rest) {
+      const v = rec[k];
+      if (v !== undefined) o[k] = typeof v === 'object' && v !== null ? canonicalize(v) : v;
+    }
   }
-  return out;
+  const json = JSON.stringify(o);
+  return json.slice(0, -1);
 }
 
 /** Encodes a record chained on `prevCrc`; returns the line (with its newline) and the record with its crc. */

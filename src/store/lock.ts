@@ -51,6 +51,9 @@ const MIN_UPDATE_MS = 1000;
 const C = fs.constants;
 
 const held = new Set<HeldLock>();
+/** This machine's name, read once: it goes into every owner file (a uname call per commit otherwise). */
+let host: string | undefined;
+const thisHost = (): string => (host ??= hostname());
 let exitHookInstalled = false;
 
 /** What an owner file says, read from one open descriptor (so stat and content are one instance). */
@@ -228,7 +231,7 @@ export function clearStaleLock(target: string, staleMs: number, deadPid?: number
   const info = readOwner(ownerPathOf(target));
   if (info === null) return true;
   const stale = Math.max(staleMs, MIN_STALE_MS);
-  const dead = (i: OwnerInfo) => isStale(i.mtimeMs, stale) || (deadPid !== undefined && i.pid === deadPid && i.host === hostname());
+  const dead = (i: OwnerInfo) => isStale(i.mtimeMs, stale) || (deadPid !== undefined && i.pid === deadPid && i.host === thisHost());
   if (!dead(info)) return false;
   reclaim(lockDirOf(target), info, stale, dead);
   return !lockPresent(target);
@@ -269,14 +272,14 @@ function attempt(target: string, opts: LockOptions): HeldLock | 'busy' | 'again'
     if (code !== 'EEXIST') throw ioFail(opts, e);
     const info = readOwner(file);
     if (info === null) return 'again'; // released meanwhile
-    const dead = (i: OwnerInfo) => isStale(i.mtimeMs, staleMs) || (opts.deadPid !== undefined && i.pid === opts.deadPid && i.host === hostname());
+    const dead = (i: OwnerInfo) => isStale(i.mtimeMs, staleMs) || (opts.deadPid !== undefined && i.pid === opts.deadPid && i.host === thisHost());
     if (!dead(info)) return 'busy';
     return reclaim(dir, info, staleMs, dead) ? 'again' : 'busy';
   }
   let ino: number;
   try {
     const token = randomBytes(8).toString('hex');
-    fs.writeSync(fd, `${JSON.stringify({ pid: process.pid, host: hostname(), token, acquired_at: new Date().toISOString() })}\n`);
+    fs.writeSync(fd, `${JSON.stringify({ pid: process.pid, host: thisHost(), token, acquired_at: new Date().toISOString() })}\n`);
     ino = fs.fstatSync(fd).ino;
   } catch (e) {
     // The file is ours: leave no half-made lock behind.

@@ -197,7 +197,7 @@ export class Store {
     const draft = new DraftState(this.st);
     let seq = this.pos.seq;
     let crc = this.pos.crc;
-    return batch.map((p) => {
+    return batch.map((p, i) => {
       try {
         // One clock reading per decision: the records' ts and any time decided (retry_at) agree.
         const now = this.clock();
@@ -217,8 +217,9 @@ export class Store {
           apply(trial, enc.record);
           out.push({ ...enc.record, __line: enc.line });
         }
-        // Accepted: replay the records on the batch draft so the next decision sees them.
-        for (const r of out) apply(draft, r);
+        // Accepted: replay the records on the batch draft so the next decision sees them (the last
+        // decision has no next one: its records are applied to the state after the write).
+        if (i < batch.length - 1) for (const r of out) apply(draft, r);
         seq = s;
         crc = c;
         return { p, records: out, error: null };
