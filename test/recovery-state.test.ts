@@ -2,10 +2,11 @@
 // cairn command with the same flags.
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { accessSync, constants, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { accessSync, constants, lstatSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Store } from '../src/store/store.js';
-import { ROOT, cli, cmd, given, outcome, records, script, startTask, startWorker, submitCmd, tempState } from './recovery-helpers.js';
+import { ROOT, cli, cmd, given, interventions, outcome, records, script, startTask, startWorker, submitCmd, tempState } from './recovery-helpers.js';
+import { assertTreeUnchanged, readTree } from './helpers/tree.js';
 
 const dirs: (() => void)[] = [];
 after(() => dirs.forEach((c) => c()));
@@ -43,6 +44,32 @@ describe('scripts/validate_state', () => {
     assert.equal(r.code, 0, r.out);
     assert.match(r.out, /^ok: /);
   });
+
+  it('reports an interventions.log that is a symlink as INTERVENTIONS_UNSAFE with its fix, changing nothing; the fix replaces the link and leaves its target alone', async () => {
+    const S = fresh();
+    await given(S, [submitCmd({ id: 'ln', tasks: [{ id: 'a', command: cmd.ok() }] })]);
+    assert.equal(cli(S, ['skip-task', '--task-id', 'ln/a', '--reason', 'not needed', '--yes']).code, 0);
+    const victim = join(dirname(S), 'victim.log');
+    writeFileSync(victim, 'not cairn\'s\n');
+    rmSync(join(S, 'interventions.log'));
+    symlinkSync(victim, join(S, 'interventions.log'));
+    const before = readTree(dirname(S));
+
+    const r = script(S, 'validate_state', ['--json']);
+    assert.equal(r.code, 1, r.err);
+    const problems = r.json().problems as { code: string; message: string; fix: string; file?: string }[];
+    assert.deepEqual(problems.map((p) => p.code), ['INTERVENTIONS_UNSAFE']);
+    assert.equal(problems[0]!.file, 'interventions.log');
+    assert.match(problems[0]!.message, /interventions\.log is a symbolic link/);
+    assert.match(problems[0]!.fix, /^cairn repair-state --yes /);
+    assertTreeUnchanged(before, readTree(dirname(S)), 'validate-state');
+
+    assert.equal(cli(S, problems[0]!.fix.split(' (')[0]!.split(' ').slice(1)).code, 0);
+    assert.ok(lstatSync(join(S, 'interventions.log')).isFile(), 'the link is replaced by a file');
+    assert.equal(readFileSync(victim, 'utf8'), 'not cairn\'s\n', 'what the link pointed to is left alone');
+    assert.match(interventions(S)[0]!, /action=skip_task reason="not needed" ids=ln\/a,ln /);
+    assert.equal(script(S, 'validate_state', []).code, 0);
+  });
 });
 
 describe('scripts/restore_state', () => {
@@ -70,6 +97,30 @@ describe('scripts/restore_state', () => {
     const r = script(S, 'restore_state', ['--from-transitions', join(S, 'transitions.jsonl'), '--yes']);
     assert.equal(r.code, 0, r.err);
     assert.equal(JSON.parse(readFileSync(join(S, 'current.json'), 'utf8')).workstreams.ft.state, 'running');
+  });
+
+  it('rebuilds interventions.log from the log, as repair-state does: a file behind the log or edited by hand matches it again', async () => {
+    const S = fresh();
+    writeFileSync(join(S, 'config.json'), JSON.stringify({ backup_interval_ms: 0 }));
+    await given(S, [submitCmd({ id: 'iv', tasks: [{ id: 'a', command: cmd.ok() }, { id: 'b', command: cmd.ok() }] })]);
+    assert.equal(cli(S, ['skip-task', '--task-id', 'iv/a', '--reason', 'first', '--yes']).code, 0);
+    const logged = interventions(S);
+    assert.equal(logged.length, 1);
+    const differs = () => script(S, 'validate_state', ['--json']).json().problems.map((p: { code: string }) => p.code);
+
+    writeFileSync(join(S, 'interventions.log'), ''); // left behind the log by a crash after the log's fdatasync
+    assert.deepEqual(differs(), ['INTERVENTIONS_DIFFER']);
+    assert.equal(script(S, 'restore_state', ['--from-transitions', join(S, 'transitions.jsonl'), '--yes']).code, 0);
+    assert.equal(script(S, 'validate_state', []).code, 0);
+    assert.deepEqual(interventions(S).slice(0, 1), logged);
+    assert.match(interventions(S)[1]!, /action=restore_state /, 'and the restore itself');
+
+    writeFileSync(join(S, 'interventions.log'), `${interventions(S).join('\n')}\nedited by hand\n`);
+    assert.deepEqual(differs(), ['INTERVENTIONS_DIFFER']);
+    assert.equal(script(S, 'restore_state', ['--from-backup', 'latest', '--yes']).code, 0);
+    assert.equal(script(S, 'validate_state', []).code, 0);
+    assert.equal(interventions(S).length, 3);
+    assert.ok(!interventions(S).includes('edited by hand'));
   });
 });
 

@@ -6,7 +6,7 @@ import { State } from '../model/state.js';
 import { realFs } from '../store/fsio.js';
 import { listBackups } from '../store/load.js';
 import { StatePaths } from '../store/paths.js';
-import { replaceLog, replayFile, snapshotOnlyState } from '../store/replace.js';
+import { rebuildInterventions, replaceLog, replayFile, snapshotOnlyState } from '../store/replace.js';
 import { checkRoot, Store } from '../store/store.js';
 import { type CommonOptions, operatorOf, stateDirOf } from './common.js';
 
@@ -38,8 +38,8 @@ function sameFile(a: string, b: string): boolean {
 }
 
 /**
- * restore-state: rebuilds current.json (and every derived file) from the log, or from a backup plus
- * the log after it. Shows what differs from the current snapshot first; keeps the old snapshot as a
+ * restore-state: rebuilds current.json (and every derived file, interventions.log included) from the
+ * log, or from a backup plus the log after it. Shows what differs from the current snapshot first; keeps the old snapshot as a
  * backup; records `state_restored`. The log is the truth and is only replaced when another log file
  * is given, after that file has been checked end to end (the old log is kept beside it).
  */
@@ -105,6 +105,7 @@ async function record(o: RestoreOptions, store: Store, kind: 'backup' | 'transit
       source: kind, file: source === 'transitions' ? 'transitions.jsonl' : source, changes: changes.length, ...(replaced ? { replaced_log: replaced } : {}),
     }]);
     await store.writeDerived(true, true);
+    await rebuildInterventions(store.io, store.paths, store.config);
     return { dry_run: false, source, changes, seq: store.state.seq, replaced_log: replaced, warnings: store.warnings };
   } finally {
     await store.close();

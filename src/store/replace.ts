@@ -7,7 +7,9 @@ import { LOG_START, scanLog } from './logfile.js';
 import { type StatePaths, stampOf } from './paths.js';
 import { acquire } from './lock.js';
 import type { StoreConfig } from './config.js';
-import { applyLine, loadArchivesLenient } from './load.js';
+import { applyLine, corruptError, loadArchivesLenient } from './load.js';
+import { interventionLines } from './derived.js';
+import type { LogRecord } from '../model/types.js';
 
 /** The state a log file replays to, checking it end to end; a damaged file is refused (exit 3). */
 export function replayFile(io: FsLayer, file: string): { state: State; records: number; size: number } {
@@ -51,6 +53,30 @@ export async function replaceLog(io: FsLayer, paths: StatePaths, file: string, c
     lock.assertHeld();
     atomicWrite(io, paths.log, data);
     return aside;
+  } finally {
+    await lock.release();
+  }
+}
+
+/**
+ * Rewrites interventions.log from the manual actions the log records, under the state lock, as
+ * repair-state does: a file left behind the log (a crash between the log's fdatasync and the append
+ * to interventions.log), edited by hand, or replaced by a symlink (the link is replaced by the file;
+ * what it pointed to is left alone) matches the log again. Returns how many manual records it holds.
+ */
+export async function rebuildInterventions(io: FsLayer, paths: StatePaths, cfg: StoreConfig): Promise<number> {
+  const lock = await acquire(paths.stateLockTarget, { staleMs: cfg.lock_stale_ms, updateMs: cfg.lock_update_ms, timeoutMs: cfg.lock_timeout_ms, what: 'state lock' });
+  try {
+    const state = new State();
+    const manual: LogRecord[] = [];
+    const scan = scanLog(io, paths.log, LOG_START, (buf, start, end, seq) => {
+      const r = applyLine(state, buf, start, end, seq);
+      if (r.operator !== null && typeof r.action === 'string') manual.push(r);
+    });
+    if (scan.problem?.kind === 'corrupt') throw corruptError(scan.problem);
+    lock.assertHeld();
+    atomicWrite(io, paths.interventions, interventionLines(manual).join(''));
+    return manual.length;
   } finally {
     await lock.release();
   }

@@ -6,7 +6,7 @@ import { State } from '../model/state.js';
 import type { LogRecord } from '../model/types.js';
 import { STATE_FILE_SCHEMAS, validateStateFile, type StateFileKind } from '../schemas/files-validate.js';
 import { interventionLines, listCheckpointSeqs } from './derived.js';
-import { type FsLayer, readWhole } from './fsio.js';
+import { type FsLayer, readWhole, unsafe } from './fsio.js';
 import { envelopeProblem, REPAIR_HINT } from './load.js';
 import { LOG_START, scanLog } from './logfile.js';
 import { metricsDoc } from './metrics.js';
@@ -241,11 +241,7 @@ function compareArchive(state: State, a: Arch, problems: Problem[]): void {
 }
 
 function compareDerivedNow(io: FsLayer, paths: StatePaths, state: State, manual: LogRecord[], problems: Problem[]): void {
-  const lines = interventionLines(manual).join('');
-  const have = readWhole(io, paths.interventions)?.toString('utf8') ?? '';
-  if (have !== lines) {
-    problems.push({ code: 'INTERVENTIONS_DIFFER', message: 'interventions.log differs from the manual actions recorded in the log', fix: 'cairn repair-state --yes (rebuilds it from the log)' });
-  }
+  compareInterventions(io, paths, manual, problems);
   try {
     const buf = readWhole(io, paths.metrics);
     if (buf) {
@@ -258,6 +254,30 @@ function compareDerivedNow(io: FsLayer, paths: StatePaths, state: State, manual:
     }
   } catch (e) {
     problems.push({ code: 'METRICS_INVALID', message: (e as Error).message, fix: REBUILD });
+  }
+}
+
+/** interventions.log equals the lines the log's manual actions give; a link or a folder there is reported, never followed. */
+function compareInterventions(io: FsLayer, paths: StatePaths, manual: LogRecord[], problems: Problem[]): void {
+  const st = io.lstatSync(paths.interventions);
+  let have = '';
+  try {
+    if (st && !st.isFile()) throw unsafe(paths.interventions);
+    have = readWhole(io, paths.interventions)?.toString('utf8') ?? '';
+  } catch (e) {
+    if (!(e instanceof CairnError && e.code === 'UNSAFE_PATH')) throw e;
+    const link = io.lstatSync(paths.interventions)?.isSymbolicLink() ?? false;
+    problems.push({
+      code: 'INTERVENTIONS_UNSAFE',
+      message: `interventions.log is ${link ? 'a symbolic link' : 'not a regular file'}; cairn does not follow or read it`,
+      fix: link ? 'cairn repair-state --yes (replaces the link with the file rebuilt from the log; what it points to is left alone)'
+        : 'move .state/interventions.log away by hand, then cairn repair-state --yes (rebuilds it from the log)',
+      file: 'interventions.log',
+    });
+    return;
+  }
+  if (have !== interventionLines(manual).join('')) {
+    problems.push({ code: 'INTERVENTIONS_DIFFER', message: 'interventions.log differs from the manual actions recorded in the log', fix: 'cairn repair-state --yes (rebuilds it from the log)' });
   }
 }
 
