@@ -364,6 +364,33 @@ describe('workers', () => {
     ]);
   });
 
+  it('fails a validating task whose worker is shut down without reassign as a failed validation: not retried, even with retries left', () => {
+    const w = world({ id: 'ws', resources: { r: { max_holders: 1 } }, tasks: [
+      { id: 'a', command: 'true', validate: 'test -f out', max_retries: 3, resources: ['r'] },
+      { id: 'b', command: 'true', depends_on: ['a'] },
+    ] });
+    w.start('ws', 'a', 'w1');
+    w.outcome('ws', 'a', ok());
+    assert.equal(w.task('ws', 'a').state, 'validating');
+    const then = w.when({ kind: 'worker_shutdown', worker_id: 'w1', trigger: 'requested', reassign: false });
+    assert.deepEqual(picture(then), ['task_validation_failed ws/a→failed', 'worker_shutdown w1→shutdown', 'task_blocked ws/b→blocked', 'workstream_failed ws→failed']);
+    assert.equal((then[0]!.outcome as { kind: string }).kind, 'worker_lost', 'the outcome says the worker was lost, not that validation failed');
+    w.given(then);
+    assert.equal(w.task('ws', 'a').retry_count, 0);
+    assert.equal(w.task('ws', 'a').retry_at, null);
+    assert.deepEqual(w.state.resource('r')!.holders, {}, 'its resources are released');
+    assert.equal(w.state.worker('w1')!.task, null);
+  });
+
+  it('fails the workstream at once when a critical validating task loses its worker without reassign', () => {
+    const w = world({ id: 'ws', tasks: [{ id: 'a', command: 'true', validate: 'true', critical: true }, { id: 'b', command: 'true' }] });
+    w.start('ws', 'a', 'w1');
+    w.outcome('ws', 'a', ok());
+    const then = w.when({ kind: 'worker_shutdown', worker_id: 'w1', trigger: 'requested', reassign: false });
+    assert.deepEqual(picture(then), ['task_validation_failed ws/a→failed', 'workstream_failed ws→failed', 'task_cancelled ws/b→cancelled', 'worker_shutdown w1→shutdown']);
+    assert.equal(then[1]!.trigger, 'critical_failure');
+  });
+
   it('shuts down an idle worker with one record, and gives none for a worker already shut down', () => {
     const w = world({ id: 'ws', tasks: [{ id: 'a', command: 'true' }] });
     assert.deepEqual(picture(w.do({ kind: 'worker_shutdown', worker_id: 'w1', trigger: 'scheduler_stopped', reassign: true })), ['worker_shutdown w1→shutdown']);

@@ -29,7 +29,7 @@ export const RECORD_TYPES = {
   task_attempt_failed: { entity: 'task', severity: 'warning', description: 'An attempt failed with retries left; retry_at says when the next one is due.' },
   task_timed_out: { entity: 'task', severity: 'warning', description: 'An attempt ran past its deadline and was killed, with retries left; retry_at says when.' },
   task_failed: { entity: 'task', severity: 'error', description: 'An attempt failed and no retries are left.' },
-  task_validation_failed: { entity: 'task', severity: 'error', description: 'The validate command failed; not retried automatically.' },
+  task_validation_failed: { entity: 'task', severity: 'error', description: 'The validate phase failed (its command failed, or its worker was shut down without reassign); not retried automatically.' },
   task_reassigned: { entity: 'task', severity: 'warning', description: 'The worker or scheduler running the task was lost; the task is queued again without spending a retry.' },
   task_cancelled: { entity: 'task', severity: 'warning', description: 'The task was cancelled by an operator, a cascade, a rollback or a critical failure.' },
   task_skipped: { entity: 'task', severity: 'warning', description: 'An operator marked the task skipped; its dependents proceed.' },
@@ -55,8 +55,11 @@ export type RecordType = keyof typeof RECORD_TYPES;
 export const RECORD_TYPE_NAMES = Object.keys(RECORD_TYPES) as RecordType[];
 
 export function isRecordType(t: unknown): t is RecordType {
-  return typeof t === 'string' && Object.prototype.hasOwnProperty.call(RECORD_TYPES, t);
+  return typeof t === 'string' && TYPE_SET.has(t);
 }
+
+/** The record type names as a set: apply asks once per record, on replay a million times. */
+const TYPE_SET: ReadonlySet<string> = new Set(Object.keys(RECORD_TYPES));
 
 /**
  * The fixed order of keys on disk: the envelope first, then entity fields, then the rest sorted,

@@ -140,10 +140,7 @@ function taskOutcome(d: Decision, cmd: Extract<Parameters<typeof decide>[1], { k
   if (cmd.phase === 'validate' || t.state === 'validating') {
     if (t.state !== 'validating') return [];
     if (ok) d.move(t, 'task_completed', 'completed', base);
-    else {
-      d.move(t, 'task_validation_failed', 'failed', { ...base, outcome: { ...o, kind: 'validation' } });
-      if (t.critical) d.failCritical(t);
-    }
+    else failAttempt(d, t, { ...o, kind: 'validation' }, base);
     return d.settle();
   }
   if (o.kind === 'worker_lost') {
@@ -159,9 +156,17 @@ function taskOutcome(d: Decision, cmd: Extract<Parameters<typeof decide>[1], { k
   return d.settle();
 }
 
-/** An attempt failed: retry later while retries are left, otherwise the task fails (and maybe its workstream). */
+/**
+ * An attempt failed: retry later while retries are left, otherwise the task fails (and maybe its
+ * workstream). An attempt that fails in its validate phase is a failed validation, whatever ended it
+ * (the validate command, or its worker shut down without reassign: outcome worker_lost): the table
+ * and DESIGN §2 have validating→failed, never validating→retrying, so it is not retried automatically.
+ */
 export function failAttempt(d: Decision, t: Task, o: TaskOutcome, base: Record<string, unknown>): void {
-  if (t.retry_count < t.max_retries) {
+  if (t.state === 'validating') {
+    d.move(t, 'task_validation_failed', 'failed', { ...base, outcome: o });
+    if (t.critical) d.failCritical(t);
+  } else if (t.retry_count < t.max_retries) {
     const retryAt = new Date(d.now + backoffMs(t)).toISOString();
     d.move(t, o.kind === 'timeout' ? 'task_timed_out' : 'task_attempt_failed', 'retrying', { ...base, outcome: o, retry_count: t.retry_count + 1, retry_at: retryAt });
   } else {

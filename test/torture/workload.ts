@@ -84,10 +84,7 @@ export function pickCommand(rng: Rng, s: StateView, now: number): Command {
   if (busy.length > 0) {
     options.push([0.4, () => {
       const w = rng.pick(busy);
-      const task = s.worker(w)!.task;
-      const validating = task !== null && running.some((t) => `${t.workstream_id}/${t.id}` === task && t.state === 'validating');
-      // Not reassigning a validating task's worker throws in decide (reported as a model bug); avoid it here.
-      return { kind: 'worker_shutdown', worker_id: w, trigger: 'torture', reassign: validating || rng.chance(0.7) };
+      return { kind: 'worker_shutdown', worker_id: w, trigger: 'torture', reassign: rng.chance(0.7) };
     }]);
   }
   if (options.length === 0) return submit();
