@@ -2,6 +2,7 @@
 // names the bad seq and the command that repairs it, and changes nothing in .state.
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { CairnError, init, submit } from '../src/index.js';
@@ -129,4 +130,30 @@ describe('a flipped bit in a middle record', () => {
       assertTreeUnchanged(tree, readTree(dir), '.state');
     });
   });
+});
+
+describe('a crc-valid record crafted with a __proto__ key or deep nesting', () => {
+  // Damage behind the checksum (the crc recomputed, as someone editing the log by hand would):
+  // only the checks after parsing can catch it, and however the key is spelled it is refused.
+  for (const [name, key, code] of [
+    ['a plain __proto__ key', '"__proto__"', 'LOG_CORRUPT'],
+    ['a \\u005f-escaped __proto__ key', '"\\u005f_proto__"', 'LOG_CORRUPT'],
+    ['nesting 100,000 deep', null, 'LOG_INVALID'],
+  ] as const) {
+    it(`refuses ${name} with ${code} naming its seq`, async () => {
+      const dir = join(scratch('cairn-crafted-'), '.state');
+      init({ stateDir: dir });
+      const lines = [
+        { seq: 1, id: '01JN8BG900B6GR48QH7ECGPZ10', ts: '2025-03-01T08:00:00.000Z', type: 'scheduler_stopped', severity: 'info', operator: null },
+      ];
+      const text = JSON.stringify(lines[0]).slice(0, -1);
+      const crafted = key === null
+        ? `${text},"reason":${'['.repeat(100_000)}${']'.repeat(100_000)}`
+        : `${text},"reason":"x",${key}:{"polluted":true}`;
+      const crc = crc32(Buffer.from('}'), crc32(Buffer.from(crafted), 0));
+      writeFileSync(join(dir, 'transitions.jsonl'), `${crafted},"crc":"${crc.toString(16).padStart(8, '0')}"}\n`);
+      await assert.rejects(Store.open(dir, { readOnly: true }), (e: unknown) => e instanceof CairnError && e.code === code && /seq 1\b/.test(e.message));
+      assert.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype was touched');
+    });
+  }
 });

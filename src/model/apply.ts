@@ -39,8 +39,9 @@ function str(r: LogRecord, k: string): string {
 function getTask(s: MutableState, r: LogRecord): Task {
   const ws = str(r, 'workstream_id');
   const id = str(r, 'task_id');
-  if (!s.task(ws, id)) invalid(r, `unknown task ${ws}/${id}`);
-  return s.mutTask(ws, id);
+  const t = s.mutTaskIfAny(ws, id);
+  if (!t) invalid(r, `unknown task ${ws}/${id}`);
+  return t;
 }
 
 /** Moves a task along TASK_TRANSITIONS, keeping the workstream's counts, and returns it. */

@@ -29,6 +29,8 @@ export interface MutableState extends StateView {
   mutWorkstream(id: string): Workstream;
   putTask(task: Task): void;
   mutTask(workstreamId: string, taskId: string): Task;
+  /** mutTask, or undefined when there is no such task (one lookup: replay calls this per record). */
+  mutTaskIfAny(workstreamId: string, taskId: string): Task | undefined;
   setDependents(workstreamId: string, index: Map<string, string[]>): void;
   putWorker(worker: Worker): void;
   mutWorker(id: string): Worker;
@@ -78,6 +80,7 @@ export class State implements MutableState {
   mutWorkstream(id: string) { return must(this.workstreams.get(id), `workstream ${id}`); }
   putTask(t: Task) { this.tasks.set(taskKey(t.workstream_id, t.id), t); }
   mutTask(ws: string, id: string) { return must(this.tasks.get(taskKey(ws, id)), `task ${ws}/${id}`); }
+  mutTaskIfAny(ws: string, id: string) { return this.tasks.get(taskKey(ws, id)); }
   setDependents(ws: string, index: Map<string, string[]>) { this.deps.set(ws, index); }
   putWorker(w: Worker) { this.workers.set(w.id, w); }
   mutWorker(id: string) { return must(this.workers.get(id), `worker ${id}`); }
@@ -136,10 +139,14 @@ export class DraftState implements MutableState {
   }
   putTask(t: Task) { this.ts.set(taskKey(t.workstream_id, t.id), t); }
   mutTask(w: string, id: string) {
+    return must(this.mutTaskIfAny(w, id), `task ${taskKey(w, id)}`);
+  }
+  mutTaskIfAny(w: string, id: string) {
     const k = taskKey(w, id);
     let t = this.ts.get(k);
     if (!t) {
-      const b = must(this.base.task(w, id), `task ${k}`);
+      const b = this.base.task(w, id);
+      if (!b) return undefined;
       t = { ...b, depends_on: [...b.depends_on] };
       this.ts.set(k, t);
     }

@@ -1,12 +1,13 @@
 import { CairnError } from '../errors.js';
-import { crcHex, hasForbiddenKey, parseCrcHex } from '../log/codec.js';
+import { crcHex, parseCrcHex } from '../log/codec.js';
 import { apply } from '../model/apply.js';
 import { State } from '../model/state.js';
 import type { LogRecord } from '../model/types.js';
 import { FLAGS, type FsLayer, readWhole, unsafe } from './fsio.js';
+import { collectGarbage, REPLAY_GC_BYTES } from './gc.js';
 import { LOG_START, type LogPosition, type LogProblem, scanLog } from './logfile.js';
 import { BACKUP_NAME, type StatePaths } from './paths.js';
-import { type ArchiveDoc, addWorkstream, checkArchive, checkSnapshot, MAX_DEPTH, nestingDepth, parseDoc, stateFromSnapshot, type SnapshotDoc } from './snapshot.js';
+import { type ArchiveDoc, addWorkstream, checkArchive, checkSnapshot, MAX_DEPTH, parseDoc, stateFromSnapshot, type SnapshotDoc } from './snapshot.js';
 
 /** The result of loading: the state, where the log's good part ends, and what was wrong on the way. */
 export interface Loaded {
@@ -118,6 +119,7 @@ function replayFrom(io: FsLayer, paths: StatePaths, doc: SnapshotDoc | null, arc
   const base = doc?.seq ?? 0;
   const wantCrc = doc ? parseCrcHex(doc.crc) : 0;
   let mismatch: string | null = null;
+  let sinceGc = 0;
   const scan = scanLog(io, paths.log, LOG_START, (buf, start, end, seq, crc) => {
     if (mismatch) return;
     if (seq < base) return;
@@ -126,6 +128,12 @@ function replayFrom(io: FsLayer, paths: StatePaths, doc: SnapshotDoc | null, arc
       return;
     }
     applyLine(state, buf, start, end, seq);
+    // A long replay: keep peak memory at the size of the state, not of the log (see gc.ts).
+    sinceGc += end - start;
+    if (sinceGc >= REPLAY_GC_BYTES) {
+      sinceGc = 0;
+      collectGarbage();
+    }
   });
   if (mismatch) return mismatch;
   if (scan.end.seq < base) return `it is at seq ${base} but the log ends at seq ${scan.end.seq} (too new)`;
@@ -137,18 +145,20 @@ function replayFrom(io: FsLayer, paths: StatePaths, doc: SnapshotDoc | null, arc
  * apply (crafted, or written by a buggy version) is damage: LOG_CORRUPT or LOG_INVALID with its seq.
  */
 export function applyLine(state: State, buf: Buffer, start: number, end: number, seq: number): LogRecord {
-  const text = buf.toString('utf8', start, end);
-  if (hasForbiddenKey(text)) {
-    throw new CairnError('LOG_CORRUPT', `record seq ${seq} contains a __proto__ key`, { details: { seq }, hint: REPAIR_HINT });
-  }
-  if (nestingDepth(text) > MAX_DEPTH) {
-    throw new CairnError('LOG_INVALID', `record seq ${seq} is nested deeper than ${MAX_DEPTH} levels; cairn never writes that`, { details: { seq }, hint: REPAIR_HINT });
-  }
   let rec: LogRecord;
   try {
-    rec = JSON.parse(text) as LogRecord;
+    // V8's JSON.parse is iterative: a crafted line nested 200,000 deep parses without a stack overflow
+    // and is refused just below, before anything recursive sees it.
+    rec = JSON.parse(buf.toString('utf8', start, end)) as LogRecord;
   } catch (e) {
     throw new CairnError('LOG_CORRUPT', `record seq ${seq} is not valid JSON (${(e as Error).message})`, { details: { seq }, hint: REPAIR_HINT });
+  }
+  const shape = shapeProblem(rec, 1);
+  if (shape === 'proto') {
+    throw new CairnError('LOG_CORRUPT', `record seq ${seq} contains a __proto__ key`, { details: { seq }, hint: REPAIR_HINT });
+  }
+  if (shape === 'deep') {
+    throw new CairnError('LOG_INVALID', `record seq ${seq} is nested deeper than ${MAX_DEPTH} levels; cairn never writes that`, { details: { seq }, hint: REPAIR_HINT });
   }
   const bad = envelopeProblem(rec);
   if (bad) throw new CairnError('LOG_INVALID', `record seq ${seq}: ${bad}`, { details: { seq }, hint: REPAIR_HINT });
@@ -161,7 +171,36 @@ export function applyLine(state: State, buf: Buffer, start: number, end: number,
   return rec;
 }
 
+/**
+ * Walks a parsed value: 'proto' when some object has an own key `__proto__` (however it was
+ * spelled in the text, `\u005f_proto__` included), 'deep' when it nests deeper than MAX_DEPTH.
+ * Records are shallow, so this visits a dozen keys; a deep one is cut off at MAX_DEPTH.
+ */
+export function shapeProblem(v: unknown, depth: number): 'proto' | 'deep' | null {
+  if (depth > MAX_DEPTH) return 'deep';
+  if (Array.isArray(v)) {
+    for (const x of v) {
+      if (typeof x === 'object' && x !== null) {
+        const p = shapeProblem(x, depth + 1);
+        if (p) return p;
+      }
+    }
+    return null;
+  }
+  const o = v as Record<string, unknown>;
+  for (const k in o) {
+    if (k === '__proto__') return 'proto';
+    const x = o[k];
+    if (typeof x === 'object' && x !== null) {
+      const p = shapeProblem(x, depth + 1);
+      if (p) return p;
+    }
+  }
+  return null;
+}
+
 const SEVERITIES: readonly unknown[] = ['info', 'warning', 'error', 'critical'];
+let lastGoodTs = '';
 
 /**
  * Why a parsed record's envelope is not what cairn writes, or null. apply checks the entity fields
@@ -172,7 +211,12 @@ export function envelopeProblem(rec: unknown): string | null {
   if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) return 'not a JSON object';
   const r = rec as Record<string, unknown>;
   if (typeof r.id !== 'string') return 'its id is not a string';
-  if (typeof r.ts !== 'string' || Number.isNaN(Date.parse(r.ts))) return 'its ts is not a timestamp';
+  if (typeof r.ts !== 'string') return 'its ts is not a timestamp';
+  // The records of one decision share their ts: parse each distinct one once.
+  if (r.ts !== lastGoodTs) {
+    if (Number.isNaN(Date.parse(r.ts))) return 'its ts is not a timestamp';
+    lastGoodTs = r.ts;
+  }
   if (typeof r.type !== 'string') return 'its type is not a string';
   if (!SEVERITIES.includes(r.severity)) return 'its severity is not info, warning, error or critical';
   if (r.operator !== null && typeof r.operator !== 'string') return 'its operator is neither null nor a string';
