@@ -1,6 +1,6 @@
 // current.json is derived: deleted, emptied, garbled or replaced by an old backup, `status` still shows
 // the exact state (the log is replayed), restore-state rewrites it, and validate-state passes after.
-import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -179,5 +179,29 @@ describe('a lost or stale current.json', () => {
     const r = await cairnJson(['validate-state', '--state-dir', dir]);
     assert.equal(r.code, 1, said(r));
     assert.ok(r.doc.problems.some((p: { message: string; fix: string }) => /next/.test(p.message) && /restore-state/.test(p.fix)), JSON.stringify(r.doc.problems));
+  });
+});
+
+describe('a command whose records are committed but whose derived files cannot be written', () => {
+  it('says the records are committed and not to run it again; nothing is lost, and the next command catches the files up', async () => {
+    const dir = copyOfPristine();
+    // A folder where metrics.json goes: the rename over it fails (EISDIR) after the log was synced.
+    rmSync(join(dir, 'metrics.json'));
+    mkdirSync(join(dir, 'metrics.json', 'in-the-way'), { recursive: true });
+    writeFileSync(join(base, 'late.json'), JSON.stringify({ id: 'late', tasks: [{ id: 'a', command: 'true' }] }));
+    const r = await cairn(['submit', join(base, 'late.json'), '--state-dir', dir]);
+    assert.equal(r.code, 1, said(r));
+    assert.match(r.stderr, /error \[IO_ERROR\]: the command's records are committed \(the log is durable up to seq \d+\), but writing the derived files afterwards failed: .*metrics\.json \(EISDIR\)/);
+    assert.match(r.stderr, /hint: Do not run the command again/);
+    const submitted = replayLog(join(dir, 'transitions.jsonl')).workstream('late');
+    assert.equal(submitted?.state, 'running', 'the workstream is in the log');
+
+    rmSync(join(dir, 'metrics.json'), { recursive: true });
+    const again = await cairn(['submit', join(base, 'late.json'), '--state-dir', dir]);
+    assert.equal(again.code, 2, said(again));
+    assert.match(again.stderr, /DUPLICATE_WORKSTREAM/, 'which is why the first error must say the records are committed');
+    const v = await cairn(['validate-state', '--state-dir', dir]);
+    assert.equal(v.code, 0, said(v));
+    assert.ok(JSON.parse(readFileSync(join(dir, 'current.json'), 'utf8')).workstreams.late, 'current.json caught up');
   });
 });

@@ -1,3 +1,4 @@
+import { CairnError } from '../errors.js';
 import { Store, type StoreOptions } from '../store/store.js';
 import type { FsLayer } from '../store/fsio.js';
 import type { Config } from '../schemas/config.js';
@@ -27,12 +28,43 @@ export function openStore(o: CommonOptions, extra: StoreOptions = {}): Promise<S
   return Store.open(stateDirOf(o), { fs: o.fs, clock: o.clock, config: o.config, ...extra });
 }
 
-/** Opens the store, runs `fn`, and always closes it (writing the derived files when it may write). */
+/**
+ * Opens the store, runs `fn`, and always closes it (writing the derived files when it may write).
+ * When `fn` succeeded, a failing close reports that the command's records are committed (see
+ * afterCommit); when `fn` failed, its error is reported as before.
+ */
 export async function withStore<T>(o: CommonOptions, extra: StoreOptions, fn: (s: Store) => Promise<T>): Promise<T> {
   const store = await openStore(o, extra);
+  const seqBefore = store.position.seq;
+  let result: T;
   try {
-    return await fn(store);
-  } finally {
+    result = await fn(store);
+  } catch (e) {
     await store.close();
+    throw e;
   }
+  try {
+    await store.close();
+  } catch (e) {
+    throw afterCommit(e, store, seqBefore);
+  }
+  return result;
+}
+
+/**
+ * The error to report when writing the derived files failed after the command's records were
+ * appended and synced. MUST: once the log is durable past `seqBefore`, the error says
+ * the records are committed and that the command must not be run again: a second submit would be
+ * DUPLICATE_WORKSTREAM, a second retry another attempt. A lagging current.json loses nothing.
+ * Nothing committed (the log did not move): the error as it is.
+ */
+export function afterCommit(e: unknown, store: Store, seqBefore: number): unknown {
+  const seq = store.position.seq;
+  if (!(e instanceof CairnError) || seq <= seqBefore) return e;
+  const fixDisk = e.details.errno === 'ENOSPC' ? 'Once there is free disk space' : 'Once the cause is fixed';
+  return new CairnError(e.code, `the command's records are committed (the log is durable up to seq ${seq}), but writing the derived files afterwards failed: ${e.message}`, {
+    details: { ...e.details, committed: true, seq },
+    hint: `Do not run the command again: it is recorded, and running it again would repeat it (or be refused as a duplicate). Nothing is lost: current.json may lag the log, and loading replays the log after it. ${fixDisk}, the next command that writes brings the derived files up to date, or run: cairn restore-state --from-transitions ${store.paths.log} --yes`,
+    cause: e,
+  });
 }

@@ -8,7 +8,7 @@ import { listBackups } from '../store/load.js';
 import { StatePaths } from '../store/paths.js';
 import { rebuildInterventions, replaceLog, replayFile, snapshotOnlyState } from '../store/replace.js';
 import { checkRoot, Store } from '../store/store.js';
-import { type CommonOptions, operatorOf, stateDirOf } from './common.js';
+import { afterCommit, type CommonOptions, operatorOf, stateDirOf } from './common.js';
 
 export interface RestoreOptions extends CommonOptions {
   /** `latest` (newest valid backup) or a backup file. */
@@ -99,15 +99,23 @@ async function finish(o: RestoreOptions, extra: { skipCurrent: boolean }, source
 }
 
 async function record(o: RestoreOptions, store: Store, kind: 'backup' | 'transitions', source: string, changes: Change[], replaced: string | null): Promise<RestoreResult> {
+  const seqBefore = store.position.seq;
   try {
     await store.commit(() => [{
       type: 'state_restored', operator: operatorOf(o), reason: o.reason ?? `restore-state from ${source}`, action: 'restore_state',
       source: kind, file: source === 'transitions' ? 'transitions.jsonl' : source, changes: changes.length, ...(replaced ? { replaced_log: replaced } : {}),
     }]);
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+  try {
     await store.writeDerived(true, true);
     await rebuildInterventions(store.io, store.paths, store.config);
-    return { dry_run: false, source, changes, seq: store.state.seq, replaced_log: replaced, warnings: store.warnings };
-  } finally {
     await store.close();
+  } catch (e) {
+    await store.close().catch(() => undefined); // the first failure is the one to report
+    throw afterCommit(e, store, seqBefore);
   }
+  return { dry_run: false, source, changes, seq: store.state.seq, replaced_log: replaced, warnings: store.warnings };
 }

@@ -67,7 +67,8 @@ interface Tally {
  *   - a failure is a CairnError with a clear message (naming the errno) and a non-zero exit code;
  *     anything else escaping is "unclean";
  *   - nothing reported as done was not synced first (the log's synced size covers every record a
- *     resolved commit returned);
+ *     resolved commit returned); a submit or restore-state that fails after its records were synced
+ *     says they are committed;
  *   - no temp file is left behind; a failed append leaves no partial record;
  *   - the next open with the real layer works and, after it wrote, validate-state is clean.
  * The named scenarios run first; then random faults (CI 300 runs, full 3,000).
@@ -185,7 +186,12 @@ async function runScenario(root: string, s: Scenario, rng: Rng, t: Tally, c: Col
   const extra = [...after.keys()].filter((q) => !before.records.has(q) && !reported.some((r) => r.seq === q));
   if (extra.length > 0 && error !== null) {
     const ambiguous = ffs.fired.some((f) => /on (fdatasync|fsync) transitions/.test(f));
-    if (!ambiguous) t.failedAfterCommit++;
+    if (!ambiguous) {
+      t.failedAfterCommit++;
+      // Through the API the error must say so: running the command again would repeat it.
+      const said = error instanceof CairnError && error.details.committed === true && /records are committed/.test(error.message);
+      if (s.op !== 'commits' && s.op !== 'torn-open' && !said) c.fail(`${where}: seq ${extra.join(', ')} committed, but the error does not say so: ${errText(error)}`);
+    }
   }
 
   // The next start: the real layer opens it, writes, and the result validates.

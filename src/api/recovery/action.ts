@@ -8,7 +8,7 @@ import type { Draft, LogRecord, SchedulerInfo } from '../../model/types.js';
 import type { ToolName } from '../../recovery/common.js';
 import { killOrphanTask, liveScheduler } from '../../scheduler/liveness.js';
 import type { Store } from '../../store/store.js';
-import { type CommonOptions, openStore, operatorOf } from '../common.js';
+import { type CommonOptions, operatorOf, withStore } from '../common.js';
 
 /** Options of every recovery verb that changes the state. */
 export interface ActionOptions extends CommonOptions {
@@ -79,8 +79,7 @@ export function preview(s: StateView, drafts: readonly Draft[], now: number): { 
  */
 export async function runAction(o: ActionOptions, spec: ActionSpec): Promise<ActionResult> {
   const clock = o.clock ?? Date.now;
-  const store = await openStore(o, o.dryRun ? { readOnly: true } : {});
-  try {
+  return withStore(o, o.dryRun ? { readOnly: true } : {}, async (store) => {
     const live = await liveScheduler(store);
     const base = { action: spec.tool, dry_run: o.dryRun === true, scheduler: { live: live !== null, pid: live?.pid ?? null }, warnings: [...store.warnings] };
     const drafts = spec.decide(store.state, clock(), live);
@@ -117,9 +116,7 @@ export async function runAction(o: ActionOptions, spec: ActionSpec): Promise<Act
     };
     await spec.after?.(store, committed, result);
     return result;
-  } finally {
-    await store.close();
-  }
+  });
 }
 
 /** With no scheduler, something must run what the action queued. */
