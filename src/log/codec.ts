@@ -133,13 +133,6 @@ function parseHex8(buf: Buffer, at: number): number {
   return n >>> 0;
 }
 
-/**
- * True when JSON text uses `__proto__` as a key. State content is data: such a record or file is
- * refused, never merged into an object. (No valid id can be `__proto__`: ids start alphanumeric.)
- */
-export function hasForbiddenKey(text: string): boolean {
-  return text.includes('"__proto__":');
-}
 
 const TYPE_KEY = Buffer.from('"type":"');
 const BATCH_KEY = Buffer.from(',"batch":');

@@ -1,5 +1,6 @@
 import { CairnError } from '../errors.js';
 import { crcHex, parseCrcHex } from '../log/codec.js';
+import { MAX_DEPTH, shapeProblem } from '../log/shape.js';
 import { apply } from '../model/apply.js';
 import { State } from '../model/state.js';
 import type { LogRecord } from '../model/types.js';
@@ -7,7 +8,7 @@ import { FLAGS, type FsLayer, readWhole, unsafe } from './fsio.js';
 import { collectGarbage, REPLAY_GC_BYTES } from './gc.js';
 import { LOG_START, type LogPosition, type LogProblem, scanLog } from './logfile.js';
 import { BACKUP_NAME, type StatePaths } from './paths.js';
-import { type ArchiveDoc, addWorkstream, checkArchive, checkSnapshot, MAX_DEPTH, parseDoc, stateFromSnapshot, type SnapshotDoc } from './snapshot.js';
+import { type ArchiveDoc, addWorkstream, checkArchive, checkSnapshot, parseDoc, stateFromSnapshot, type SnapshotDoc } from './snapshot.js';
 
 /** The result of loading: the state, where the log's good part ends, and what was wrong on the way. */
 export interface Loaded {
@@ -169,34 +170,6 @@ export function applyLine(state: State, buf: Buffer, start: number, end: number,
     throw new CairnError('LOG_INVALID', `record seq ${seq} (${String(rec.type)}) cannot be applied: ${(e as Error).message}`, { details: { seq }, hint: REPAIR_HINT });
   }
   return rec;
-}
-
-/**
- * Walks a parsed value: 'proto' when some object has an own key `__proto__` (however it was
- * spelled in the text, `\u005f_proto__` included), 'deep' when it nests deeper than MAX_DEPTH.
- * Records are shallow, so this visits a dozen keys; a deep one is cut off at MAX_DEPTH.
- */
-export function shapeProblem(v: unknown, depth: number): 'proto' | 'deep' | null {
-  if (depth > MAX_DEPTH) return 'deep';
-  if (Array.isArray(v)) {
-    for (const x of v) {
-      if (typeof x === 'object' && x !== null) {
-        const p = shapeProblem(x, depth + 1);
-        if (p) return p;
-      }
-    }
-    return null;
-  }
-  const o = v as Record<string, unknown>;
-  for (const k in o) {
-    if (k === '__proto__') return 'proto';
-    const x = o[k];
-    if (typeof x === 'object' && x !== null) {
-      const p = shapeProblem(x, depth + 1);
-      if (p) return p;
-    }
-  }
-  return null;
 }
 
 const SEVERITIES: readonly unknown[] = ['info', 'warning', 'error', 'critical'];

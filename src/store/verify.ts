@@ -1,17 +1,16 @@
 import { CairnError } from '../errors.js';
 import { compactJson } from '../log/canonical.js';
-import { apply } from '../model/apply.js';
 import { checkInvariants } from '../model/invariants.js';
 import { State } from '../model/state.js';
 import type { LogRecord } from '../model/types.js';
 import { STATE_FILE_SCHEMAS, validateStateFile, type StateFileKind } from '../schemas/files-validate.js';
 import { interventionLines, listCheckpointSeqs } from './derived.js';
 import { type FsLayer, readWhole, unsafe } from './fsio.js';
-import { envelopeProblem, REPAIR_HINT } from './load.js';
+import { applyLine, REPAIR_HINT } from './load.js';
 import { LOG_START, scanLog } from './logfile.js';
 import { metricsDoc } from './metrics.js';
 import type { StatePaths } from './paths.js';
-import { checkCheckpoint, checkpointDoc, checkpointHash, checkSnapshot, parseDoc, snapshotDoc, workstreamDoc, type SnapshotDoc, MAX_DEPTH, nestingDepth } from './snapshot.js';
+import { checkCheckpoint, checkpointDoc, checkpointHash, checkSnapshot, parseDoc, snapshotDoc, workstreamDoc, type SnapshotDoc } from './snapshot.js';
 
 /** One thing validate-state found wrong, with the command that fixes it. */
 export interface Problem {
@@ -55,12 +54,8 @@ export function verifyState(io: FsLayer, paths: StatePaths): { problems: Problem
   const scan = scanLog(io, paths.log, LOG_START, (buf, start, end, seq) => {
     if (replayError) return;
     try {
-      const text = buf.toString('utf8', start, end);
-      if (nestingDepth(text) > MAX_DEPTH) throw new CairnError('LOG_INVALID', `record seq ${seq} is nested deeper than ${MAX_DEPTH} levels; cairn never writes that`);
-      const r = JSON.parse(text) as LogRecord;
-      const bad = envelopeProblem(r);
-      if (bad) throw new CairnError('LOG_INVALID', `record seq ${seq}: ${bad}`);
-      apply(state, r);
+      // The same checks and apply as loading: a record load refuses, validate-state reports.
+      const r = applyLine(state, buf, start, end, seq);
       if (r.operator !== null && typeof r.action === 'string') records.push(r);
     } catch (e) {
       replayError = e instanceof CairnError ? e : new CairnError('LOG_INVALID', `record seq ${seq} cannot be applied: ${(e as Error).message}`);
