@@ -125,6 +125,8 @@ describe('symlinks', () => {
       const outside = join(dir, 'outside');
       mkdirSync(outside);
       cpSync(join(state, name), join(outside, 'target'), { recursive: true });
+      // A file of the kind cairn keeps there, so a command that removes such files through the link is caught.
+      if (lstatSync(join(outside, 'target')).isDirectory()) writeFileSync(join(outside, 'target', 'victim.json'), '{}');
       rmSync(join(state, name), { recursive: true });
       symlinkSync(join(outside, 'target'), join(state, name));
       const spec = writeSpec(dir, 'other.json', { id: 'other', tasks: [{ id: 't', command: 'true' }] });
@@ -133,6 +135,15 @@ describe('symlinks', () => {
         const r = await cairn([...args, '--state-dir', state], { cwd: dir });
         assert.ok(r.code === 0 || r.code === 1 || r.code === 2, said(r));
         assert.doesNotMatch(r.stderr, /INTERNAL|ELOOP/, `${args[0]} fails cleanly: ${said(r)}`);
+        assertTreeUnchanged(before, readTree(outside), `the symlink's target after ${args[0]}`);
+      }
+      // The tools that rebuild derived files remove and replace files: never through the link. A
+      // garbled snapshot gives repair-state something to rebuild.
+      writeFileSync(join(state, name === 'current.json' ? 'metrics.json' : 'current.json'), '{');
+      for (const args of [['restore-state', '--from-transitions', join(state, 'transitions.jsonl'), '--yes'], ['repair-state', '--yes']]) {
+        const r = await cairn([...args, '--state-dir', state], { cwd: dir });
+        assert.ok(r.code === 0 || r.code === 1 || r.code === 2, said(r));
+        assert.doesNotMatch(r.stderr, /error \[INTERNAL\]/, said(r));
         assertTreeUnchanged(before, readTree(outside), `the symlink's target after ${args[0]}`);
       }
       if (name === 'transitions.jsonl') {

@@ -6,7 +6,7 @@ import type { LogRecord } from '../model/types.js';
 import { atomicWrite } from './atomic.js';
 import type { StoreConfig } from './config.js';
 import { DerivedWriter, interventionLines, listCheckpointSeqs } from './derived.js';
-import { FLAGS, type FsLayer, readWhole } from './fsio.js';
+import { FLAGS, type FsLayer, readWhole, unsafe } from './fsio.js';
 import { applyLine, listBackups } from './load.js';
 import { acquire, clearStaleLock, isLocked, lockPresent } from './lock.js';
 import { LOG_START, scanLog } from './logfile.js';
@@ -186,6 +186,12 @@ function unlinkIfThere(io: FsLayer, file: string): boolean {
  */
 export async function rebuildDerived(io: FsLayer, paths: StatePaths, cfg: StoreConfig, nowMs: number): Promise<string[]> {
   return underLock(paths, cfg, () => {
+    // MUST: the folders whose files are removed below are real folders of ours: through a symlink,
+    // unlinking archive/*.json would delete files outside the state folder.
+    for (const dir of [paths.checkpoints, paths.archive, paths.backups]) {
+      const st = io.lstatSync(dir);
+      if (st && (st.isSymbolicLink() || !st.isDirectory())) throw unsafe(dir);
+    }
     const ckpts = checkpointFiles(io, paths);
     const backups = listBackups(io, paths);
     const want = new Set<number>([...ckpts.keys(), ...backups.map((b) => b.seq)]);
