@@ -41,6 +41,8 @@ interface Tally {
   polluted: number;
   cliRuns: number;
   cliBad: number;
+  /** Damaged current.json, archive, backup and checkpoint files checked for trust. */
+  damagedSnapshots: number;
   trusted: number;
 }
 
@@ -65,7 +67,7 @@ export async function fuzz(opts: TortureOptions): Promise<Figures> {
   const rng = new Rng(opts.seed);
   const total = Number(process.env.CAIRN_FUZZ_N ?? (opts.size === 'full' ? 10_000 : 1000));
   const root = scratchDir('fuzz');
-  const t: Tally = { iterations: 0, opened: 0, refused: 0, unhandled: 0, wroteWhenRefusing: 0, wroteReadOnly: 0, corruptWritten: 0, polluted: 0, cliRuns: 0, cliBad: 0, trusted: 0 };
+  const t: Tally = { iterations: 0, opened: 0, refused: 0, unhandled: 0, wroteWhenRefusing: 0, wroteReadOnly: 0, corruptWritten: 0, polluted: 0, cliRuns: 0, cliBad: 0, damagedSnapshots: 0, trusted: 0 };
   const byCode = new Map<string, number>();
   const slow: string[] = [];
   try {
@@ -105,7 +107,8 @@ export async function fuzz(opts: TortureOptions): Promise<Figures> {
         fs.cpSync(work, cliCopy, { recursive: true });
       }
       const logState = isLog ? logRecords(path.join(stateDir, 'transitions.jsonl')).problem : null;
-      if (target !== 'spec' && target !== 'log') {
+      if (target === 'current' || target === 'archive' || target === 'backup' || target === 'checkpoint') {
+        t.damagedSnapshots++;
         const trusted = await trustedTampering(target, stateDir, path.relative(stateDir, file), path.join(path.dirname(base), path.relative(work, file)));
         if (trusted) {
           t.trusted++;
@@ -169,7 +172,8 @@ export async function fuzz(opts: TortureOptions): Promise<Figures> {
   return c.done({
     inputs: t.iterations, 'verbs that succeeded': t.opened, 'refused with a code': t.refused, 'unhandled exceptions': t.unhandled,
     'writes while refusing': t.wroteWhenRefusing, 'writes by read-only verbs': t.wroteReadOnly, 'writes to a damaged log': t.corruptWritten,
-    'prototype pollutions': t.polluted, 'CLI runs': t.cliRuns, 'bad CLI exits': t.cliBad, 'tampered files trusted': t.trusted,
+    'prototype pollutions': t.polluted, 'CLI runs': t.cliRuns, 'bad CLI exits': t.cliBad,
+    'snapshots, archives, backups and checkpoints damaged': t.damagedSnapshots, 'tampered files trusted': t.trusted,
   });
 }
 
@@ -225,9 +229,8 @@ async function runOp(op: Op, stateDir: string, specFile: string): Promise<void> 
  * --from-backup does) differs from a full replay of the log. A checkpoint is trusted when the reader
  * rollback uses accepts it and its content is not what the undamaged file held.
  */
-async function trustedTampering(target: Exclude<Target, 'spec' | 'log'>, stateDir: string, rel: string, original: string): Promise<string | null> {
+async function trustedTampering(target: 'current' | 'archive' | 'backup' | 'checkpoint', stateDir: string, rel: string, original: string): Promise<string | null> {
   try {
-    if (target === 'metrics' || target === 'config') return null; // not state: metrics.json is only compared, config.json is settings
     if (target === 'checkpoint') {
       const m = /^checkpoints\/(?:(.+)_latest|(.+)\/\d+)\.json$/.exec(rel)!;
       const entry = listCheckpoints(realFs, new StatePaths(stateDir), m[1] ?? m[2]!).find((e) => e.file === rel);
