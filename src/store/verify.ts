@@ -10,7 +10,7 @@ import { applyLine, REPAIR_HINT } from './load.js';
 import { LOG_START, scanLog } from './logfile.js';
 import { metricsDoc } from './metrics.js';
 import type { StatePaths } from './paths.js';
-import { checkCheckpoint, checkpointDoc, checkpointHash, checkSnapshot, parseDoc, snapshotDoc, workstreamDoc, type SnapshotDoc } from './snapshot.js';
+import { checkCheckpoint, checkpointDoc, checkpointHash, checkSnapshot, hashMatches, parseDoc, snapshotDoc, workstreamDoc, type SnapshotDoc } from './snapshot.js';
 
 /** One thing validate-state found wrong, with the command that fixes it. */
 export interface Problem {
@@ -166,7 +166,7 @@ function collectArchives(io: FsLayer, paths: StatePaths, problems: Problem[]): M
 /** A missing or wrong hash makes loading ignore every snapshot that needs the file; the content is still compared, so the report says what changed. */
 function checkArchiveHash(f: string, doc: Record<string, unknown>, problems: Problem[]): void {
   const why = typeof doc.hash !== 'string' ? 'it has no hash (written by an older cairn, or edited)'
-    : checkpointHash(doc) !== doc.hash ? 'its hash does not match its content (edited or damaged)' : null;
+    : !hashMatches(doc) ? 'its hash does not match its content (edited or damaged)' : null;
   if (why) problems.push({ code: 'ARCHIVE_INVALID', message: `archive/${f}: ${why}; loading does not trust it and replays the log instead`, fix: `cairn repair-state --yes (rebuilds archive/${f} from the log), or ${REBUILD}`, file: `archive/${f}` });
 }
 
