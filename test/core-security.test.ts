@@ -137,6 +137,10 @@ describe('symlinks', () => {
         assert.doesNotMatch(r.stderr, /INTERNAL|ELOOP/, `${args[0]} fails cleanly: ${said(r)}`);
         assertTreeUnchanged(before, readTree(outside), `the symlink's target after ${args[0]}`);
       }
+      if (name === 'checkpoints' || name === 'archive') {
+        const v = await cairnJson(['validate-state', '--state-dir', state], { cwd: dir });
+        assert.ok(v.doc.problems.some((p: { code: string; file?: string }) => p.code === 'UNSAFE_PATH' && p.file === name), `validate-state reports the link and reads nothing through it: ${said(v)}`);
+      }
       // The tools that rebuild derived files remove and replace files: never through the link. A
       // garbled snapshot gives repair-state something to rebuild.
       writeFileSync(join(state, name === 'current.json' ? 'metrics.json' : 'current.json'), '{');

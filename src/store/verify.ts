@@ -109,6 +109,10 @@ function collectCheckpoints(io: FsLayer, paths: StatePaths, problems: Problem[])
   const out = new Map<number, Ckpt[]>();
   const st = io.lstatSync(paths.checkpoints);
   if (!st) return out;
+  if (st.isSymbolicLink() || !st.isDirectory()) {
+    problems.push({ code: 'UNSAFE_PATH', message: `${paths.checkpoints} is a symbolic link or not a folder; cairn does not read through it`, fix: 'move it away by hand, then cairn repair-state --yes (rebuilds the checkpoints from the log)', file: 'checkpoints' });
+    return out;
+  }
   for (const f of io.readdirSync(paths.checkpoints)) {
     const m = /^(.+)_latest\.json$/.exec(f);
     const files: string[] = [];
