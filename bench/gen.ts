@@ -85,6 +85,8 @@ export class LogBuilder {
   /** Decides `cmd` on the current state and appends the records; returns them. */
   do(cmd: Command): LogRecord[] {
     const drafts = decide(this.state, cmd, { now: this.now });
+    // As the store writes a decision of several records: its first one carries `batch: n`.
+    if (drafts.length > 1) drafts[0] = { ...drafts[0]!, batch: drafts.length };
     const ts = new Date(this.now).toISOString();
     const out: LogRecord[] = [];
     for (const d of drafts) {

@@ -83,6 +83,6 @@ const [mode, target] = process.argv.slice(2);
 if (!mode || !target) throw new Error('usage: replay-child replay|bare-str|bare-buf <path>');
 const t0 = performance.now();
 const records = mode === 'replay' ? replay(target) : mode === 'bare-str' ? bareStr(target) : mode === 'bare-buf' ? bareBuf(target) : NaN;
-const ms = performance.now() - t0;
+const ms = performance.now() - t0; const cpu = process.cpuUsage();
 if (Number.isNaN(records)) throw new Error(`unknown mode ${mode}`);
-console.log(JSON.stringify({ ms, records, maxRssKb: process.resourceUsage().maxRSS }));
+console.log(JSON.stringify({ ms, records, maxRssKb: process.resourceUsage().maxRSS, cpuMs: (cpu.user + cpu.system) / 1000 }));

@@ -55,9 +55,14 @@ function must<T>(v: T | undefined, what: string): T {
 /** The live state: maps keyed by id, changed in place by `apply`. */
 export class State implements MutableState {
   seq = 0;
-  crc = '00000000';
+  private crcText = '00000000';
+  /** The crc as a number when set by replay and not yet read: hex is made only when asked for. */
+  private crcValue = -1;
   readonly workstreams = new Map<string, Workstream>();
+  /** Every task by `<workstream>/<task>`; add tasks with putTask only, which keeps byWs in step. */
   readonly tasks = new Map<string, Task>();
+  /** The same tasks by workstream, then id: a lookup without building the key (replay does one per record). */
+  private readonly byWs = new Map<string, Map<string, Task>>();
   readonly workers = new Map<string, Worker>();
   readonly resources = new Map<string, Resource>();
   readonly deps = new Map<string, Map<string, string[]>>();
@@ -65,7 +70,7 @@ export class State implements MutableState {
   metricsData: Metrics = emptyMetrics();
 
   workstream(id: string) { return this.workstreams.get(id); }
-  task(ws: string, id: string) { return this.tasks.get(taskKey(ws, id)); }
+  task(ws: string, id: string) { return this.byWs.get(ws)?.get(id); }
   worker(id: string) { return this.workers.get(id); }
   resource(id: string) { return this.resources.get(id); }
   scheduler() { return this.sched; }
@@ -75,12 +80,27 @@ export class State implements MutableState {
   workerIds() { return [...this.workers.keys()]; }
   resourceIds() { return [...this.resources.keys()]; }
 
+  get crc(): string {
+    if (this.crcValue >= 0) {
+      this.crcText = this.crcValue.toString(16).padStart(8, '0');
+      this.crcValue = -1;
+    }
+    return this.crcText;
+  }
+  set crc(v: string) { this.crcText = v; this.crcValue = -1; }
   setPosition(seq: number, crc: string) { this.seq = seq; this.crc = crc; }
+  /** setPosition with the crc as a number (0 to 2^32 - 1), for replay. */
+  setPositionCrc(seq: number, crc: number) { this.seq = seq; this.crcValue = crc; }
   putWorkstream(ws: Workstream) { this.workstreams.set(ws.id, ws); }
   mutWorkstream(id: string) { return must(this.workstreams.get(id), `workstream ${id}`); }
-  putTask(t: Task) { this.tasks.set(taskKey(t.workstream_id, t.id), t); }
-  mutTask(ws: string, id: string) { return must(this.tasks.get(taskKey(ws, id)), `task ${ws}/${id}`); }
-  mutTaskIfAny(ws: string, id: string) { return this.tasks.get(taskKey(ws, id)); }
+  putTask(t: Task) {
+    this.tasks.set(taskKey(t.workstream_id, t.id), t);
+    let inner = this.byWs.get(t.workstream_id);
+    if (!inner) this.byWs.set(t.workstream_id, (inner = new Map()));
+    inner.set(t.id, t);
+  }
+  mutTask(ws: string, id: string) { return must(this.task(ws, id), `task ${ws}/${id}`); }
+  mutTaskIfAny(ws: string, id: string) { return this.byWs.get(ws)?.get(id); }
   setDependents(ws: string, index: Map<string, string[]>) { this.deps.set(ws, index); }
   putWorker(w: Worker) { this.workers.set(w.id, w); }
   mutWorker(id: string) { return must(this.workers.get(id), `worker ${id}`); }

@@ -1,6 +1,7 @@
 import { crc32 } from 'node:zlib';
 import { lineBatch, lineSeq, statedCrc, verifyLine } from '../log/codec.js';
-import { FILE_MODE, FLAGS, type FsLayer, ioError, unsafe, writeAll } from './fsio.js';
+import { FILE_MODE, FLAGS, type FsLayer, ioError, realFs, unsafe, writeAll } from './fsio.js';
+import { scanAhead, scanAheadWorthIt } from './scan-ahead.js';
 
 /** Where a reader or writer stands in the log: the byte offset after the last good record, its seq and crc. */
 export interface LogPosition {
@@ -30,6 +31,8 @@ export interface ScanResult {
   ino?: number;
   records: number;
   problem: LogProblem | null;
+  /** How many of the records were checked by the second thread of a long scan (see scan-ahead.ts). */
+  ahead?: number;
 }
 
 /** Called for every good record in order; `start`/`end` delimit the line (no newline) in `buf`. */
@@ -53,8 +56,22 @@ export function scanLog(io: FsLayer, path: string, from: LogPosition, visit?: Li
     throw e;
   }
   try {
-    const ino = io.fstatSync(fd).ino;
-    return { ...scanFd(io, fd, from, visit), ino };
+    const st = io.fstatSync(fd);
+    const ino = st.ino;
+    let start = from;
+    let ahead = 0;
+    // A long scan with a visitor (a replay) checks the chain on a second thread; never through a
+    // test's FsLayer, whose files that thread could not see.
+    if (visit && io === realFs && scanAheadWorthIt(st.size - from.offset)) {
+      const got = scanAhead(path, st, from, st.size, visit);
+      if (got?.complete) return { end: got.pos, size: st.size, records: got.records, problem: null, ino, ahead: got.records };
+      if (got) {
+        start = got.pos;
+        ahead = got.records;
+      }
+    }
+    const rest = scanFd(io, fd, start, visit);
+    return { ...rest, records: rest.records + ahead, ino, ahead };
   } finally {
     io.closeSync(fd);
   }

@@ -165,7 +165,7 @@ export function addWorkstream(s: State, doc: WorkstreamDoc): void {
   for (const tid of ws.task_ids) {
     const t = { ...tasks[tid]! };
     ws.counts[t.state] += 1;
-    s.tasks.set(`${ws.id}/${tid}`, t);
+    s.putTask(t); // checkWorkstream made sure t.workstream_id and t.id are ws.id and tid
     for (const d of t.depends_on) {
       const list = dependents.get(d);
       if (list) list.push(tid);

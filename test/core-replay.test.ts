@@ -1,0 +1,235 @@
+// Replay's fast paths must change nothing but the speed: records parsed without id and crc reach
+// the same state as records parsed whole, and a long scan that checks the chain on a second thread
+// visits the same records and reports the same end, size and problem as the one-thread scan, on
+// intact and on damaged logs alike.
+import { appendFileSync, copyFileSync, mkdirSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { LogBuilder, simulate } from '../bench/gen.js';
+import { parseReplayLine } from '../src/log/codec.js';
+import { apply, applyReplayed } from '../src/model/apply.js';
+import { parseSpec } from '../src/model/spec.js';
+import { State } from '../src/model/state.js';
+import type { LogRecord } from '../src/model/types.js';
+import { realFs } from '../src/store/fsio.js';
+import { loadState } from '../src/store/load.js';
+import { LOG_START, scanLog, type ScanResult } from '../src/store/logfile.js';
+import { StatePaths } from '../src/store/paths.js';
+import { setScanAheadMinBytes } from '../src/store/scan-ahead.js';
+import { FIXTURES } from './helpers/paths.js';
+import { replayLog, stateDocument } from './helpers/state.js';
+import { scratch } from './helpers/tmp.js';
+
+const GOLDEN = join(FIXTURES, 'logs');
+const goldenLogs = readdirSync(GOLDEN).filter((f) => f.endsWith('.jsonl')).map((f) => join(GOLDEN, f));
+
+function lines(file: string): string[] {
+  return readFileSync(file, 'utf8').split('\n').slice(0, -1);
+}
+
+/** A state folder holding `file` as its log and nothing else. */
+function folderWith(file: string): string {
+  const dir = join(scratch('cairn-replay-'), '.state');
+  mkdirSync(dir, { mode: 0o700 });
+  copyFileSync(file, join(dir, 'transitions.jsonl'));
+  return dir;
+}
+
+describe('records parsed for replay (without id and crc)', () => {
+  it('are the whole-line records minus id and crc, for every line of every golden log', () => {
+    let n = 0;
+    for (const file of goldenLogs) {
+      for (const line of lines(file)) {
+        const whole = JSON.parse(line) as Record<string, unknown>;
+        const buf = Buffer.from(`garbage${line}more`);
+        const got = parseReplayLine(buf, 7, 7 + Buffer.byteLength(line), whole.seq as number);
+        const { id: _id, crc: _crc, ...want } = whole;
+        assert.deepEqual(got, want, `seq ${String(whole.seq)}`);
+        assert.equal(buf.toString('utf8', 7, buf.length - 4), line, 'the buffer is left as it was');
+        n++;
+      }
+    }
+    assert.ok(n > 50, `${n} lines`);
+  });
+
+  it('are refused (parse the whole line instead) whenever the line is not exactly what cairn writes', () => {
+    const good = lines(goldenLogs[0]!)[3]!;
+    const seq = (JSON.parse(good) as { seq: number }).seq;
+    const variants: Record<string, string> = {
+      'a leading zero in seq': good.replace(`{"seq":${seq},`, `{"seq":0${seq},`),
+      'a space after the brace': good.replace('{"seq"', '{ "seq"'),
+      'a lower-case id': good.replace(/"id":"([0-9A-Z]{26})"/, (_m, id: string) => `"id":"${id.toLowerCase()}"`),
+      'a short id': good.replace(/"id":"[0-9A-Z]{26}"/, '"id":"01ABC"'),
+      'an escaped id': good.replace(/"id":"[0-9A-Z]{2}/, '"id":"\\u0030A'),
+      'a second seq key': good.replace(',"crc":', ',"seq":7,"crc":'),
+      'a second id key': good.replace(',"crc":', ',"id":"x","crc":'),
+      'a second crc key': good.replace(',"crc":', ',"crc":"00000000","crc":'),
+      'no crc at the end': good.replace(/,"crc":"[0-9a-f]{8}"\}$/, '}'),
+      'id as the last key': `{"seq":${seq},"id":"01JN8BG900B6GR48QH7ECGPZ10","crc":"00000000"}`,
+    };
+    for (const [what, line] of Object.entries(variants)) {
+      assert.notEqual(line, good, what);
+      const buf = Buffer.from(line);
+      let got: unknown;
+      try {
+        got = parseReplayLine(buf, 0, buf.length, seq);
+      } catch {
+        got = 'threw';
+      }
+      assert.ok(got === null || got === 'threw', `${what}: ${JSON.stringify(got)}`);
+    }
+    assert.equal(parseReplayLine(Buffer.from(good), 0, Buffer.byteLength(good), seq + 1), null, 'a seq other than the line states');
+  });
+
+  it('throw for a line whose inside is not JSON, as JSON.parse of the whole line does', () => {
+    const good = lines(goldenLogs[0]!)[3]!;
+    const bad = good.replace('"type":', '"type"');
+    assert.throws(() => JSON.parse(bad), SyntaxError);
+    assert.throws(() => parseReplayLine(Buffer.from(bad), 0, Buffer.byteLength(bad), (JSON.parse(good) as { seq: number }).seq), SyntaxError);
+  });
+
+  it('are applied by handlers that never read a record\'s id or crc', () => {
+    for (const file of goldenLogs) {
+      const whole = new State();
+      const replayed = new State();
+      for (const line of lines(file)) {
+        const rec = JSON.parse(line) as LogRecord;
+        apply(whole, rec);
+        const { id: _id, crc, ...rest } = rec;
+        const guarded = new Proxy(rest, {
+          get(target, key, receiver) {
+            if (key === 'id' || key === 'crc') throw new Error(`a handler read ${String(key)} of ${rec.type}`);
+            return Reflect.get(target, key, receiver) as unknown;
+          },
+        });
+        applyReplayed(replayed, guarded, parseInt(crc, 16));
+      }
+      assert.deepEqual(stateDocument(replayed), stateDocument(whole), file);
+    }
+  });
+
+  it('replay every golden log to exactly the state of the whole-line replay', () => {
+    for (const file of goldenLogs) {
+      const loaded = loadState(realFs, new StatePaths(folderWith(file)), { skipCurrent: true });
+      assert.equal(loaded.problem, null);
+      assert.deepEqual(stateDocument(loaded.state), stateDocument(replayLog(file)), file);
+    }
+  });
+});
+
+/** A log of a simulated run: ~`records` records, some decisions of several records (batch: n). */
+function simulated(dir: string, records: number): string {
+  const file = join(dir, 'transitions.jsonl');
+  simulate(file, { workstreamId: 'sim', tasks: 120, layerWidth: 12, workers: 2, churnRecords: records });
+  return file;
+}
+
+/** Every field of a scan that a caller reads, and the seq/offset of every record it visited. */
+function scanBoth(file: string): { one: ScanResult; two: ScanResult; visitedOne: string; visitedTwo: string } {
+  const visit = (into: string[]) => (_b: Buffer, start: number, end: number, seq: number, crc: number, offset: number) => {
+    into.push(`${seq}:${crc}:${offset}:${end - start}`);
+  };
+  const a: string[] = [];
+  const b: string[] = [];
+  const prev = setScanAheadMinBytes(Infinity);
+  try {
+    const one = scanLog(realFs, file, LOG_START, visit(a));
+    setScanAheadMinBytes(0);
+    const two = scanLog(realFs, file, LOG_START, visit(b));
+    return { one, two, visitedOne: a.join(','), visitedTwo: b.join(',') };
+  } finally {
+    setScanAheadMinBytes(prev);
+  }
+}
+
+function assertSameScan(file: string, what: string): ScanResult {
+  const { one, two, visitedOne, visitedTwo } = scanBoth(file);
+  const ahead = two.ahead;
+  assert.deepEqual({ end: two.end, size: two.size, records: two.records, problem: two.problem, ino: two.ino }, { end: one.end, size: one.size, records: one.records, problem: one.problem, ino: one.ino }, what);
+  assert.equal(visitedTwo, visitedOne, `${what}: the same records visited`);
+  assert.ok((ahead ?? 0) > 0 || one.records === 0, `${what}: the second thread checked records (${String(ahead)})`);
+  return two;
+}
+
+describe('a long scan on two threads', () => {
+  const root = scratch('cairn-scan2-');
+  // ~13 MiB: more than the three 4 MiB slots, so slots are handed back and filled again.
+  mkdirSync(join(root, 'big'));
+  const big = simulated(join(root, 'big'), 45_000);
+  const size = readFileSync(big).length;
+  const bigLines = lines(big);
+  const prev = setScanAheadMinBytes(0);
+  after(() => setScanAheadMinBytes(prev));
+
+  it('visits every record of an intact log, in order, and ends where the one-thread scan does', () => {
+    assert.ok(size > 12 * 1024 * 1024, `${size} bytes`);
+    assert.ok(bigLines.some((l) => l.includes('"batch":')), 'the log has decisions of several records');
+    const r = assertSameScan(big, 'intact');
+    assert.equal(r.problem, null);
+    assert.equal(r.records, bigLines.length);
+    assert.equal(r.ahead, bigLines.length, 'every record was checked by the second thread');
+  });
+
+  it('replays to the same state as the one-thread scan', () => {
+    const dir = folderWith(big);
+    setScanAheadMinBytes(Infinity);
+    const one = loadState(realFs, new StatePaths(dir), { skipCurrent: true });
+    setScanAheadMinBytes(0);
+    const two = loadState(realFs, new StatePaths(dir), { skipCurrent: true });
+    assert.deepEqual(stateDocument(two.state), stateDocument(one.state));
+    assert.deepEqual(stateDocument(two.state), stateDocument(replayLog(big)));
+    assert.deepEqual(two.end, one.end);
+  });
+
+  it('reports a torn tail exactly as the one-thread scan does, wherever the log is cut', () => {
+    const cuts = [size - 1, size - 20, Math.floor(size / 2), 4 * 1024 * 1024 + 3, 4 * 1024 * 1024 - 1, 8 * 1024 * 1024 + 100, 300];
+    for (const cut of cuts) {
+      const f = join(root, `cut-${cut}.jsonl`);
+      copyFileSync(big, f);
+      truncateSync(f, cut);
+      const r = assertSameScan(f, `cut at ${cut}`);
+      assert.ok(r.problem?.kind === 'torn' || r.problem?.kind === 'incomplete', `cut at ${cut}: ${JSON.stringify(r.problem)}`);
+    }
+  });
+
+  it('reports a log that ends inside a decision as that decision set aside', () => {
+    const i = bigLines.findLastIndex((l) => l.includes('"batch":'));
+    const f = join(root, 'open-decision.jsonl');
+    writeFileSync(f, bigLines.slice(0, i + 1).join('\n') + '\n');
+    const r = assertSameScan(f, 'open decision');
+    assert.equal(r.problem?.kind, 'torn');
+    assert.equal(r.records, i);
+  });
+
+  it('reports mid-log corruption at the same seq, from a flipped byte anywhere', () => {
+    const buf = readFileSync(big);
+    for (const at of [100, Math.floor(size / 3), 4 * 1024 * 1024 + 17, size - 400]) {
+      const bad = Buffer.from(buf);
+      bad[at] = bad[at]! ^ 0x04;
+      const f = join(root, `flip-${at}.jsonl`);
+      writeFileSync(f, bad);
+      const r = assertSameScan(f, `flip at ${at}`);
+      assert.ok(r.problem !== null, `flip at ${at} is found`);
+    }
+  });
+
+  it('goes on alone past a line longer than a slot, and after garbage appended', () => {
+    const dir = join(root, 'long');
+    mkdirSync(dir);
+    const f = join(dir, 'transitions.jsonl');
+    const g = new LogBuilder(f);
+    g.do({ kind: 'scheduler_start', scheduler_id: 'sched-1', pid: 1, process_start: null });
+    for (let i = 0; i < 20_000; i++) g.do(i % 2 === 0 ? { kind: 'worker_start', worker_id: 'w1', pid: 2, scheduler_id: 'sched-1' } : { kind: 'worker_shutdown', worker_id: 'w1', trigger: 'test', reassign: false });
+    const spec = parseSpec({ id: 'big-params', params: { blob: 'x'.repeat(5 * 1024 * 1024) }, tasks: [{ id: 'a', command: 'true' }] }, { defaultId: () => 'big-params' });
+    g.do({ kind: 'submit', spec });
+    for (let i = 0; i < 20_000; i++) g.do(i % 2 === 0 ? { kind: 'worker_start', worker_id: 'w1', pid: 2, scheduler_id: 'sched-1' } : { kind: 'worker_shutdown', worker_id: 'w1', trigger: 'test', reassign: false });
+    g.close();
+    const r = assertSameScan(f, 'a 5 MiB line');
+    assert.equal(r.problem, null);
+    assert.ok(r.ahead! < r.records, 'the one-thread scan took over at the long line');
+    appendFileSync(f, 'not a record\n{"seq":');
+    const t = assertSameScan(f, 'garbage at the end');
+    assert.equal(t.problem?.kind, 'torn');
+  });
+});
