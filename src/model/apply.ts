@@ -2,7 +2,7 @@ import { CairnError } from '../errors.js';
 import type { RecordType } from './catalogue.js';
 import { buildWorkstream } from './build.js';
 import type { MutableState, State } from './state.js';
-import { ACTIVE_TASK_STATES, type TaskState, type WorkerState, type WorkstreamState } from './states.js';
+import { ACTIVE_TASK_STATES, TASK_STATES, type TaskState, type WorkerState, WORKSTREAM_STATES, type WorkstreamState } from './states.js';
 import { TASK_TRANSITIONS, WORKER_TRANSITIONS, WORKSTREAM_TRANSITIONS, allowedTargets } from './transitions.js';
 import type { Envelope, LogRecord, Task, TaskOutcome, WorkstreamSpec } from './types.js';
 import { taskKey } from './types.js';
@@ -16,7 +16,7 @@ import { taskKey } from './types.js';
  * tables do not allow is never ignored: it throws LOG_INVALID naming its seq.
  */
 export function apply(s: MutableState, r: LogRecord): void {
-  handlerOf(r)(s, r);
+  handlerOf(r).apply(s, r);
   s.setPosition(r.seq, r.crc);
 }
 
@@ -30,15 +30,29 @@ export type ReplayedRecord = Omit<Envelope, 'id' | 'crc'> & { [field: string]: u
 /** apply for replay: the same handlers, the record's crc given as the number the scanner verified. */
 export function applyReplayed(s: State, r: ReplayedRecord, crc: number): void {
   const rec = r as LogRecord;
-  handlerOf(rec)(s, rec);
+  const h = handlerOf(rec);
+  // The same name, as the catalogue's own string: JSON.parse makes a new string per record, and a
+  // property lookup by a new string must first find it in V8's string table (see canonicalState).
+  rec.type = h.type;
+  h.apply(s, rec);
   s.setPositionCrc(r.seq, crc);
 }
 
-function handlerOf(r: LogRecord): Handler {
+function handlerOf(r: LogRecord): { apply: Handler; type: RecordType } {
   // One Map lookup finds the handler and proves the type known (replay calls this per record).
-  const handler = typeof r.type === 'string' ? HANDLER_OF.get(r.type) : undefined;
-  if (handler === undefined) invalid(r, `unknown record type ${JSON.stringify(r.type)}`);
-  return handler;
+  const h = typeof r.type === 'string' ? HANDLER_OF.get(r.type) : undefined;
+  if (h === undefined) invalid(r, `unknown record type ${JSON.stringify(r.type)}`);
+  return h;
+}
+
+/**
+ * A state named by a record, as the one string of that name in the tables (or undefined when it
+ * names no state). States become keys of property lookups (the transition tables, a workstream's
+ * counts); keeping the tables' own strings in the state makes those lookups cheap, and a Map finds
+ * them without that cost.
+ */
+function canonicalState<S extends string>(names: ReadonlyMap<string, S>, v: unknown): S | undefined {
+  return typeof v === 'string' ? names.get(v) : undefined;
 }
 
 type Handler = (s: MutableState, r: LogRecord) => void;
@@ -68,10 +82,10 @@ function getTask(s: MutableState, r: LogRecord): Task {
 function moveTask(s: MutableState, r: LogRecord): Task {
   const t = getTask(s, r);
   const from = t.state;
-  const to = r.to as TaskState;
+  const to = canonicalState(TASK_STATE_OF, r.to);
   if (r.from !== undefined && r.from !== from) invalid(r, `task ${t.workstream_id}/${t.id} is ${from}, record says from ${String(r.from)}`);
-  if (!allowedTargets(TASK_TRANSITIONS, from, r.type).includes(to)) {
-    invalid(r, `task ${t.workstream_id}/${t.id} may not go from ${from} to ${String(to)} by ${r.type}`);
+  if (to === undefined || !allowedTargets(TASK_TRANSITIONS, from, r.type).includes(to)) {
+    invalid(r, `task ${t.workstream_id}/${t.id} may not go from ${from} to ${String(r.to)} by ${r.type}`);
   }
   const ws = s.mutWorkstream(t.workstream_id);
   ws.counts[from] -= 1;
@@ -90,10 +104,10 @@ function moveWorkstream(s: MutableState, r: LogRecord): void {
   const id = str(r, 'workstream_id');
   if (!s.workstream(id)) invalid(r, `unknown workstream ${id}`);
   const ws = s.mutWorkstream(id);
-  const to = r.to as WorkstreamState;
+  const to = canonicalState(WORKSTREAM_STATE_OF, r.to);
   if (r.from !== undefined && r.from !== ws.state) invalid(r, `workstream ${id} is ${ws.state}, record says from ${String(r.from)}`);
-  if (!allowedTargets(WORKSTREAM_TRANSITIONS, ws.state, r.type).includes(to)) {
-    invalid(r, `workstream ${id} may not go from ${ws.state} to ${String(to)} by ${r.type}`);
+  if (to === undefined || !allowedTargets(WORKSTREAM_TRANSITIONS, ws.state, r.type).includes(to)) {
+    invalid(r, `workstream ${id} may not go from ${ws.state} to ${String(r.to)} by ${r.type}`);
   }
   ws.state = to;
   ws.updated_seq = r.seq;
@@ -399,4 +413,8 @@ const HANDLERS: { readonly [T in RecordType]: Handler } = {
   state_repaired() {},
 };
 
-const HANDLER_OF: ReadonlyMap<string, Handler> = new Map(Object.entries(HANDLERS));
+const HANDLER_OF: ReadonlyMap<string, { apply: Handler; type: RecordType }> = new Map(
+  (Object.entries(HANDLERS) as [RecordType, Handler][]).map(([type, h]) => [type, { apply: h, type }]),
+);
+const TASK_STATE_OF: ReadonlyMap<string, TaskState> = new Map(TASK_STATES.map((x) => [x, x]));
+const WORKSTREAM_STATE_OF: ReadonlyMap<string, WorkstreamState> = new Map(WORKSTREAM_STATES.map((x) => [x, x]));

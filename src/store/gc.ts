@@ -27,4 +27,4 @@ export function collectGarbage(): void {
 }
 
 /** Bytes of log replayed between two collections. */
-export const REPLAY_GC_BYTES = 16 * 1024 * 1024;
+export const REPLAY_GC_BYTES = 64 * 1024 * 1024;
