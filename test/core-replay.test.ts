@@ -13,7 +13,7 @@ import { parseSpec } from '../src/model/spec.js';
 import { State } from '../src/model/state.js';
 import type { LogRecord } from '../src/model/types.js';
 import { realFs } from '../src/store/fsio.js';
-import { loadState } from '../src/store/load.js';
+import { envelopeProblem, isIsoTs, loadState } from '../src/store/load.js';
 import { LOG_START, scanLog, type ScanResult } from '../src/store/logfile.js';
 import { StatePaths } from '../src/store/paths.js';
 import { setScanAheadMinBytes } from '../src/store/scan-ahead.js';
@@ -35,6 +35,37 @@ function folderWith(file: string): string {
   copyFileSync(file, join(dir, 'transitions.jsonl'));
   return dir;
 }
+
+describe('the timestamp check of a replayed record', () => {
+  it('takes only times Date.parse reads, at every edge of every field', () => {
+    const pad = (n: number, w: number) => String(n).padStart(w, '0');
+    let accepted = 0;
+    for (const y of [0, 1970, 2026, 9999]) {
+      for (let m = 0; m <= 13; m++) {
+        for (const d of [0, 1, 28, 29, 30, 31, 32]) {
+          for (const [h, mi, se] of [[0, 0, 0], [23, 59, 59], [24, 0, 0], [23, 60, 0], [23, 0, 60]]) {
+            const ts = `${pad(y, 4)}-${pad(m, 2)}-${pad(d, 2)}T${pad(h!, 2)}:${pad(mi!, 2)}:${pad(se!, 2)}.999Z`;
+            if (isIsoTs(ts)) {
+              accepted++;
+              assert.ok(!Number.isNaN(Date.parse(ts)), `${ts} is taken but Date.parse refuses it`);
+            }
+          }
+        }
+      }
+    }
+    assert.ok(accepted > 100, `${accepted} accepted`);
+    for (const ts of ['2026-01-01T00:00:00Z', '2026-1-01T00:00:00.000Z', '2026-01-01 00:00:00.000Z', '2026-01-01T00:00:00.000+00:00', 'x'.repeat(24)]) {
+      assert.equal(isIsoTs(ts), false, ts);
+    }
+  });
+
+  it('still lets Date.parse judge every other spelling, as before', () => {
+    const rec = { id: 'x', type: 'state_restored', severity: 'info', operator: null };
+    assert.equal(envelopeProblem({ ...rec, ts: '2026-01-01T00:00:00Z' }), null);
+    assert.equal(envelopeProblem({ ...rec, ts: '2026-13-01T00:00:00.000Z' }), 'its ts is not a timestamp');
+    assert.equal(envelopeProblem({ ...rec, ts: 'yesterday' }), 'its ts is not a timestamp');
+  });
+});
 
 describe('records parsed for replay (without id and crc)', () => {
   it('are the whole-line records minus id and crc, for every line of every golden log', () => {

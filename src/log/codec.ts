@@ -203,7 +203,8 @@ export function parseReplayLine(buf: Buffer, start: number, end: number, seq: nu
   const close = buf[cut]!;
   buf[a] = 0x7b;
   buf[cut] = 0x7d;
-  const text = buf.toString('utf8', a, cut + 1);
+  // No encoding argument: utf8 without Buffer#toString looking the encoding up (per record).
+  const text = buf.toString(undefined, a, cut + 1);
   buf[a] = open;
   buf[cut] = close;
   const rec = JSON.parse(text) as Record<string, unknown>;
