@@ -245,6 +245,21 @@ describe('a long scan on two threads', () => {
     }
   });
 
+  it('keeps the second thread when the first decision is longer than its first, small read', () => {
+    const dir = join(root, 'big-first');
+    mkdirSync(dir);
+    const f = join(dir, 'transitions.jsonl');
+    const g = new LogBuilder(f);
+    const spec = parseSpec({ id: 'big-first', params: { blob: 'y'.repeat(1024 * 1024) }, tasks: [{ id: 'a', command: 'true' }] }, { defaultId: () => 'big-first' });
+    g.do({ kind: 'submit', spec });
+    g.do({ kind: 'scheduler_start', scheduler_id: 'sched-1', pid: 1, process_start: null });
+    for (let i = 0; i < 2_000; i++) g.do(i % 2 === 0 ? { kind: 'worker_start', worker_id: 'w1', pid: 2, scheduler_id: 'sched-1' } : { kind: 'worker_shutdown', worker_id: 'w1', trigger: 'test', reassign: false });
+    g.close();
+    const r = assertSameScan(f, 'a 1 MiB first decision');
+    assert.equal(r.problem, null);
+    assert.equal(r.ahead, r.records, 'every record was checked by the second thread');
+  });
+
   it('goes on alone past a line longer than a slot, and after garbage appended', () => {
     const dir = join(root, 'long');
     mkdirSync(dir);

@@ -11,6 +11,7 @@ import { AHEAD, type AheadData, slotBase, slotTables } from './scan-ahead-layout
  * or at the end of the range, and says where; it never decides what a bad line is.
  */
 const d = workerData as AheadData;
+const FIRST_READ = 256 * 1024;
 const ctl = new Int32Array(d.ctl);
 const pos64 = new Float64Array(d.pos);
 const data = new Uint8Array(d.data);
@@ -35,6 +36,8 @@ try {
   // Another file under the same name (the log was replaced meanwhile): the main thread reads on alone.
   if (st.ino !== d.ino || st.dev !== d.dev) throw new Error('the log was replaced');
   let slot = 0;
+  // A small first read: the main thread waits for the first slot, later ones are ready in time.
+  let readSize = Math.min(FIRST_READ, d.slotBytes);
   for (;;) {
     if (offset >= d.size) break;
     const base = slotBase(slot);
@@ -45,7 +48,7 @@ try {
     }
     if (Atomics.load(ctl, AHEAD.stop) !== 0) throw new Error('stopped');
     const view = data.subarray(slot * d.slotBytes, (slot + 1) * d.slotBytes);
-    const want = Math.min(d.slotBytes, d.size - offset);
+    const want = Math.min(readSize, d.size - offset);
     let got = 0;
     while (got < want) {
       const n = fs.readSync(fd, view, got, want - got, offset + got);
@@ -53,6 +56,11 @@ try {
       got += n;
     }
     const run = verifyRun(view, got, seq, crc, tables[slot]);
+    if (run.records === 0 && !run.broken && got === want && readSize < d.slotBytes) {
+      readSize = d.slotBytes; // the first decision is longer than the first read: read the whole slot
+      continue;
+    }
+    readSize = d.slotBytes;
     if (run.records > 0) {
       pos64[2 + slot] = offset;
       ctl[base + 1] = run.bytes;
