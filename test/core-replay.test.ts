@@ -4,10 +4,12 @@
 // intact and on damaged logs alike.
 import { appendFileSync, copyFileSync, mkdirSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { LogBuilder, simulate } from '../bench/gen.js';
 import { parseReplayLine } from '../src/log/codec.js';
+import { CairnError } from '../src/errors.js';
 import { apply, applyReplayed } from '../src/model/apply.js';
 import { parseSpec } from '../src/model/spec.js';
 import { State } from '../src/model/state.js';
@@ -277,5 +279,47 @@ describe('a long scan on two threads', () => {
     appendFileSync(f, 'not a record\n{"seq":');
     const t = assertSameScan(f, 'garbage at the end');
     assert.equal(t.problem?.kind, 'torn');
+  });
+
+  it('refuses crafted records (a __proto__ key however spelled, deep nesting) exactly as the one-thread replay does', () => {
+    const base = lines(goldenLogs[0]!);
+    const last = JSON.parse(base.at(-1)!) as { seq: number; crc: string };
+    /** A crc-valid line chained on the log: what someone who recomputes the chain can write. */
+    const crafted = (extra: string) => {
+      const body = `{"seq":${last.seq + 1},"id":"01JN8BG900B6GR48QH7ECGPZ99","ts":"2026-01-01T00:00:00.000Z","type":"state_restored","severity":"info","operator":null,${extra}`;
+      const crc = crc32(Buffer.from(`${body}}`), parseInt(last.crc, 16)) >>> 0;
+      return `${body},"crc":"${crc.toString(16).padStart(8, '0')}"}`;
+    };
+    const deep = (n: number) => `"x":${'['.repeat(n)}${']'.repeat(n)}`;
+    const cases: Record<string, [extra: string, code: string | null]> = {
+      'a __proto__ key': ['"x":{"__proto__":1}', 'LOG_CORRUPT'],
+      'an escaped __proto__ key': ['"x":{"\\u005f_proto__":1}', 'LOG_CORRUPT'],
+      'nesting 70 deep': [deep(70), 'LOG_INVALID'],
+      'nesting 63 deep (64 with the record)': [deep(63), null],
+      'nesting 64 deep (65 with the record)': [deep(64), 'LOG_INVALID'],
+      '__proto__ in a string only': ['"reason":"__proto__"', null],
+      'a backslash in a string only': ['"reason":"a\\"b"', null],
+    };
+    const outcome = (dir: string): string => {
+      try {
+        const l = loadState(realFs, new StatePaths(dir), { skipCurrent: true });
+        return `ok seq ${l.state.seq}`;
+      } catch (e) {
+        assert.ok(e instanceof CairnError, String(e));
+        return `${e.code}: ${e.message}`;
+      }
+    };
+    for (const [what, [extra, code]] of Object.entries(cases)) {
+      const file = join(root, `crafted-${what.replace(/\W+/g, '-')}.jsonl`);
+      writeFileSync(file, `${[...base, crafted(extra)].join('\n')}\n`);
+      const dir = folderWith(file);
+      setScanAheadMinBytes(Infinity);
+      const one = outcome(dir);
+      setScanAheadMinBytes(0);
+      const two = outcome(dir);
+      assert.equal(two, one, what);
+      if (code === null) assert.equal(one, `ok seq ${last.seq + 1}`, what);
+      else assert.ok(one.startsWith(`${code}:`), `${what}: ${one}`);
+    }
   });
 });

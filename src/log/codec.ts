@@ -2,6 +2,7 @@ import { crc32 } from 'node:zlib';
 import { KEY_ORDER } from '../model/catalogue.js';
 import type { LogRecord } from '../model/types.js';
 import { canonicalize } from './canonical.js';
+import { MAX_DEPTH } from './shape.js';
 
 /**
  * The record format of `.state/transitions.jsonl` (DESIGN §3). Pure: no I/O.
@@ -168,8 +169,9 @@ function typeKeyAt(buf: Buffer, start: number, end: number): number {
   while (comma < end && comma < start + 24 && buf[comma] !== 0x2c) comma++;
   const guess = comma + 1 + 6 + 26 + 8 + 24 + 2; // ,"id":"<26>","ts":"<24>",
   if (bytesAt(buf, guess, end, TYPE_KEY)) return guess;
-  const t = buf.indexOf(TYPE_KEY, start);
-  return t < 0 || t >= end || t > start + 160 ? -1 : t;
+  // Within the line's first 160 bytes only: Buffer#indexOf would go on to the end of the buffer.
+  const t = buf.subarray(start, Math.min(end, start + 160 + TYPE_KEY.length)).indexOf(TYPE_KEY);
+  return t < 0 || t > 160 ? -1 : start + t;
 }
 
 function bytesAt(buf: Buffer, at: number, end: number, want: Buffer): boolean {
@@ -190,12 +192,13 @@ const ULID_LEN = 26;
  * exactly of that form, or when the rest repeats one of the three keys (JSON.parse of the whole
  * line would then keep the last one): the caller parses the whole line instead, so the record that
  * reaches `apply` is the same either way. Throws JSON.parse's SyntaxError for a line that is no JSON.
+ * `form` is replayForm's answer for the line, when the caller has it already.
  */
-export function parseReplayLine(buf: Buffer, start: number, end: number, seq: number): Record<string, unknown> | null {
-  if (lineSeq(buf, start, end) !== seq) return null;
-  const a = idEnd(buf, start, end);
+export function parseReplayLine(buf: Buffer, start: number, end: number, seq: number, form = replayForm(buf, start, end, seq, false)): Record<string, unknown> | null {
+  const at = form & FORM_AT;
+  if (at === 0) return null;
+  const a = start + at;
   const cut = end - CRC_SUFFIX_LEN;
-  if (a < 0 || a >= cut || !hasCrcPrefix(buf, cut)) return null;
   // `…","ts":…,"task_id":"t1","crc":"…"}` → `{"ts":…,"task_id":"t1"}`: the comma after the id becomes
   // the opening brace and the comma before "crc" the closing one, for one decode without a copy;
   // both bytes are put back at once (replay is synchronous, nothing else reads the buffer meanwhile).
@@ -211,6 +214,43 @@ export function parseReplayLine(buf: Buffer, start: number, end: number, seq: nu
   if (rec.seq !== undefined || rec.id !== undefined || rec.crc !== undefined) return null;
   rec.seq = seq;
   return rec;
+}
+
+/** The bits of a replay form: where the id ends (0: not the replay form), and PLAIN. */
+const FORM_AT = 0xffff;
+const FORM_PLAIN = 0x10000;
+const PROTO = Buffer.from('__proto__');
+
+/**
+ * What parseReplayLine needs to know of a line, as a number: the offset from `start` of the comma
+ * after `{"seq":N,"id":"<ULID>"` when the line has the replay form (it states `seq`, the id is
+ * well formed, a key follows, it ends in `,"crc":"<8 hex>"}`), else 0. With `plain`, also
+ * whether the line is PLAIN: no backslash, no `__proto__`, and at most 64 brackets, so that its
+ * record can hold no `__proto__` key (however spelled) and nest no deeper than shape.ts allows —
+ * the checks of log/shape.ts, settled from the bytes. The second thread of a long scan works this
+ * out while it checks the crc chain, so the thread that parses and applies does not.
+ */
+export function replayForm(buf: Buffer, start: number, end: number, seq: number, plain: boolean): number {
+  if (lineSeq(buf, start, end) !== seq) return 0;
+  const a = idEnd(buf, start, end);
+  const cut = end - CRC_SUFFIX_LEN;
+  if (a < 0 || a >= cut || !hasCrcPrefix(buf, cut) || parseHex8(buf, cut + CRC_PREFIX.length) < 0 || buf[end - 2] !== 0x22 || buf[end - 1] !== 0x7d) return 0;
+  if (!plain) return a - start;
+  let brackets = 0;
+  for (let i = start; i < end; i++) {
+    const c = buf[i];
+    if (c === 0x7b || c === 0x5b) brackets++;
+    else if (c === 0x5c) return a - start;
+  }
+  // As many brackets as MAX_DEPTH at most: the record cannot nest deeper than shape.ts allows.
+  if (brackets > MAX_DEPTH) return a - start;
+  // Searched in the line only: Buffer#indexOf goes on to the end of the buffer (a 4 MiB slot).
+  return buf.subarray(start, end).indexOf(PROTO) >= 0 ? a - start : (a - start) | FORM_PLAIN;
+}
+
+/** Whether a replay form says the line's record needs no shape check (see replayForm). */
+export function formIsPlain(form: number): boolean {
+  return (form & FORM_PLAIN) !== 0;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { lineBatch, lineSeq, verifyLine } from './codec.js';
+import { lineBatch, lineSeq, replayForm, verifyLine } from './codec.js';
 
 /** How far a run of intact records reaches from a starting point, as `verifyRun` finds it. */
 export interface VerifiedRun {
@@ -23,12 +23,12 @@ export interface VerifiedRun {
  * decisions (a record with `batch: n` and the n − 1 after it), so a reader that applies what was
  * counted never applies half a decision. Pure: the caller reads the bytes.
  *
- * With `out`, the end (offset of the newline) and crc of the i-th line counted go to `out.ends[i]`
- * and `out.crcs[i]`, so the thread that applies them need not look for newlines again; the run
- * then also stops (not broken) when the tables are full.
+ * With `out`, the end (offset of the newline), crc and replay form (codec.ts replayForm) of the
+ * i-th line counted go to `out.ends[i]`, `out.crcs[i]` and `out.forms[i]`, so the thread that
+ * applies them need not look at those bytes again; the run then also stops (not broken) when the
+ * tables are full.
  */
-export function verifyRun(buf: Uint8Array, len: number, seq: number, crc: number, out?: { ends: Int32Array; crcs: Int32Array }): VerifiedRun {
-  const b = buf as Buffer;
+export function verifyRun(b: Buffer, len: number, seq: number, crc: number, out?: { ends: Int32Array; crcs: Int32Array; forms: Int32Array }): VerifiedRun {
   let pos = 0;
   let lastSeq = seq;
   let lastCrc = crc;
@@ -55,6 +55,7 @@ export function verifyRun(buf: Uint8Array, len: number, seq: number, crc: number
     if (out) {
       out.ends[lines] = nl;
       out.crcs[lines] = c | 0;
+      out.forms[lines] = replayForm(b, pos, nl, s, true);
     }
     lines++;
     lastSeq = s;

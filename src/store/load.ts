@@ -1,5 +1,5 @@
 import { CairnError } from '../errors.js';
-import { crcHex, parseCrcHex, parseReplayLine } from '../log/codec.js';
+import { crcHex, formIsPlain, parseCrcHex, parseReplayLine } from '../log/codec.js';
 import { MAX_DEPTH, shapeProblem } from '../log/shape.js';
 import { apply, applyReplayed, type ReplayedRecord } from '../model/apply.js';
 import { State } from '../model/state.js';
@@ -121,14 +121,14 @@ function replayFrom(io: FsLayer, paths: StatePaths, doc: SnapshotDoc | null, arc
   const wantCrc = doc ? parseCrcHex(doc.crc) : 0;
   let mismatch: string | null = null;
   let sinceGc = 0;
-  const scan = scanLog(io, paths.log, LOG_START, (buf, start, end, seq, crc) => {
+  const scan = scanLog(io, paths.log, LOG_START, (buf, start, end, seq, crc, _offset, form) => {
     if (mismatch) return;
     if (seq < base) return;
     if (seq === base) {
       if (crc !== wantCrc) mismatch = `its crc ${doc!.crc} differs from the log's ${crcHex(crc)} at seq ${seq} (it belongs to another history)`;
       return;
     }
-    replayLine(state, buf, start, end, seq, crc);
+    replayLine(state, buf, start, end, seq, crc, form);
     // A long replay: keep peak memory at the size of the state, not of the log (see gc.ts).
     sinceGc += end - start;
     if (sinceGc >= REPLAY_GC_BYTES) {
@@ -161,10 +161,10 @@ export function applyLine(state: State, buf: Buffer, start: number, end: number,
  * (parseReplayLine; a quarter less JSON.parse), checked the same way, and applied by the same
  * handlers. A line of another form is parsed whole, as by applyLine.
  */
-export function replayLine(state: State, buf: Buffer, start: number, end: number, seq: number, crc: number): void {
+export function replayLine(state: State, buf: Buffer, start: number, end: number, seq: number, crc: number, form?: number): void {
   let rec: Record<string, unknown> | null;
   try {
-    rec = parseReplayLine(buf, start, end, seq);
+    rec = parseReplayLine(buf, start, end, seq, form);
   } catch {
     rec = null; // not JSON: parseWhole says so with the whole line's own message
   }
@@ -172,7 +172,10 @@ export function replayLine(state: State, buf: Buffer, start: number, end: number
     applyLine(state, buf, start, end, seq);
     return;
   }
-  checkRecord(rec, seq, false);
+  // A plain line (no backslash, no __proto__, few brackets) cannot fail the shape check.
+  if (form === undefined || !formIsPlain(form)) checkShape(rec, seq);
+  const bad = envelopeProblem(rec, false);
+  if (bad) throw new CairnError('LOG_INVALID', `record seq ${seq}: ${bad}`, { details: { seq }, hint: REPAIR_HINT });
   try {
     applyReplayed(state, rec as ReplayedRecord, crc);
   } catch (e) {
@@ -197,6 +200,12 @@ function notApplicable(rec: Record<string, unknown>, seq: number, e: unknown): C
 
 /** Refuses a parsed record cairn cannot have written (LOG_CORRUPT or LOG_INVALID, with its seq). */
 function checkRecord(rec: unknown, seq: number, withId: boolean): void {
+  checkShape(rec, seq);
+  const bad = envelopeProblem(rec, withId);
+  if (bad) throw new CairnError('LOG_INVALID', `record seq ${seq}: ${bad}`, { details: { seq }, hint: REPAIR_HINT });
+}
+
+function checkShape(rec: unknown, seq: number): void {
   const shape = shapeProblem(rec, 1);
   if (shape === 'proto') {
     throw new CairnError('LOG_CORRUPT', `record seq ${seq} contains a __proto__ key`, { details: { seq }, hint: REPAIR_HINT });
@@ -204,8 +213,6 @@ function checkRecord(rec: unknown, seq: number, withId: boolean): void {
   if (shape === 'deep') {
     throw new CairnError('LOG_INVALID', `record seq ${seq} is nested deeper than ${MAX_DEPTH} levels; cairn never writes that`, { details: { seq }, hint: REPAIR_HINT });
   }
-  const bad = envelopeProblem(rec, withId);
-  if (bad) throw new CairnError('LOG_INVALID', `record seq ${seq}: ${bad}`, { details: { seq }, hint: REPAIR_HINT });
 }
 
 let lastGoodTs = '';

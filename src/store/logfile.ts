@@ -35,8 +35,11 @@ export interface ScanResult {
   ahead?: number;
 }
 
-/** Called for every good record in order; `start`/`end` delimit the line (no newline) in `buf`. */
-export type LineVisitor = (buf: Buffer, start: number, end: number, seq: number, crc: number, offset: number) => void;
+/**
+ * Called for every good record in order; `start`/`end` delimit the line (no newline) in `buf`.
+ * `form`, from a long scan's second thread, is the line's replay form (log/codec.ts replayForm).
+ */
+export type LineVisitor = (buf: Buffer, start: number, end: number, seq: number, crc: number, offset: number, form?: number) => void;
 
 const CHUNK = 4 * 1024 * 1024;
 /** A line longer than this is not a record cairn wrote; it is treated as damage. */

@@ -9,7 +9,7 @@ import type { LogPosition } from './logfile.js';
  * after the plain writes it publishes, so the other side sees them (JS memory model).
  * pos (Float64Array): final offset, final seq, then the file offset of each slot's first byte.
  * lines (Int32Array): per slot, LINES_PER_SLOT line ends (offset of the newline within the slot),
- * then as many crcs.
+ * then as many crcs, then as many replay forms (log/codec.ts replayForm).
  */
 export const AHEAD = {
   status: 0, // 0 running, 1 finished at pos[0] (the main thread scans on from there), 2 failed at pos[0]
@@ -44,7 +44,11 @@ export interface AheadData {
 }
 
 /** The line-end and crc tables of one slot, over the shared `lines` buffer. */
-export function slotTables(lines: SharedArrayBuffer, slot: number): { ends: Int32Array; crcs: Int32Array } {
-  const base = slot * 2 * LINES_PER_SLOT;
-  return { ends: new Int32Array(lines, 4 * base, LINES_PER_SLOT), crcs: new Int32Array(lines, 4 * (base + LINES_PER_SLOT), LINES_PER_SLOT) };
+export function slotTables(lines: SharedArrayBuffer, slot: number): { ends: Int32Array; crcs: Int32Array; forms: Int32Array } {
+  const base = slot * TABLES * LINES_PER_SLOT;
+  const table = (k: number) => new Int32Array(lines, 4 * (base + k * LINES_PER_SLOT), LINES_PER_SLOT);
+  return { ends: table(0), crcs: table(1), forms: table(2) };
 }
+
+/** Tables per slot: line ends, crcs, replay forms. */
+export const TABLES = 3;

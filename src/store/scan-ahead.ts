@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { CairnError } from '../errors.js';
 import type { LineVisitor, LogPosition } from './logfile.js';
-import { AHEAD, type AheadData, LINES_PER_SLOT, SLOT_INTS, slotBase, slotTables } from './scan-ahead-layout.js';
+import { AHEAD, type AheadData, LINES_PER_SLOT, SLOT_INTS, slotBase, slotTables, TABLES } from './scan-ahead-layout.js';
 
 /**
  * A long scan on two threads. Checking the crc chain is a third of what a replay costs besides
@@ -48,7 +48,7 @@ export function scanAhead(path: string, file: { ino: number; dev: number }, from
   const dataBuf = new SharedArrayBuffer(SLOTS * SLOT_BYTES);
   const ctl = new Int32Array(ctlBuf);
   const pos64 = new Float64Array(posBuf);
-  const linesBuf = new SharedArrayBuffer(4 * 2 * LINES_PER_SLOT * SLOTS);
+  const linesBuf = new SharedArrayBuffer(4 * TABLES * LINES_PER_SLOT * SLOTS);
   const data: AheadData = { path, ino: file.ino, dev: file.dev, from, size, slots: SLOTS, slotBytes: SLOT_BYTES, ctl: ctlBuf, pos: posBuf, data: dataBuf, lines: linesBuf };
   let worker: Worker;
   try {
@@ -73,14 +73,14 @@ export function scanAhead(path: string, file: { ino: number; dev: number }, from
       const at = pos64[2 + slot]!;
       if (at !== offset) throw new CairnError('INTERNAL', `the log reader handed over bytes from ${at}, expected ${offset}`);
       const buf = views[slot]!;
-      const { ends, crcs } = tables[slot]!;
+      const { ends, crcs, forms } = tables[slot]!;
       if (n > LINES_PER_SLOT || (n > 0 && ends[n - 1]! + 1 !== bytes)) throw new CairnError('INTERNAL', `the log reader handed over a slot that does not add up at byte ${offset}`);
       let p = 0;
       for (let k = 0; k < n; k++) {
         const nl = ends[k]!;
         seq++;
         crc = crcs[k]! >>> 0;
-        visit(buf, p, nl, seq, crc, offset + p);
+        visit(buf, p, nl, seq, crc, offset + p, forms[k]!);
         p = nl + 1;
       }
       offset += bytes;

@@ -14,7 +14,8 @@ const d = workerData as AheadData;
 const FIRST_READ = 256 * 1024;
 const ctl = new Int32Array(d.ctl);
 const pos64 = new Float64Array(d.pos);
-const data = new Uint8Array(d.data);
+// Buffers, not bare Uint8Arrays: the codec searches them for byte strings (Buffer#indexOf).
+const views = Array.from({ length: d.slots }, (_, i) => Buffer.from(d.data, i * d.slotBytes, d.slotBytes));
 const tables = Array.from({ length: d.slots }, (_, i) => slotTables(d.lines, i));
 
 function finish(status: number, offset: number, seq: number, crc: number): void {
@@ -47,7 +48,7 @@ try {
       Atomics.wait(ctl, base, 1, 50);
     }
     if (Atomics.load(ctl, AHEAD.stop) !== 0) throw new Error('stopped');
-    const view = data.subarray(slot * d.slotBytes, (slot + 1) * d.slotBytes);
+    const view = views[slot]!;
     const want = Math.min(readSize, d.size - offset);
     let got = 0;
     while (got < want) {
