@@ -71,7 +71,8 @@ export function encodeRecord(rec: Omit<LogRecord, 'crc'>, prevCrc: number): { li
   const b = body(rec as Record<string, unknown>);
   const crc = crc32Byte(crc32(b, prevCrc), CLOSE_BYTE);
   const hex = crcHex(crc);
-  return { line: `${b},"crc":"${hex}"}\n`, crc, record: { ...(rec as object), crc: hex } as LogRecord };
+  // `seq` first, not the spread: `{ ...rec, crc }` makes V8 build a new hidden class per call (~1 µs).
+  return { line: `${b},"crc":"${hex}"}\n`, crc, record: { seq: rec.seq, ...(rec as object), crc: hex } as LogRecord };
 }
 
 /**

@@ -36,6 +36,14 @@ export interface StoreOptions {
 /** A decision: given the state (with earlier decisions of the same batch applied), the records to append. */
 export type Decide = (s: StateView, now: number) => Draft[];
 
+/** One decision of a batch: its records and their lines, or why it was refused. */
+interface Outcome {
+  p: Pending;
+  records: LogRecord[] | null;
+  text: string;
+  error: unknown;
+}
+
 interface Pending {
   decide: Decide;
   resolve: (r: LogRecord[]) => void;
@@ -160,17 +168,16 @@ export class Store {
   }
 
   private async flush(batch: Pending[]): Promise<void> {
-    let outcomes: { p: Pending; records: LogRecord[] | null; error: unknown }[] = [];
+    let outcomes: Outcome[] = [];
     try {
       await this.withLock(async (lock) => {
         outcomes = this.decideAll(batch);
         const records = outcomes.flatMap((o) => o.records ?? []);
         if (records.length === 0) return;
-        const lines = Buffer.from(records.map((r) => r.__line).join(''));
+        const lines = Buffer.from(outcomes.map((o) => o.text).join(''));
         lock.assertHeld();
         this.logWriter().append(lines, this.pos.offset);
         for (const r of records) {
-          delete r.__line;
           apply(this.st, r);
           for (const fn of this.listeners) fn(r);
         }
@@ -187,13 +194,13 @@ export class Store {
       return;
     }
     for (const o of outcomes) {
-      if (o.records) o.p.resolve(o.records); // __line was deleted above, before apply
+      if (o.records) o.p.resolve(o.records);
       else o.p.reject(o.error);
     }
   }
 
   /** Runs each decision on a draft that already holds the earlier decisions' records. */
-  private decideAll(batch: Pending[]): { p: Pending; records: (LogRecord & { __line?: string })[] | null; error: unknown }[] {
+  private decideAll(batch: Pending[]): Outcome[] {
     const draft = new DraftState(this.st);
     let seq = this.pos.seq;
     let crc = this.pos.crc;
@@ -202,29 +209,31 @@ export class Store {
         // One clock reading per decision: the records' ts and any time decided (retry_at) agree.
         const now = this.clock();
         const drafts = p.decide(draft, now);
-        // A decision of several records is atomic: its first record says how many there are, and a
-        // log that ends before the last of them ends in a torn tail (set aside as a whole).
-        if (drafts.length > 1) drafts[0] = { ...drafts[0]!, batch: drafts.length };
         const ts = new Date(now).toISOString();
-        const out: (LogRecord & { __line?: string })[] = [];
+        const out: LogRecord[] = [];
+        let text = '';
         const trial = new DraftState(draft);
         let s = seq;
         let c = crc;
-        for (const d of drafts) {
+        for (let k = 0; k < drafts.length; k++) {
           s += 1;
-          const enc = encodeRecord(envelope(d, s, this.ulid(this.clock()), ts), c);
+          // A decision of several records is atomic: its first record says how many there are, and
+          // a log that ends before the last of them ends in a torn tail (set aside as a whole).
+          const n = k === 0 && drafts.length > 1 ? drafts.length : 0;
+          const enc = encodeRecord(envelope(drafts[k]!, s, this.ulid(this.clock()), ts, n), c);
           c = enc.crc;
           apply(trial, enc.record);
-          out.push({ ...enc.record, __line: enc.line });
+          out.push(enc.record);
+          text += enc.line;
         }
         // Accepted: replay the records on the batch draft so the next decision sees them (the last
         // decision has no next one: its records are applied to the state after the write).
         if (i < batch.length - 1) for (const r of out) apply(draft, r);
         seq = s;
         crc = c;
-        return { p, records: out, error: null };
+        return { p, records: out, text, error: null };
       } catch (error) {
-        return { p, records: null, error };
+        return { p, records: null, text: '', error };
       }
     });
   }
@@ -391,12 +400,14 @@ function logReplaced(file: string): CairnError {
   });
 }
 
-function envelope(d: Draft, seq: number, id: string, ts: string): Omit<LogRecord, 'crc'> {
+/** The draft with its envelope; `batch` (the number of records of the decision) on a first record of several. */
+function envelope(d: Draft, seq: number, id: string, ts: string, batch: number): Omit<LogRecord, 'crc'> {
   const { type, severity, operator, reason, caused_by, ...rest } = d;
   const def = RECORD_TYPES[type];
   if (!def) throw new CairnError('INTERNAL', `unknown record type ${String(type)}`);
   return {
     seq, id, ts, type,
+    ...(batch > 0 ? { batch } : {}),
     severity: severity ?? def.severity,
     operator: operator ?? null,
     ...(reason !== undefined ? { reason } : {}),
