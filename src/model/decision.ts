@@ -4,6 +4,7 @@ import { RECORD_TYPES, type RecordType } from './catalogue.js';
 import { DraftState, type StateView } from './state.js';
 import { SATISFIED_TASK_STATES, TERMINAL_WORKSTREAM_STATES, type TaskState } from './states.js';
 import { TASK_TRANSITIONS, allowedTargets, allowedTypes } from './transitions.js';
+import { isoTime } from './time.js';
 import type { Draft, LogRecord, Task } from './types.js';
 
 /** Who asked, and why: stamped on every record of an operator's decision. */
@@ -27,7 +28,7 @@ export class Decision {
 
   constructor(base: StateView, readonly now: number, readonly actor: Actor = { operator: null }) {
     this.draft = new DraftState(base);
-    this.ts = new Date(now).toISOString();
+    this.ts = isoTime(now);
   }
 
   /** Appends a record to the decision and applies it to the draft. */

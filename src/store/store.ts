@@ -4,6 +4,7 @@ import { encodeRecord } from '../log/codec.js';
 import { apply } from '../model/apply.js';
 import { RECORD_TYPES } from '../model/catalogue.js';
 import { DraftState, type State, type StateView } from '../model/state.js';
+import { isoTime } from '../model/time.js';
 import type { Draft, LogRecord } from '../model/types.js';
 import { atomicWrite } from './atomic.js';
 import { type StoreConfig, readConfig } from './config.js';
@@ -209,7 +210,7 @@ export class Store {
         // One clock reading per decision: the records' ts and any time decided (retry_at) agree.
         const now = this.clock();
         const drafts = p.decide(draft, now);
-        const ts = new Date(now).toISOString();
+        const ts = isoTime(now);
         const out: LogRecord[] = [];
         let text = '';
         const trial = new DraftState(draft);
