@@ -203,17 +203,20 @@ export class Store {
   /** Runs each decision on a draft that already holds the earlier decisions' records. */
   private decideAll(batch: Pending[]): Outcome[] {
     const draft = new DraftState(this.st);
+    // Until a decision is accepted the draft is empty: deciding on the state itself saves a layer
+    // of copy-on-write lookups (a lone commit, the first of a batch).
+    let view: StateView = this.st;
     let seq = this.pos.seq;
     let crc = this.pos.crc;
     return batch.map((p, i) => {
       try {
         // One clock reading per decision: the records' ts and any time decided (retry_at) agree.
         const now = this.clock();
-        const drafts = p.decide(draft, now);
+        const drafts = p.decide(view, now);
         const ts = isoTime(now);
         const out: LogRecord[] = [];
         let text = '';
-        const trial = new DraftState(draft);
+        const trial = new DraftState(view);
         let s = seq;
         let c = crc;
         for (let k = 0; k < drafts.length; k++) {
@@ -229,7 +232,10 @@ export class Store {
         }
         // Accepted: replay the records on the batch draft so the next decision sees them (the last
         // decision has no next one: its records are applied to the state after the write).
-        if (i < batch.length - 1) for (const r of out) apply(draft, r);
+        if (i < batch.length - 1) {
+          for (const r of out) apply(draft, r);
+          view = draft;
+        }
         seq = s;
         crc = c;
         return { p, records: out, text, error: null };
