@@ -184,6 +184,22 @@ export class DraftState implements MutableState {
     }
     return this.met;
   }
+
+  /**
+   * Puts everything this draft changed into `target` (which its base chain must end at): after
+   * `apply` of some records on the draft, `target` ends up as if they had been applied to it, and
+   * the draft's copies become the target's objects (a record-by-record apply would redo the work).
+   */
+  commitTo(target: State): void {
+    for (const w of this.ws.values()) target.putWorkstream(w);
+    for (const t of this.ts.values()) target.putTask(t);
+    for (const x of this.wk.values()) target.putWorker(x);
+    for (const r of this.rs.values()) target.putResource(r);
+    for (const [w, index] of this.dp) target.setDependents(w, index);
+    if (this.sched !== undefined) target.setScheduler(this.sched);
+    if (this.met) target.metricsData = this.met;
+    target.setPosition(this.seq, this.crc);
+  }
 }
 
 function union(a: string[], b: Iterable<string>): string[] {

@@ -172,16 +172,17 @@ export class Store {
     let outcomes: Outcome[] = [];
     try {
       await this.withLock(async (lock) => {
-        outcomes = this.decideAll(batch);
+        const decided = this.decideAll(batch);
+        outcomes = decided.outcomes;
         const records = outcomes.flatMap((o) => o.records ?? []);
         if (records.length === 0) return;
         const lines = Buffer.from(outcomes.map((o) => o.text).join(''));
         lock.assertHeld();
         this.logWriter().append(lines, this.pos.offset);
-        for (const r of records) {
-          apply(this.st, r);
-          for (const fn of this.listeners) fn(r);
-        }
+        // Durable: the drafts the records were trial-applied to become the state (applying them to
+        // the state once more would redo the same work), then the listeners hear of each record.
+        for (const d of decided.changes) d.commitTo(this.st);
+        for (const r of records) for (const fn of this.listeners) fn(r);
         this.pos = { offset: this.pos.offset + lines.length, seq: this.st.seq, crc: parseInt(this.st.crc, 16) };
         try {
           appendInterventions(this.io, this.paths, interventionLines(records));
@@ -200,15 +201,19 @@ export class Store {
     }
   }
 
-  /** Runs each decision on a draft that already holds the earlier decisions' records. */
-  private decideAll(batch: Pending[]): Outcome[] {
+  /**
+   * Runs each decision on a draft that already holds the earlier decisions' records. `changes`:
+   * the drafts that, put into the state in order, make it what the accepted records make it.
+   */
+  private decideAll(batch: Pending[]): { outcomes: Outcome[]; changes: DraftState[] } {
     const draft = new DraftState(this.st);
+    let last: DraftState | null = null;
     // Until a decision is accepted the draft is empty: deciding on the state itself saves a layer
     // of copy-on-write lookups (a lone commit, the first of a batch).
     let view: StateView = this.st;
     let seq = this.pos.seq;
     let crc = this.pos.crc;
-    return batch.map((p, i) => {
+    const outcomes = batch.map((p, i): Outcome => {
       try {
         // One clock reading per decision: the records' ts and any time decided (retry_at) agree.
         const now = this.clock();
@@ -231,11 +236,11 @@ export class Store {
           text += enc.line;
         }
         // Accepted: replay the records on the batch draft so the next decision sees them (the last
-        // decision has no next one: its records are applied to the state after the write).
+        // decision has no next one: its trial is put into the state after the write).
         if (i < batch.length - 1) {
           for (const r of out) apply(draft, r);
           view = draft;
-        }
+        } else last = trial;
         seq = s;
         crc = c;
         return { p, records: out, text, error: null };
@@ -243,6 +248,9 @@ export class Store {
         return { p, records: null, text: '', error };
       }
     });
+    const changes = view === draft ? [draft] : [];
+    if (last) changes.push(last);
+    return { outcomes, changes };
   }
 
   /** Reads records appended by other processes since this process last looked (no lock). */
@@ -343,7 +351,10 @@ export class Store {
     await this.writeDerived();
   }
 
-  /** Calls `fn` with every record applied to this store's state, its own and those read from others. */
+  /**
+   * Calls `fn` with every record applied to this store's state, its own and those read from others
+   * (its own once the whole batch they were written with is in the state).
+   */
   onApply(fn: (r: LogRecord) => void): void {
     this.listeners.push(fn);
   }
