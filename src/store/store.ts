@@ -1,12 +1,9 @@
 import { monotonicFactory } from 'ulid';
 import { CairnError } from '../errors.js';
-import { encodeRecord } from '../log/codec.js';
-import { apply } from '../model/apply.js';
-import { RECORD_TYPES } from '../model/catalogue.js';
-import { DraftState, type State, type StateView } from '../model/state.js';
-import { isoTime } from '../model/time.js';
-import type { Draft, LogRecord } from '../model/types.js';
+import type { State, StateView } from '../model/state.js';
+import type { LogRecord } from '../model/types.js';
 import { atomicWrite } from './atomic.js';
+import { type Decide, decideBatch, type Outcome } from './decide-batch.js';
 import { type StoreConfig, readConfig } from './config.js';
 import { appendInterventions, DerivedWriter, interventionLines } from './derived.js';
 import { type FsLayer, readWhole, realFs, unsafe } from './fsio.js';
@@ -34,16 +31,7 @@ export interface StoreOptions {
   coalesce?: boolean;
 }
 
-/** A decision: given the state (with earlier decisions of the same batch applied), the records to append. */
-export type Decide = (s: StateView, now: number) => Draft[];
-
-/** One decision of a batch: its records and their lines, or why it was refused. */
-interface Outcome {
-  p: Pending;
-  records: LogRecord[] | null;
-  text: string;
-  error: unknown;
-}
+export type { Decide } from './decide-batch.js';
 
 interface Pending {
   decide: Decide;
@@ -169,10 +157,10 @@ export class Store {
   }
 
   private async flush(batch: Pending[]): Promise<void> {
-    let outcomes: Outcome[] = [];
+    let outcomes: Outcome<Pending>[] = [];
     try {
       await this.withLock(async (lock) => {
-        const decided = this.decideAll(batch);
+        const decided = decideBatch(this.st, this.pos, batch, this.clock, this.ulid);
         outcomes = decided.outcomes;
         const records = outcomes.flatMap((o) => o.records ?? []);
         if (records.length === 0) return;
@@ -199,58 +187,6 @@ export class Store {
       if (o.records) o.p.resolve(o.records);
       else o.p.reject(o.error);
     }
-  }
-
-  /**
-   * Runs each decision on a draft that already holds the earlier decisions' records. `changes`:
-   * the drafts that, put into the state in order, make it what the accepted records make it.
-   */
-  private decideAll(batch: Pending[]): { outcomes: Outcome[]; changes: DraftState[] } {
-    const draft = new DraftState(this.st);
-    let last: DraftState | null = null;
-    // Until a decision is accepted the draft is empty: deciding on the state itself saves a layer
-    // of copy-on-write lookups (a lone commit, the first of a batch).
-    let view: StateView = this.st;
-    let seq = this.pos.seq;
-    let crc = this.pos.crc;
-    const outcomes = batch.map((p, i): Outcome => {
-      try {
-        // One clock reading per decision: the records' ts and any time decided (retry_at) agree.
-        const now = this.clock();
-        const drafts = p.decide(view, now);
-        const ts = isoTime(now);
-        const out: LogRecord[] = [];
-        let text = '';
-        const trial = new DraftState(view);
-        let s = seq;
-        let c = crc;
-        for (let k = 0; k < drafts.length; k++) {
-          s += 1;
-          // A decision of several records is atomic: its first record says how many there are, and
-          // a log that ends before the last of them ends in a torn tail (set aside as a whole).
-          const n = k === 0 && drafts.length > 1 ? drafts.length : 0;
-          const enc = encodeRecord(envelope(drafts[k]!, s, this.ulid(this.clock()), ts, n), c);
-          c = enc.crc;
-          apply(trial, enc.record);
-          out.push(enc.record);
-          text += enc.line;
-        }
-        // Accepted: replay the records on the batch draft so the next decision sees them (the last
-        // decision has no next one: its trial is put into the state after the write).
-        if (i < batch.length - 1) {
-          for (const r of out) apply(draft, r);
-          view = draft;
-        } else last = trial;
-        seq = s;
-        crc = c;
-        return { p, records: out, text, error: null };
-      } catch (error) {
-        return { p, records: null, text: '', error };
-      }
-    });
-    const changes = view === draft ? [draft] : [];
-    if (last) changes.push(last);
-    return { outcomes, changes };
   }
 
   /** Reads records appended by other processes since this process last looked (no lock). */
@@ -416,19 +352,6 @@ function logReplaced(file: string): CairnError {
   return new CairnError('LOG_REPLACED', `${file} was replaced by another process while this command had it open; nothing more is written`, {
     hint: 'Run the command again: it reads the new log. (restore-state --from-transitions replaces the log; stop cairn run before using it.)',
   });
-}
-
-/** The draft with its envelope; `batch` (the number of records of the decision) on a first record of several. */
-function envelope(d: Draft, seq: number, id: string, ts: string, batch: number): Omit<LogRecord, 'crc'> {
-  const def = RECORD_TYPES[d.type];
-  if (!def) throw new CairnError('INTERNAL', `unknown record type ${String(d.type)}`);
-  // Key order does not matter here: encodeRecord writes KEY_ORDER and leaves undefined values out.
-  // (A literal that starts with keys, not with the spread, keeps V8 on its fast path.)
-  const rec: Record<string, unknown> = { seq, id, ts, ...d };
-  rec.severity = d.severity ?? def.severity;
-  rec.operator = d.operator ?? null;
-  if (batch > 0) rec.batch = batch;
-  return rec as Omit<LogRecord, 'crc'>;
 }
 
 /** The state folder must be a real folder (never a symlink) that cairn initialized. */
