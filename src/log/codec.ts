@@ -44,11 +44,11 @@ export function parseCrcHex(s: string): number {
 }
 
 /**
- * Serializes a record without its crc (and without the closing brace), keys in the fixed on-disk
- * order: the keys are put into a fresh object in that order and stringified in one native call.
+ * The record as a fresh object whose keys are in the fixed on-disk order (KEY_ORDER, then the rest
+ * sorted), nested values canonical and undefined values left out: what JSON.parse of its line gives.
  * (Record keys are names, never integer-like, so insertion order is the output order.)
  */
-function body(rec: Record<string, unknown>): string {
+function ordered(rec: Record<string, unknown>): Record<string, unknown> {
   const o: Record<string, unknown> = {};
   for (const k of KEY_ORDER) {
     const v = rec[k];
@@ -63,16 +63,20 @@ function body(rec: Record<string, unknown>): string {
       if (v !== undefined) o[k] = typeof v === 'object' && v !== null ? canonicalize(v) : v;
     }
   }
-  const json = JSON.stringify(o);
-  return json.slice(0, -1);
+  return o;
 }
 
-/** Encodes a record chained on `prevCrc`; returns the line (with its newline) and the record with its crc. */
+/**
+ * Encodes a record chained on `prevCrc`; returns the line (with its newline) and the record with
+ * its crc — the ordered copy that was serialized (stringified in one native call), crc last.
+ */
 export function encodeRecord(rec: Omit<LogRecord, 'crc'>, prevCrc: number): { line: string; crc: number; record: LogRecord } {
-  const b = body(rec as Record<string, unknown>);
+  const o = ordered(rec as Record<string, unknown>);
+  const b = JSON.stringify(o).slice(0, -1); // without the closing brace: the crc field goes there
   const crc = crc32Byte(crc32(b, prevCrc), CLOSE_BYTE);
   const hex = crcHex(crc);
-  return { line: `${b},"crc":"${hex}"}\n`, crc, record: { ...(rec as object), crc: hex } as LogRecord };
+  o.crc = hex;
+  return { line: `${b},"crc":"${hex}"}\n`, crc, record: o as LogRecord };
 }
 
 /**

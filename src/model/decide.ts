@@ -144,7 +144,7 @@ function taskOutcome(d: Decision, cmd: Extract<Parameters<typeof decide>[1], { k
     return d.settle();
   }
   if (o.kind === 'worker_lost') {
-    d.move(t, 'task_reassigned', 'queued', { ...base, trigger: 'worker_lost' });
+    d.move(t, 'task_reassigned', 'queued', base, { trigger: 'worker_lost' });
     return d.settle();
   }
   if (ok) {
@@ -164,13 +164,13 @@ function taskOutcome(d: Decision, cmd: Extract<Parameters<typeof decide>[1], { k
  */
 export function failAttempt(d: Decision, t: Task, o: TaskOutcome, base: Record<string, unknown>): void {
   if (t.state === 'validating') {
-    d.move(t, 'task_validation_failed', 'failed', { ...base, outcome: o });
+    d.move(t, 'task_validation_failed', 'failed', base, { outcome: o });
     if (t.critical) d.failCritical(t);
   } else if (t.retry_count < t.max_retries) {
     const retryAt = new Date(d.now + backoffMs(t)).toISOString();
-    d.move(t, o.kind === 'timeout' ? 'task_timed_out' : 'task_attempt_failed', 'retrying', { ...base, outcome: o, retry_count: t.retry_count + 1, retry_at: retryAt });
+    d.move(t, o.kind === 'timeout' ? 'task_timed_out' : 'task_attempt_failed', 'retrying', base, { outcome: o, retry_count: t.retry_count + 1, retry_at: retryAt });
   } else {
-    d.move(t, 'task_failed', 'failed', { ...base, outcome: o });
+    d.move(t, 'task_failed', 'failed', base, { outcome: o });
     if (t.critical) d.failCritical(t);
   }
 }
@@ -199,7 +199,7 @@ export function workerShutdown(d: Decision, id: string, trigger: string, reassig
     const t = d.task(ws, tid);
     if (ACTIVE_TASK_STATES.has(t.state)) {
       const base = { attempt: t.attempt, worker_id: id };
-      if (reassign) d.move(t, 'task_reassigned', 'queued', { ...base, trigger: 'worker_lost' });
+      if (reassign) d.move(t, 'task_reassigned', 'queued', base, { trigger: 'worker_lost' });
       else failAttempt(d, t, { kind: 'worker_lost', exit_code: null, signal: null, duration_ms: 0, message: `worker ${id} was shut down (${trigger})` }, base);
     }
   }

@@ -1,11 +1,9 @@
 import { monotonicFactory } from 'ulid';
 import { CairnError } from '../errors.js';
-import { encodeRecord } from '../log/codec.js';
-import { apply } from '../model/apply.js';
-import { RECORD_TYPES } from '../model/catalogue.js';
-import { DraftState, type State, type StateView } from '../model/state.js';
-import type { Draft, LogRecord } from '../model/types.js';
+import type { State, StateView } from '../model/state.js';
+import type { LogRecord } from '../model/types.js';
 import { atomicWrite } from './atomic.js';
+import { type Decide, decideBatch, type Outcome } from './decide-batch.js';
 import { type StoreConfig, readConfig } from './config.js';
 import { appendInterventions, DerivedWriter, interventionLines } from './derived.js';
 import { type FsLayer, readWhole, realFs, unsafe } from './fsio.js';
@@ -33,8 +31,7 @@ export interface StoreOptions {
   coalesce?: boolean;
 }
 
-/** A decision: given the state (with earlier decisions of the same batch applied), the records to append. */
-export type Decide = (s: StateView, now: number) => Draft[];
+export type { Decide } from './decide-batch.js';
 
 interface Pending {
   decide: Decide;
@@ -160,20 +157,20 @@ export class Store {
   }
 
   private async flush(batch: Pending[]): Promise<void> {
-    let outcomes: { p: Pending; records: LogRecord[] | null; error: unknown }[] = [];
+    let outcomes: Outcome<Pending>[] = [];
     try {
       await this.withLock(async (lock) => {
-        outcomes = this.decideAll(batch);
+        const decided = decideBatch(this.st, this.pos, batch, this.clock, this.ulid);
+        outcomes = decided.outcomes;
         const records = outcomes.flatMap((o) => o.records ?? []);
         if (records.length === 0) return;
-        const lines = Buffer.from(records.map((r) => r.__line).join(''));
+        const lines = Buffer.from(outcomes.map((o) => o.text).join(''));
         lock.assertHeld();
         this.logWriter().append(lines, this.pos.offset);
-        for (const r of records) {
-          delete r.__line;
-          apply(this.st, r);
-          for (const fn of this.listeners) fn(r);
-        }
+        // Durable: the drafts the records were trial-applied to become the state (applying them to
+        // the state once more would redo the same work), then the listeners hear of each record.
+        for (const d of decided.changes) d.commitTo(this.st);
+        for (const r of records) for (const fn of this.listeners) fn(r);
         this.pos = { offset: this.pos.offset + lines.length, seq: this.st.seq, crc: parseInt(this.st.crc, 16) };
         try {
           appendInterventions(this.io, this.paths, interventionLines(records));
@@ -187,46 +184,9 @@ export class Store {
       return;
     }
     for (const o of outcomes) {
-      if (o.records) o.p.resolve(o.records); // __line was deleted above, before apply
+      if (o.records) o.p.resolve(o.records);
       else o.p.reject(o.error);
     }
-  }
-
-  /** Runs each decision on a draft that already holds the earlier decisions' records. */
-  private decideAll(batch: Pending[]): { p: Pending; records: (LogRecord & { __line?: string })[] | null; error: unknown }[] {
-    const draft = new DraftState(this.st);
-    let seq = this.pos.seq;
-    let crc = this.pos.crc;
-    return batch.map((p, i) => {
-      try {
-        // One clock reading per decision: the records' ts and any time decided (retry_at) agree.
-        const now = this.clock();
-        const drafts = p.decide(draft, now);
-        // A decision of several records is atomic: its first record says how many there are, and a
-        // log that ends before the last of them ends in a torn tail (set aside as a whole).
-        if (drafts.length > 1) drafts[0] = { ...drafts[0]!, batch: drafts.length };
-        const ts = new Date(now).toISOString();
-        const out: (LogRecord & { __line?: string })[] = [];
-        const trial = new DraftState(draft);
-        let s = seq;
-        let c = crc;
-        for (const d of drafts) {
-          s += 1;
-          const enc = encodeRecord(envelope(d, s, this.ulid(this.clock()), ts), c);
-          c = enc.crc;
-          apply(trial, enc.record);
-          out.push({ ...enc.record, __line: enc.line });
-        }
-        // Accepted: replay the records on the batch draft so the next decision sees them (the last
-        // decision has no next one: its records are applied to the state after the write).
-        if (i < batch.length - 1) for (const r of out) apply(draft, r);
-        seq = s;
-        crc = c;
-        return { p, records: out, error: null };
-      } catch (error) {
-        return { p, records: null, error };
-      }
-    });
   }
 
   /** Reads records appended by other processes since this process last looked (no lock). */
@@ -327,7 +287,10 @@ export class Store {
     await this.writeDerived();
   }
 
-  /** Calls `fn` with every record applied to this store's state, its own and those read from others. */
+  /**
+   * Calls `fn` with every record applied to this store's state, its own and those read from others
+   * (its own once the whole batch they were written with is in the state).
+   */
   onApply(fn: (r: LogRecord) => void): void {
     this.listeners.push(fn);
   }
@@ -389,20 +352,6 @@ function logReplaced(file: string): CairnError {
   return new CairnError('LOG_REPLACED', `${file} was replaced by another process while this command had it open; nothing more is written`, {
     hint: 'Run the command again: it reads the new log. (restore-state --from-transitions replaces the log; stop cairn run before using it.)',
   });
-}
-
-function envelope(d: Draft, seq: number, id: string, ts: string): Omit<LogRecord, 'crc'> {
-  const { type, severity, operator, reason, caused_by, ...rest } = d;
-  const def = RECORD_TYPES[type];
-  if (!def) throw new CairnError('INTERNAL', `unknown record type ${String(type)}`);
-  return {
-    seq, id, ts, type,
-    severity: severity ?? def.severity,
-    operator: operator ?? null,
-    ...(reason !== undefined ? { reason } : {}),
-    ...(caused_by !== undefined ? { caused_by } : {}),
-    ...rest,
-  } as Omit<LogRecord, 'crc'>;
 }
 
 /** The state folder must be a real folder (never a symlink) that cairn initialized. */

@@ -1,0 +1,89 @@
+import { CairnError } from '../errors.js';
+import { encodeRecord } from '../log/codec.js';
+import { apply } from '../model/apply.js';
+import { RECORD_TYPES } from '../model/catalogue.js';
+import { DraftState, type State, type StateView } from '../model/state.js';
+import { isoTime } from '../model/time.js';
+import type { Draft, LogRecord } from '../model/types.js';
+import type { LogPosition } from './logfile.js';
+
+/** A decision: given the state (with earlier decisions of the same batch applied), the records to append. */
+export type Decide = (s: StateView, now: number) => Draft[];
+
+/** One decision of a batch: its records and their lines (ready to append), or why it was refused. */
+export interface Outcome<P> {
+  p: P;
+  records: LogRecord[] | null;
+  text: string;
+  error: unknown;
+}
+
+/**
+ * Decides a group commit under the state lock, writing nothing: each decision runs on a draft that
+ * already holds the earlier decisions' records, its records get their envelope (seq, id, ts, crc
+ * chained on `pos`) and are trial-applied, so a record that would not replay is refused before it
+ * is on disk. `changes`: the drafts that, put into `st` in order (DraftState.commitTo) once the
+ * records are durable, make it what the accepted records make it.
+ */
+export function decideBatch<P extends { decide: Decide }>(
+  st: State, pos: LogPosition, batch: readonly P[], clock: () => number, newId: (ms: number) => string,
+): { outcomes: Outcome<P>[]; changes: DraftState[] } {
+  const draft = new DraftState(st);
+  let last: DraftState | null = null;
+  // Until a decision is accepted the draft is empty: deciding on the state itself saves a layer
+  // of copy-on-write lookups (a lone commit, the first of a batch).
+  let view: StateView = st;
+  let seq = pos.seq;
+  let crc = pos.crc;
+  const outcomes = batch.map((p, i): Outcome<P> => {
+    try {
+      // One clock reading per decision: the records' ts and any time decided (retry_at) agree.
+      const now = clock();
+      const drafts = p.decide(view, now);
+      const ts = isoTime(now);
+      const out: LogRecord[] = [];
+      let text = '';
+      const trial = new DraftState(view);
+      let s = seq;
+      let c = crc;
+      for (let k = 0; k < drafts.length; k++) {
+        s += 1;
+        // A decision of several records is atomic: its first record says how many there are, and
+        // a log that ends before the last of them ends in a torn tail (set aside as a whole).
+        const n = k === 0 && drafts.length > 1 ? drafts.length : 0;
+        const enc = encodeRecord(envelope(drafts[k]!, s, newId(clock()), ts, n), c);
+        c = enc.crc;
+        apply(trial, enc.record);
+        out.push(enc.record);
+        text += enc.line;
+      }
+      // Accepted: replay the records on the batch draft so the next decision sees them (the last
+      // decision has no next one: its trial is put into the state after the write).
+      if (i < batch.length - 1) {
+        for (const r of out) apply(draft, r);
+        view = draft;
+      } else last = trial;
+      seq = s;
+      crc = c;
+      return { p, records: out, text, error: null };
+    } catch (error) {
+      return { p, records: null, text: '', error };
+    }
+  });
+  const changes = view === draft ? [draft] : [];
+  if (last) changes.push(last);
+  return { outcomes, changes };
+}
+
+/** The draft with its envelope; `batch` (the number of records of the decision) on a first record of several. */
+function envelope(d: Draft, seq: number, id: string, ts: string, batch: number): Omit<LogRecord, 'crc'> {
+  const def = RECORD_TYPES[d.type];
+  if (!def) throw new CairnError('INTERNAL', `unknown record type ${String(d.type)}`);
+  // Key order does not matter here: encodeRecord writes KEY_ORDER and leaves undefined values out.
+  // (A literal that starts with keys, not with the spread, keeps V8 on its fast path.)
+  const rec: Record<string, unknown> = { seq, id, ts, ...d };
+  rec.severity = d.severity ?? def.severity;
+  rec.operator = d.operator ?? null;
+  if (batch > 0) rec.batch = batch;
+  return rec as Omit<LogRecord, 'crc'>;
+}
