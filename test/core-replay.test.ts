@@ -18,7 +18,7 @@ import { realFs } from '../src/store/fsio.js';
 import { envelopeProblem, isIsoTs, loadState } from '../src/store/load.js';
 import { LOG_START, scanLog, type ScanResult } from '../src/store/logfile.js';
 import { StatePaths } from '../src/store/paths.js';
-import { setScanAheadMinBytes } from '../src/store/scan-ahead.js';
+import { setScanAheadHandOver, setScanAheadMinBytes } from '../src/store/scan-ahead.js';
 import { FIXTURES } from './helpers/paths.js';
 import { replayLog, stateDocument } from './helpers/state.js';
 import { scratch } from './helpers/tmp.js';
@@ -158,8 +158,11 @@ function simulated(dir: string, records: number): string {
   return file;
 }
 
-/** Every field of a scan that a caller reads, and the seq/offset of every record it visited. */
-function scanBoth(file: string): { one: ScanResult; two: ScanResult; visitedOne: string; visitedTwo: string } {
+/**
+ * Every field of a scan that a caller reads, and the seq/offset of every record it visited, with
+ * one thread and with two (the second thread taking over after `handOver` records, 0: at once).
+ */
+function scanBoth(file: string, handOver = 0): { one: ScanResult; two: ScanResult; visitedOne: string; visitedTwo: string } {
   const visit = (into: string[]) => (_b: Buffer, start: number, end: number, seq: number, crc: number, offset: number) => {
     into.push(`${seq}:${crc}:${offset}:${end - start}`);
   };
@@ -169,19 +172,21 @@ function scanBoth(file: string): { one: ScanResult; two: ScanResult; visitedOne:
   try {
     const one = scanLog(realFs, file, LOG_START, visit(a));
     setScanAheadMinBytes(0);
+    setScanAheadHandOver(handOver);
     const two = scanLog(realFs, file, LOG_START, visit(b));
     return { one, two, visitedOne: a.join(','), visitedTwo: b.join(',') };
   } finally {
     setScanAheadMinBytes(prev);
+    setScanAheadHandOver(null);
   }
 }
 
-function assertSameScan(file: string, what: string): ScanResult {
-  const { one, two, visitedOne, visitedTwo } = scanBoth(file);
+function assertSameScan(file: string, what: string, handOver = 0): ScanResult {
+  const { one, two, visitedOne, visitedTwo } = scanBoth(file, handOver);
   const ahead = two.ahead;
   assert.deepEqual({ end: two.end, size: two.size, records: two.records, problem: two.problem, ino: two.ino }, { end: one.end, size: one.size, records: one.records, problem: one.problem, ino: one.ino }, what);
   assert.equal(visitedTwo, visitedOne, `${what}: the same records visited`);
-  assert.ok((ahead ?? 0) > 0 || one.records === 0, `${what}: the second thread checked records (${String(ahead)})`);
+  if (handOver < one.records) assert.ok((ahead ?? 0) > 0, `${what}: the second thread checked records (${String(ahead)})`);
   return two;
 }
 
@@ -204,12 +209,39 @@ describe('a long scan on two threads', () => {
     assert.equal(r.ahead, bigLines.length, 'every record was checked by the second thread');
   });
 
+  it('takes over from the one-thread start of the scan at a decision boundary, wherever that is', () => {
+    for (const handOver of [1, 64, 1000, 20_000, 40_000]) {
+      const r = assertSameScan(big, `hand-over after ${handOver} records`, handOver);
+      assert.equal(r.problem, null);
+      assert.ok(r.ahead! > 0 && r.ahead! <= r.records - handOver, `hand-over after ${handOver}: ${r.ahead} of ${r.records} by the second thread`);
+    }
+    const past = assertSameScan(big, 'hand-over past the end', 10_000_000);
+    assert.equal(past.ahead, 0, 'a scan that ends before the hand-over never takes the thread');
+  });
+
+  it('gives the same result when the hand-over waits for the thread to be ready (the default)', () => {
+    const prev = setScanAheadMinBytes(0);
+    try {
+      const visited: string[] = [];
+      const r = scanLog(realFs, big, LOG_START, (_b, s, e, seq, crc) => visited.push(`${seq}:${crc}:${e - s}`));
+      setScanAheadMinBytes(Infinity);
+      const alone: string[] = [];
+      const one = scanLog(realFs, big, LOG_START, (_b, s, e, seq, crc) => alone.push(`${seq}:${crc}:${e - s}`));
+      assert.deepEqual({ ...r, ahead: undefined }, { ...one, ahead: undefined });
+      assert.equal(visited.join(','), alone.join(','));
+    } finally {
+      setScanAheadMinBytes(prev);
+    }
+  });
+
   it('replays to the same state as the one-thread scan', () => {
     const dir = folderWith(big);
     setScanAheadMinBytes(Infinity);
     const one = loadState(realFs, new StatePaths(dir), { skipCurrent: true });
     setScanAheadMinBytes(0);
+    setScanAheadHandOver(5_000);
     const two = loadState(realFs, new StatePaths(dir), { skipCurrent: true });
+    setScanAheadHandOver(null);
     assert.deepEqual(stateDocument(two.state), stateDocument(one.state));
     assert.deepEqual(stateDocument(two.state), stateDocument(replayLog(big)));
     assert.deepEqual(two.end, one.end);
@@ -316,7 +348,9 @@ describe('a long scan on two threads', () => {
       setScanAheadMinBytes(Infinity);
       const one = outcome(dir);
       setScanAheadMinBytes(0);
+      setScanAheadHandOver(0);
       const two = outcome(dir);
+      setScanAheadHandOver(null);
       assert.equal(two, one, what);
       if (code === null) assert.equal(one, `ok seq ${last.seq + 1}`, what);
       else assert.ok(one.startsWith(`${code}:`), `${what}: ${one}`);

@@ -236,20 +236,32 @@ const PROTO = Buffer.from('__proto__');
  */
 export function replayForm(buf: Buffer, start: number, end: number, seq: number, plain: boolean): number {
   if (lineSeq(buf, start, end) !== seq) return 0;
-  const a = idEnd(buf, start, end);
   const cut = end - CRC_SUFFIX_LEN;
-  if (a < 0 || a >= cut || !hasCrcPrefix(buf, cut) || parseHex8(buf, cut + CRC_PREFIX.length) < 0 || buf[end - 2] !== 0x22 || buf[end - 1] !== 0x7d) return 0;
-  if (!plain) return a - start;
+  if (!hasCrcPrefix(buf, cut) || parseHex8(buf, cut + CRC_PREFIX.length) < 0 || buf[end - 2] !== 0x22 || buf[end - 1] !== 0x7d) return 0;
+  return plain ? verifiedForm(buf, start, end) : formAt(buf, start, end);
+}
+
+/**
+ * replayForm of a line whose seq and crc suffix verifyLine has just checked (the second thread of
+ * a long scan, for every line: the byte searches are native ones, a handful per line).
+ */
+export function verifiedForm(buf: Buffer, start: number, end: number): number {
+  const at = formAt(buf, start, end);
+  if (at === 0) return 0;
+  // Searched in the line only: Buffer#indexOf would go on to the end of the buffer (a 4 MiB slot).
+  const line = buf.subarray(start, end);
+  if (line.indexOf(0x5c) >= 0 || line.indexOf(PROTO) >= 0) return at;
+  // At most MAX_DEPTH brackets: the record cannot nest deeper than shape.ts allows.
   let brackets = 0;
-  for (let i = start; i < end; i++) {
-    const c = buf[i];
-    if (c === 0x7b || c === 0x5b) brackets++;
-    else if (c === 0x5c) return a - start;
-  }
-  // As many brackets as MAX_DEPTH at most: the record cannot nest deeper than shape.ts allows.
-  if (brackets > MAX_DEPTH) return a - start;
-  // Searched in the line only: Buffer#indexOf goes on to the end of the buffer (a 4 MiB slot).
-  return buf.subarray(start, end).indexOf(PROTO) >= 0 ? a - start : (a - start) | FORM_PLAIN;
+  for (let i = line.indexOf(0x7b); i >= 0; i = line.indexOf(0x7b, i + 1)) if (++brackets > MAX_DEPTH) return at;
+  for (let i = line.indexOf(0x5b); i >= 0; i = line.indexOf(0x5b, i + 1)) if (++brackets > MAX_DEPTH) return at;
+  return at | FORM_PLAIN;
+}
+
+/** The offset from `start` of the comma after the id, when something follows it before the crc; else 0. */
+function formAt(buf: Buffer, start: number, end: number): number {
+  const a = idEnd(buf, start, end);
+  return a < 0 || a >= end - CRC_SUFFIX_LEN ? 0 : a - start;
 }
 
 /** Whether a replay form says the line's record needs no shape check (see replayForm). */

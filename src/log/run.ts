@@ -1,4 +1,4 @@
-import { lineBatch, lineSeq, replayForm, verifyLine } from './codec.js';
+import { lineBatch, lineSeq, verifiedForm, verifyLine } from './codec.js';
 
 /** How far a run of intact records reaches from a starting point, as `verifyRun` finds it. */
 export interface VerifiedRun {
@@ -23,7 +23,7 @@ export interface VerifiedRun {
  * decisions (a record with `batch: n` and the n − 1 after it), so a reader that applies what was
  * counted never applies half a decision. Pure: the caller reads the bytes.
  *
- * With `out`, the end (offset of the newline), crc and replay form (codec.ts replayForm) of the
+ * With `out`, the end (offset of the newline), crc and replay form (codec.ts verifiedForm) of the
  * i-th line counted go to `out.ends[i]`, `out.crcs[i]` and `out.forms[i]`, so the thread that
  * applies them need not look at those bytes again; the run then also stops (not broken) when the
  * tables are full.
@@ -55,7 +55,7 @@ export function verifyRun(b: Buffer, len: number, seq: number, crc: number, out?
     if (out) {
       out.ends[lines] = nl;
       out.crcs[lines] = c | 0;
-      out.forms[lines] = replayForm(b, pos, nl, s, true);
+      out.forms[lines] = verifiedForm(b, pos, nl);
     }
     lines++;
     lastSeq = s;

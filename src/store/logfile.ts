@@ -1,7 +1,7 @@
 import { crc32 } from 'node:zlib';
 import { lineBatch, lineSeq, statedCrc, verifyLine } from '../log/codec.js';
 import { FILE_MODE, FLAGS, type FsLayer, ioError, realFs, unsafe, writeAll } from './fsio.js';
-import { scanAhead, scanAheadWorthIt } from './scan-ahead.js';
+import { scanAheadWorthIt, scanAheadYield, startAhead } from './scan-ahead.js';
 
 /** Where a reader or writer stands in the log: the byte offset after the last good record, its seq and crc. */
 export interface LogPosition {
@@ -42,6 +42,7 @@ export interface ScanResult {
 export type LineVisitor = (buf: Buffer, start: number, end: number, seq: number, crc: number, offset: number, form?: number) => void;
 
 const CHUNK = 4 * 1024 * 1024;
+const YIELD_EVERY = 64;
 /** A line longer than this is not a record cairn wrote; it is treated as damage. */
 export const MAX_LINE = 64 * 1024 * 1024;
 
@@ -63,24 +64,41 @@ export function scanLog(io: FsLayer, path: string, from: LogPosition, visit?: Li
     const ino = st.ino;
     let start = from;
     let ahead = 0;
+    let records = 0;
     // A long scan with a visitor (a replay) checks the chain on a second thread; never through a
     // test's FsLayer, whose files that thread could not see.
-    if (visit && io === realFs && scanAheadWorthIt(st.size - from.offset)) {
-      const got = scanAhead(path, st, from, st.size, visit);
-      if (got?.complete) return { end: got.pos, size: st.size, records: got.records, problem: null, ino, ahead: got.records };
-      if (got) {
-        start = got.pos;
-        ahead = got.records;
+    const reader = visit && io === realFs && scanAheadWorthIt(st.size - from.offset) ? startAhead(path, st, from, st.size) : null;
+    if (visit && reader) {
+      // While the thread starts, this one scans on its own, up to a decision boundary.
+      let head: ScanResult & { yielded?: true };
+      try {
+        head = scanFd(io, fd, from, visit, (n) => scanAheadYield(n, reader));
+      } catch (e) {
+        reader.stop();
+        throw e;
       }
+      if (!head.yielded) {
+        reader.stop();
+        return { ...head, ino, ahead: 0 };
+      }
+      const got = reader.consume(head.end, visit);
+      records = head.records + got.records;
+      ahead = got.records;
+      if (got.complete) return { end: got.pos, size: st.size, records, problem: null, ino, ahead };
+      start = got.pos;
     }
     const rest = scanFd(io, fd, start, visit);
-    return { ...rest, records: rest.records + ahead, ino, ahead };
+    return { ...rest, records: rest.records + records, ino, ahead };
   } finally {
     io.closeSync(fd);
   }
 }
 
-function scanFd(io: FsLayer, fd: number, from: LogPosition, visit?: LineVisitor): ScanResult {
+/**
+ * The one-thread scan. With `yieldAt`, it asks every YIELD_EVERY records, at a decision boundary,
+ * whether to stop there (a long scan's second thread is ready) and then returns `yielded`.
+ */
+function scanFd(io: FsLayer, fd: number, from: LogPosition, visit?: LineVisitor, yieldAt?: (records: number) => boolean): ScanResult & { yielded?: true } {
   const size = io.fstatSync(fd).size;
   let buf = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(1024, size - from.offset)));
   let bufStart = from.offset; // file offset of buf[0]
@@ -106,6 +124,8 @@ function scanFd(io: FsLayer, fd: number, from: LogPosition, visit?: LineVisitor)
     if (filePos >= size) eof = true;
   };
 
+  if (yieldAt?.(0)) return { end: from, size, records: 0, problem: null, yielded: true };
+  let sinceAsked = 0;
   fill();
   let lineStart = 0;
   for (;;) {
@@ -153,6 +173,10 @@ function scanFd(io: FsLayer, fd: number, from: LogPosition, visit?: LineVisitor)
     records++;
     pos = next;
     lineStart = nl + 1;
+    if (yieldAt && batch === null && ++sinceAsked >= YIELD_EVERY) {
+      sinceAsked = 0;
+      if (yieldAt(records)) return { end: pos, size, records, problem: null, yielded: true };
+    }
   }
 }
 

@@ -18,12 +18,27 @@ const SLOT_BYTES = 4 * 1024 * 1024;
 
 /** Scans shorter than this stay on one thread: starting a thread costs a few tens of ms. */
 let minBytes = 16 * 1024 * 1024;
+/** For tests: hand over after this many records whether or not the thread is ready (null: when ready). */
+let handOverAfter: number | null = null;
 
 /** Sets the length from which a scan uses the second thread (tests set 0); returns the previous one. */
 export function setScanAheadMinBytes(bytes: number): number {
   const prev = minBytes;
   minBytes = bytes;
   return prev;
+}
+
+/**
+ * For tests, which need the hand-over at a known point: after `records` records scanned alone
+ * (0: at once), whether or not the thread is ready; null restores the default (when it is ready).
+ */
+export function setScanAheadHandOver(records: number | null): void {
+  handOverAfter = records;
+}
+
+/** Whether the one-thread start of a long scan, `records` records in, hands over to the reader. */
+export function scanAheadYield(records: number, reader: Ahead): boolean {
+  return handOverAfter === null ? reader.ready() : records >= handOverAfter;
 }
 
 export function scanAheadWorthIt(bytes: number): boolean {
@@ -38,11 +53,25 @@ export interface AheadResult {
   complete: boolean;
 }
 
+/** A reader thread at work on a range of the log (see startAhead). */
+export interface Ahead {
+  /** Whether records are waiting (or the reader has finished): the caller may switch to `consume`. */
+  ready(): boolean;
+  /**
+   * Visits, in order, the verified records after `done` (a decision boundary the caller reached
+   * on its own: the records up to it are skipped), until the reader stops.
+   */
+  consume(done: LogPosition, visit: LineVisitor): AheadResult;
+  /** Tells the reader to stop (it may still be running: its slots are no longer read). */
+  stop(): void;
+}
+
 /**
- * Visits the records of `path` from `from` up to `size` that the reader thread has verified, in
- * order. Returns null when no thread could be started (the caller scans alone from `from`).
+ * Starts a reader thread on `path` from `from` up to `size`; null when no thread could be started
+ * (the caller scans alone). The caller may scan the first records itself while the thread starts
+ * (a few tens of ms) and switch to `consume` once `ready`.
  */
-export function scanAhead(path: string, file: { ino: number; dev: number }, from: LogPosition, size: number, visit: LineVisitor): AheadResult | null {
+export function startAhead(path: string, file: { ino: number; dev: number }, from: LogPosition, size: number): Ahead | null {
   const ctlBuf = new SharedArrayBuffer(4 * (AHEAD.slots + SLOTS * SLOT_INTS));
   const posBuf = new SharedArrayBuffer(8 * (2 + SLOTS));
   const dataBuf = new SharedArrayBuffer(SLOTS * SLOT_BYTES);
@@ -59,47 +88,62 @@ export function scanAhead(path: string, file: { ino: number; dev: number }, from
   worker.unref();
   const views = Array.from({ length: SLOTS }, (_, i) => Buffer.from(dataBuf, i * SLOT_BYTES, SLOT_BYTES));
   const tables = Array.from({ length: SLOTS }, (_, i) => slotTables(linesBuf, i));
-  let offset = from.offset;
-  let seq = from.seq;
-  let crc = from.crc;
-  let records = 0;
   let slot = 0;
-  try {
-    for (;;) {
-      const base = slotBase(slot);
-      if (!waitForSlot(ctl, base)) break;
-      const bytes = ctl[base + 1]!;
-      const n = ctl[base + 2]!;
-      const at = pos64[2 + slot]!;
-      if (at !== offset) throw new CairnError('INTERNAL', `the log reader handed over bytes from ${at}, expected ${offset}`);
-      const buf = views[slot]!;
-      const { ends, crcs, forms } = tables[slot]!;
-      if (n > LINES_PER_SLOT || (n > 0 && ends[n - 1]! + 1 !== bytes)) throw new CairnError('INTERNAL', `the log reader handed over a slot that does not add up at byte ${offset}`);
-      let p = 0;
-      for (let k = 0; k < n; k++) {
-        const nl = ends[k]!;
-        seq++;
-        crc = crcs[k]! >>> 0;
-        visit(buf, p, nl, seq, crc, offset + p, forms[k]!);
-        p = nl + 1;
-      }
-      offset += bytes;
-      records += n;
-      Atomics.store(ctl, base, 0);
-      Atomics.notify(ctl, base);
-      slot = (slot + 1) % SLOTS;
-    }
-  } catch (e) {
+  const stop = () => {
     Atomics.store(ctl, AHEAD.stop, 1);
     Atomics.notify(ctl, slotBase(slot));
-    void worker.terminate();
-    throw e;
-  }
-  // Told to stop in case it is still running (it gave up on us, or we on it).
-  Atomics.store(ctl, AHEAD.stop, 1);
-  Atomics.notify(ctl, slotBase(slot));
-  const status = Atomics.load(ctl, AHEAD.status);
-  return { pos: { offset, seq, crc }, records, complete: status === 1 && offset === size };
+  };
+  const consume = (done: LogPosition, visit: LineVisitor): AheadResult => {
+    let offset = from.offset;
+    let seq = from.seq;
+    let crc = from.crc;
+    let records = 0;
+    try {
+      for (;;) {
+        const base = slotBase(slot);
+        if (!waitForSlot(ctl, base)) break;
+        const bytes = ctl[base + 1]!;
+        const n = ctl[base + 2]!;
+        const at = pos64[2 + slot]!;
+        const buf = views[slot]!;
+        const { ends, crcs, forms } = tables[slot]!;
+        if (at !== offset || n > LINES_PER_SLOT || (n > 0 && ends[n - 1]! + 1 !== bytes)) {
+          throw new CairnError('INTERNAL', `the log reader handed over a slot that does not add up at byte ${at} (expected ${offset})`);
+        }
+        let p = 0;
+        for (let k = 0; k < n; k++) {
+          const nl = ends[k]!;
+          seq++;
+          crc = crcs[k]! >>> 0;
+          if (seq > done.seq) {
+            visit(buf, p, nl, seq, crc, offset + p, forms[k]!);
+            records++;
+          } else if (seq === done.seq && offset + nl + 1 !== done.offset) {
+            throw new CairnError('INTERNAL', `the log reader and the scan disagree on where seq ${seq} ends`);
+          }
+          p = nl + 1;
+        }
+        offset += bytes;
+        Atomics.store(ctl, base, 0);
+        Atomics.notify(ctl, base);
+        slot = (slot + 1) % SLOTS;
+      }
+    } catch (e) {
+      stop();
+      void worker.terminate();
+      throw e;
+    }
+    // Told to stop in case it is still running (it gave up on us, or we on it).
+    stop();
+    if (seq < done.seq) return { pos: done, records: 0, complete: false }; // it stopped before the caller's own scan did
+    const status = Atomics.load(ctl, AHEAD.status);
+    return { pos: { offset, seq, crc }, records, complete: status === 1 && offset === size };
+  };
+  return {
+    ready: () => Atomics.load(ctl, slotBase(slot)) === 1 || Atomics.load(ctl, AHEAD.status) !== 0,
+    consume,
+    stop,
+  };
 }
 
 /**
