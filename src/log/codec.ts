@@ -210,8 +210,7 @@ export function parseReplayLine(buf: Buffer, start: number, end: number, seq: nu
   const close = buf[cut]!;
   buf[a] = 0x7b;
   buf[cut] = 0x7d;
-  // No encoding argument: utf8 without Buffer#toString looking the encoding up (per record).
-  const text = buf.toString(undefined, a, cut + 1);
+  const text = utf8(buf, a, cut + 1);
   buf[a] = open;
   buf[cut] = close;
   const rec = JSON.parse(text) as Record<string, unknown>;
@@ -219,6 +218,17 @@ export function parseReplayLine(buf: Buffer, start: number, end: number, seq: nu
   rec.seq = seq;
   return rec;
 }
+
+/**
+ * UTF-8 text of buf[start, end). Buffer#toString checks its arguments and looks the encoding up
+ * before it calls the decoder, Buffer#utf8Slice (Node's own, on every Buffer since its first
+ * versions, though not in its documentation); replay decodes every record, so it calls the decoder
+ * itself when there is one.
+ */
+const utf8Slice = (Buffer.prototype as unknown as { utf8Slice?: (this: Buffer, start: number, end: number) => string }).utf8Slice;
+const utf8: (buf: Buffer, start: number, end: number) => string = typeof utf8Slice === 'function'
+  ? (buf, start, end) => utf8Slice.call(buf, start, end)
+  : (buf, start, end) => buf.toString('utf8', start, end);
 
 /** The bits of a replay form: where the id ends (0: not the replay form), and PLAIN. */
 const FORM_AT = 0xffff;
