@@ -198,7 +198,7 @@ const ULID_LEN = 26;
  * reaches `apply` is the same either way. Throws JSON.parse's SyntaxError for a line that is no JSON.
  * `form` is replayForm's answer for the line, when the caller has it already.
  */
-export function parseReplayLine(buf: Buffer, start: number, end: number, seq: number, form = replayForm(buf, start, end, seq, false)): Record<string, unknown> | null {
+export function parseReplayLine(buf: Buffer, start: number, end: number, seq: number, form = replayForm(buf, start, end, seq)): Record<string, unknown> | null {
   const at = form & FORM_AT;
   if (at === 0) return null;
   const a = start + at;
@@ -238,22 +238,21 @@ const PROTO = Buffer.from('__proto__');
 /**
  * What parseReplayLine needs to know of a line, as a number: the offset from `start` of the comma
  * after `{"seq":N,"id":"<ULID>"` when the line has the replay form (it states `seq`, the id is
- * well formed, a key follows, it ends in `,"crc":"<8 hex>"}`), else 0. With `plain`, also
- * whether the line is PLAIN: no backslash, no `__proto__`, and at most 64 brackets, so that its
- * record can hold no `__proto__` key (however spelled) and nest no deeper than shape.ts allows —
- * the checks of log/shape.ts, settled from the bytes. The second thread of a long scan works this
- * out while it checks the crc chain, so the thread that parses and applies does not.
+ * well formed, a key follows, it ends in `,"crc":"<8 hex>"}`), else 0.
  */
-export function replayForm(buf: Buffer, start: number, end: number, seq: number, plain: boolean): number {
+export function replayForm(buf: Buffer, start: number, end: number, seq: number): number {
   if (lineSeq(buf, start, end) !== seq) return 0;
   const cut = end - CRC_SUFFIX_LEN;
   if (!hasCrcPrefix(buf, cut) || parseHex8(buf, cut + CRC_PREFIX.length) < 0 || buf[end - 2] !== 0x22 || buf[end - 1] !== 0x7d) return 0;
-  return plain ? verifiedForm(buf, start, end) : formAt(buf, start, end);
+  return formAt(buf, start, end);
 }
 
 /**
- * replayForm of a line whose seq and crc suffix verifyLine has just checked (the second thread of
- * a long scan, for every line: the byte searches are native ones, a handful per line).
+ * replayForm of a line whose seq and crc suffix verifyLine has just checked, with the PLAIN bit
+ * when the line has no backslash, no `__proto__` and at most 64 brackets: its record can then hold
+ * no `__proto__` key (however spelled) and nest no deeper than shape.ts allows, so the shape walk
+ * is settled from the bytes. The second thread of a long scan works this out for every line while
+ * it checks the chain (native searches, a handful per line), so the thread that applies does not.
  */
 export function verifiedForm(buf: Buffer, start: number, end: number): number {
   const at = formAt(buf, start, end);
@@ -274,7 +273,7 @@ function formAt(buf: Buffer, start: number, end: number): number {
   return a < 0 || a >= end - CRC_SUFFIX_LEN ? 0 : a - start;
 }
 
-/** Whether a replay form says the line's record needs no shape check (see replayForm). */
+/** Whether a replay form says the line's record needs no shape check (see verifiedForm). */
 export function formIsPlain(form: number): boolean {
   return (form & FORM_PLAIN) !== 0;
 }

@@ -173,9 +173,7 @@ export function replayLine(state: State, buf: Buffer, start: number, end: number
     return;
   }
   // A plain line (no backslash, no __proto__, few brackets) cannot fail the shape check.
-  if (form === undefined || !formIsPlain(form)) checkShape(rec, seq);
-  const bad = envelopeProblem(rec, false);
-  if (bad) throw new CairnError('LOG_INVALID', `record seq ${seq}: ${bad}`, { details: { seq }, hint: REPAIR_HINT });
+  checkRecord(rec, seq, false, form !== undefined && formIsPlain(form));
   try {
     applyReplayed(state, rec as ReplayedRecord, crc);
   } catch (e) {
@@ -198,9 +196,12 @@ function notApplicable(rec: Record<string, unknown>, seq: number, e: unknown): C
   return new CairnError('LOG_INVALID', `record seq ${seq} (${String(rec.type)}) cannot be applied: ${(e as Error).message}`, { details: { seq }, hint: REPAIR_HINT });
 }
 
-/** Refuses a parsed record cairn cannot have written (LOG_CORRUPT or LOG_INVALID, with its seq). */
-function checkRecord(rec: unknown, seq: number, withId: boolean): void {
-  checkShape(rec, seq);
+/**
+ * Refuses a parsed record cairn cannot have written (LOG_CORRUPT or LOG_INVALID, with its seq);
+ * `plain` when its bytes already rule out a bad shape (codec.ts verifiedForm).
+ */
+function checkRecord(rec: unknown, seq: number, withId: boolean, plain = false): void {
+  if (!plain) checkShape(rec, seq);
   const bad = envelopeProblem(rec, withId);
   if (bad) throw new CairnError('LOG_INVALID', `record seq ${seq}: ${bad}`, { details: { seq }, hint: REPAIR_HINT });
 }

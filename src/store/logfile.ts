@@ -37,7 +37,7 @@ export interface ScanResult {
 
 /**
  * Called for every good record in order; `start`/`end` delimit the line (no newline) in `buf`.
- * `form`, from a long scan's second thread, is the line's replay form (log/codec.ts replayForm).
+ * `form`, from a long scan's second thread, is the line's replay form (log/codec.ts verifiedForm).
  */
 export type LineVisitor = (buf: Buffer, start: number, end: number, seq: number, crc: number, offset: number, form?: number) => void;
 

@@ -3,20 +3,20 @@ import type { LogPosition } from './logfile.js';
 /**
  * The shared memory between a long scan's two threads (scan-ahead.ts and scan-worker.ts).
  *
- * ctl (Int32Array): status, stop, final crc, then per slot [state, bytes, records]. A slot is
+ * ctl (Int32Array): status, stop, started, then per slot [state, bytes, records]. A slot is
  * 0 while the reader thread may fill it and 1 once it holds verified records for the main thread;
  * the main thread sets it back to 0 when it has applied them. Every hand-over is an Atomics store
  * after the plain writes it publishes, so the other side sees them (JS memory model).
- * pos (Float64Array): final offset, final seq, then the file offset of each slot's first byte.
+ * pos (Float64Array): the file offset of each slot's first byte. Where the reader stopped is
+ * where the main thread's last applied record ends: it goes on from there itself.
  * lines (Int32Array): per slot, LINES_PER_SLOT line ends (offset of the newline within the slot),
- * then as many crcs, then as many replay forms (log/codec.ts replayForm).
+ * then as many crcs, then as many replay forms (log/codec.ts verifiedForm).
  */
 export const AHEAD = {
-  status: 0, // 0 running, 1 finished at pos[0] (the main thread scans on from there), 2 failed at pos[0]
+  status: 0, // 0 running, 1 finished (at the end of the range or at a line it cannot vouch for), 2 failed
   stop: 1, // set by the main thread when it gives up (an error in its visitor)
-  finalCrc: 2,
-  started: 3, // set by the reader thread as soon as it runs
-  slots: 4, // ctl index of the first slot
+  started: 2, // set by the reader thread as soon as it runs
+  slots: 3, // ctl index of the first slot
 } as const;
 
 export const SLOT_INTS = 4;

@@ -73,7 +73,7 @@ export interface Ahead {
  */
 export function startAhead(path: string, file: { ino: number; dev: number }, from: LogPosition, size: number): Ahead | null {
   const ctlBuf = new SharedArrayBuffer(4 * (AHEAD.slots + SLOTS * SLOT_INTS));
-  const posBuf = new SharedArrayBuffer(8 * (2 + SLOTS));
+  const posBuf = new SharedArrayBuffer(8 * SLOTS);
   const dataBuf = new SharedArrayBuffer(SLOTS * SLOT_BYTES);
   const ctl = new Int32Array(ctlBuf);
   const pos64 = new Float64Array(posBuf);
@@ -104,7 +104,7 @@ export function startAhead(path: string, file: { ino: number; dev: number }, fro
         if (!waitForSlot(ctl, base)) break;
         const bytes = ctl[base + 1]!;
         const n = ctl[base + 2]!;
-        const at = pos64[2 + slot]!;
+        const at = pos64[slot]!;
         const buf = views[slot]!;
         const { ends, crcs, forms } = tables[slot]!;
         if (at !== offset || n > LINES_PER_SLOT || (n > 0 && ends[n - 1]! + 1 !== bytes)) {

@@ -18,20 +18,17 @@ const pos64 = new Float64Array(d.pos);
 const views = Array.from({ length: d.slots }, (_, i) => Buffer.from(d.data, i * d.slotBytes, d.slotBytes));
 const tables = Array.from({ length: d.slots }, (_, i) => slotTables(d.lines, i));
 
-function finish(status: number, offset: number, seq: number, crc: number): void {
-  pos64[0] = offset;
-  pos64[1] = seq;
-  ctl[AHEAD.finalCrc] = crc | 0;
+function finish(status: number): void {
   Atomics.store(ctl, AHEAD.status, status);
   Atomics.notify(ctl, AHEAD.status);
 }
 
 Atomics.store(ctl, AHEAD.started, 1);
-let offset = d.from.offset;
-let seq = d.from.seq;
-let crc = d.from.crc;
 let fd = -1;
 try {
+  let offset = d.from.offset;
+  let seq = d.from.seq;
+  let crc = d.from.crc;
   fd = fs.openSync(d.path, FLAGS.read);
   const st = fs.fstatSync(fd);
   // Another file under the same name (the log was replaced meanwhile): the main thread reads on alone.
@@ -63,7 +60,7 @@ try {
     }
     readSize = d.slotBytes;
     if (run.records > 0) {
-      pos64[2 + slot] = offset;
+      pos64[slot] = offset;
       ctl[base + 1] = run.bytes;
       ctl[base + 2] = run.records;
       Atomics.store(ctl, base, 1);
@@ -77,9 +74,9 @@ try {
     // from here with the full scan, which knows what to make of it.
     if (run.broken || run.records === 0 || got < want) break;
   }
-  finish(1, offset, seq, crc);
+  finish(1);
 } catch {
-  finish(2, offset, seq, crc);
+  finish(2);
 } finally {
   if (fd >= 0) fs.closeSync(fd);
 }
