@@ -38,6 +38,8 @@ export interface MutableState extends StateView {
   mutResource(id: string): Resource;
   setScheduler(info: SchedulerInfo | null): void;
   mutMetrics(): Metrics;
+  /** Replaces the metrics (a draft's own copy, put into the state it was drafted on). */
+  putMetrics(m: Metrics): void;
 }
 
 export function emptyMetrics(): Metrics {
@@ -108,18 +110,23 @@ export class State implements MutableState {
   mutResource(id: string) { return must(this.resources.get(id), `resource ${id}`); }
   setScheduler(info: SchedulerInfo | null) { this.sched = info; }
   mutMetrics() { return this.metricsData; }
+  putMetrics(m: Metrics) { this.metricsData = m; }
 }
 
 /**
  * A copy-on-write view over a state: `decide` applies its own events here to see their consequences
  * (dependents to queue, a workstream that completes) without changing the state it was given.
+ *
+ * Its maps are made on first write and tasks are kept by workstream, then id, like State's: a
+ * batch commit makes a draft per decision (two for the last one), and five eager Maps and a
+ * `ws/task` key string per lookup were a tenth of a batch's JavaScript.
  */
 export class DraftState implements MutableState {
-  private readonly ws = new Map<string, Workstream>();
-  private readonly ts = new Map<string, Task>();
-  private readonly wk = new Map<string, Worker>();
-  private readonly rs = new Map<string, Resource>();
-  private readonly dp = new Map<string, Map<string, string[]>>();
+  private ws: Map<string, Workstream> | null = null;
+  private ts: Map<string, Map<string, Task>> | null = null;
+  private wk: Map<string, Worker> | null = null;
+  private rs: Map<string, Resource> | null = null;
+  private dp: Map<string, Map<string, string[]>> | null = null;
   private sched: SchedulerInfo | null | undefined = undefined;
   private met: Metrics | undefined = undefined;
   seq: number;
@@ -130,24 +137,24 @@ export class DraftState implements MutableState {
     this.crc = base.crc;
   }
 
-  workstream(id: string) { return this.ws.get(id) ?? this.base.workstream(id); }
-  task(w: string, id: string) { return this.ts.get(taskKey(w, id)) ?? this.base.task(w, id); }
-  worker(id: string) { return this.wk.get(id) ?? this.base.worker(id); }
-  resource(id: string) { return this.rs.get(id) ?? this.base.resource(id); }
+  workstream(id: string) { return this.ws?.get(id) ?? this.base.workstream(id); }
+  task(w: string, id: string) { return this.ts?.get(w)?.get(id) ?? this.base.task(w, id); }
+  worker(id: string) { return this.wk?.get(id) ?? this.base.worker(id); }
+  resource(id: string) { return this.rs?.get(id) ?? this.base.resource(id); }
   scheduler() { return this.sched === undefined ? this.base.scheduler() : this.sched; }
   metrics() { return this.met ?? this.base.metrics(); }
   dependents(w: string, id: string): readonly string[] {
-    const own = this.dp.get(w);
+    const own = this.dp?.get(w);
     return own ? own.get(id) ?? [] : this.base.dependents(w, id);
   }
-  workstreamIds() { return union(this.base.workstreamIds(), this.ws.keys()); }
-  workerIds() { return union(this.base.workerIds(), this.wk.keys()); }
-  resourceIds() { return union(this.base.resourceIds(), this.rs.keys()); }
+  workstreamIds() { return union(this.base.workstreamIds(), this.ws?.keys()); }
+  workerIds() { return union(this.base.workerIds(), this.wk?.keys()); }
+  resourceIds() { return union(this.base.resourceIds(), this.rs?.keys()); }
 
   setPosition(seq: number, crc: string) { this.seq = seq; this.crc = crc; }
-  putWorkstream(w: Workstream) { this.ws.set(w.id, w); }
+  putWorkstream(w: Workstream) { (this.ws ??= new Map()).set(w.id, w); }
   mutWorkstream(id: string) {
-    let w = this.ws.get(id);
+    let w = this.ws?.get(id);
     if (!w) {
       const b = must(this.base.workstream(id), `workstream ${id}`);
       // task_ids is fixed at submission and never changed in place, so the draft shares it: copying
@@ -157,56 +164,70 @@ export class DraftState implements MutableState {
         id: b.id, state: b.state, params: b.params, submitted_at: b.submitted_at, finished_at: b.finished_at, task_ids: b.task_ids,
         counts: { ...b.counts }, last_task_seq: b.last_task_seq, last_task_at: b.last_task_at, failure: b.failure, updated_seq: b.updated_seq,
       };
-      this.ws.set(id, w);
+      (this.ws ??= new Map()).set(id, w);
     }
     return w;
   }
-  putTask(t: Task) { this.ts.set(taskKey(t.workstream_id, t.id), t); }
+  putTask(t: Task) { this.ownTasks(t.workstream_id).set(t.id, t); }
   mutTask(w: string, id: string) {
     return must(this.mutTaskIfAny(w, id), `task ${taskKey(w, id)}`);
   }
   mutTaskIfAny(w: string, id: string) {
-    const k = taskKey(w, id);
-    let t = this.ts.get(k);
+    let t = this.ts?.get(w)?.get(id);
     if (!t) {
       const b = this.base.task(w, id);
       if (!b) return undefined;
       t = copyTask(b);
-      this.ts.set(k, t);
+      this.ownTasks(w).set(id, t);
     }
     return t;
   }
-  setDependents(w: string, index: Map<string, string[]>) { this.dp.set(w, index); }
-  putWorker(x: Worker) { this.wk.set(x.id, x); }
+  private ownTasks(w: string): Map<string, Task> {
+    const all = (this.ts ??= new Map());
+    let inner = all.get(w);
+    if (!inner) all.set(w, (inner = new Map()));
+    return inner;
+  }
+  setDependents(w: string, index: Map<string, string[]>) { (this.dp ??= new Map()).set(w, index); }
+  putWorker(x: Worker) { (this.wk ??= new Map()).set(x.id, x); }
   mutWorker(id: string) {
-    let x = this.wk.get(id);
+    let x = this.wk?.get(id);
     if (!x) {
       const b = must(this.base.worker(id), `worker ${id}`);
       // Written out, not `{ ...b }`: see copyTask.
       x = { id: b.id, state: b.state, pid: b.pid, task: b.task, scheduler_id: b.scheduler_id, started_at: b.started_at, pending_request: b.pending_request, updated_seq: b.updated_seq };
-      this.wk.set(id, x);
+      (this.wk ??= new Map()).set(id, x);
     }
     return x;
   }
-  putResource(r: Resource) { this.rs.set(r.id, r); }
+  putResource(r: Resource) { (this.rs ??= new Map()).set(r.id, r); }
   mutResource(id: string) {
-    let r = this.rs.get(id);
+    let r = this.rs?.get(id);
     if (!r) {
       const b = must(this.base.resource(id), `resource ${id}`);
-      r = { ...b, holders: { ...b.holders } };
-      this.rs.set(id, r);
+      r = { id: b.id, max_holders: b.max_holders, holders: { ...b.holders }, updated_seq: b.updated_seq };
+      (this.rs ??= new Map()).set(id, r);
     }
     return r;
   }
   setScheduler(info: SchedulerInfo | null) { this.sched = info; }
+  putMetrics(m: Metrics) { this.met = m; }
   mutMetrics() {
     if (!this.met) {
       const b = this.base.metrics();
       // recoveries is one level of { count, succeeded } per kind: copied by hand, since
-      // structuredClone costs more than the rest of a task transition's apply.
+      // structuredClone costs more than the rest of a task transition's apply. Fields written
+      // out, not `{ ...b, … }`: see copyTask.
       const recoveries: Metrics['recoveries'] = {};
-      for (const [k, v] of Object.entries(b.recoveries)) recoveries[k] = { ...v };
-      this.met = { ...b, recoveries, recovery_targets: { ...b.recovery_targets } };
+      for (const k in b.recoveries) {
+        const v = b.recoveries[k]!;
+        recoveries[k] = { count: v.count, succeeded: v.succeeded };
+      }
+      this.met = {
+        attempts: b.attempts, retries: b.retries, timeouts: b.timeouts, reassignments: b.reassignments,
+        task_duration_ms_total: b.task_duration_ms_total, tasks_finished: b.tasks_finished,
+        recoveries, recovery_targets: { ...b.recovery_targets },
+      };
     }
     return this.met;
   }
@@ -216,14 +237,14 @@ export class DraftState implements MutableState {
    * `apply` of some records on the draft, `target` ends up as if they had been applied to it, and
    * the draft's copies become the target's objects (a record-by-record apply would redo the work).
    */
-  commitTo(target: State): void {
-    for (const w of this.ws.values()) target.putWorkstream(w);
-    for (const t of this.ts.values()) target.putTask(t);
-    for (const x of this.wk.values()) target.putWorker(x);
-    for (const r of this.rs.values()) target.putResource(r);
-    for (const [w, index] of this.dp) target.setDependents(w, index);
+  commitTo(target: MutableState): void {
+    if (this.ws) for (const w of this.ws.values()) target.putWorkstream(w);
+    if (this.ts) for (const inner of this.ts.values()) for (const t of inner.values()) target.putTask(t);
+    if (this.wk) for (const x of this.wk.values()) target.putWorker(x);
+    if (this.rs) for (const r of this.rs.values()) target.putResource(r);
+    if (this.dp) for (const [w, index] of this.dp) target.setDependents(w, index);
     if (this.sched !== undefined) target.setScheduler(this.sched);
-    if (this.met) target.metricsData = this.met;
+    if (this.met) target.putMetrics(this.met);
     target.setPosition(this.seq, this.crc);
   }
 }
@@ -247,7 +268,8 @@ function copyTask(t: Task): Task {
   };
 }
 
-function union(a: string[], b: Iterable<string>): string[] {
+function union(a: string[], b: Iterable<string> | undefined): string[] {
+  if (!b) return a;
   const s = new Set(a);
   for (const x of b) s.add(x);
   return [...s];

@@ -1,5 +1,5 @@
 import { CairnError } from '../errors.js';
-import { encodeRecord } from '../log/codec.js';
+import { encodeDraft } from '../log/codec.js';
 import { apply } from '../model/apply.js';
 import { RECORD_TYPES } from '../model/catalogue.js';
 import { DraftState, type State, type StateView } from '../model/state.js';
@@ -51,16 +51,21 @@ export function decideBatch<P extends { decide: Decide }>(
         // A decision of several records is atomic: its first record says how many there are, and
         // a log that ends before the last of them ends in a torn tail (set aside as a whole).
         const n = k === 0 && drafts.length > 1 ? drafts.length : 0;
-        const enc = encodeRecord(envelope(drafts[k]!, s, newId(clock()), ts, n), c);
+        const d = drafts[k]!;
+        const def = RECORD_TYPES[d.type];
+        if (!def) throw new CairnError('INTERNAL', `unknown record type ${String(d.type)}`);
+        const enc = encodeDraft(d, { seq: s, id: newId(clock()), ts, batch: n, severity: def.severity, operator: null }, c);
         c = enc.crc;
         apply(trial, enc.record);
         out.push(enc.record);
         text += enc.line;
       }
-      // Accepted: replay the records on the batch draft so the next decision sees them (the last
-      // decision has no next one: its trial is put into the state after the write).
+      // Accepted: the trial's changes go into the batch draft so the next decision sees them (the
+      // last decision has no next one: its trial is put into the state after the write). Merged,
+      // not applied again: the trial was drafted on `view`, which is the batch draft or, while
+      // that is still empty, the state it is drafted on.
       if (i < batch.length - 1) {
-        for (const r of out) apply(draft, r);
+        trial.commitTo(draft);
         view = draft;
       } else last = trial;
       seq = s;
@@ -73,17 +78,4 @@ export function decideBatch<P extends { decide: Decide }>(
   const changes = view === draft ? [draft] : [];
   if (last) changes.push(last);
   return { outcomes, changes };
-}
-
-/** The draft with its envelope; `batch` (the number of records of the decision) on a first record of several. */
-function envelope(d: Draft, seq: number, id: string, ts: string, batch: number): Omit<LogRecord, 'crc'> {
-  const def = RECORD_TYPES[d.type];
-  if (!def) throw new CairnError('INTERNAL', `unknown record type ${String(d.type)}`);
-  // Key order does not matter here: encodeRecord writes KEY_ORDER and leaves undefined values out.
-  // (A literal that starts with keys, not with the spread, keeps V8 on its fast path.)
-  const rec: Record<string, unknown> = { seq, id, ts, ...d };
-  rec.severity = d.severity ?? def.severity;
-  rec.operator = d.operator ?? null;
-  if (batch > 0) rec.batch = batch;
-  return rec as Omit<LogRecord, 'crc'>;
 }
