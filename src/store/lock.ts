@@ -1,17 +1,18 @@
 import * as fs from 'node:fs';
-import { hostname } from 'node:os';
 import * as path from 'node:path';
-import { randomFillSync } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { CairnError } from '../errors.js';
-import { unsafe } from './fsio.js';
+import {
+  checkLockDir, forgetCandidate, isStale, letGo, localHolder, lstat, type MadeOwner, makeOwner, newToken, OWNER, type OwnerInfo, readOwner, reclaim,
+  removeCandidates, thisHost,
+} from './lock-owner.js';
 
 /**
  * Cross-process locks on the state folder.
  *
- * The lock is the file `<target>.lock/owner`, created with O_CREAT|O_EXCL (only one process can
- * create it) and holding the holder's pid, host and a random token. The folder `<target>.lock/`
- * stays; taking and releasing the lock is one create and one unlink. (proper-lockfile's folder per
+ * The lock is the file `<target>.lock/owner`, made so that only one process can make it (a hard
+ * link or an O_EXCL create, see lock-owner.ts) and holding the holder's pid, host and a random
+ * token. The folder `<target>.lock/` stays. (proper-lockfile's folder per
  * lock costs a mkdir and an rmdir per commit — about 100 µs of the ~600 µs a commit took on ext4 —
  * and its stale takeover has a race: two processes both see the stale lock; one removes it and
  * creates a fresh one, the other then removes the fresh one, and both think they hold it.)
@@ -43,28 +44,12 @@ export interface LockOptions {
   deadPid?: number;
 }
 
-const OWNER = 'owner';
-const RECLAIM = 'reclaim-';
 /** proper-lockfile's minimums, kept so a config that was valid stays valid and means the same. */
 const MIN_STALE_MS = 2000;
 const MIN_UPDATE_MS = 1000;
-const C = fs.constants;
 
 const held = new Set<HeldLock>();
-/** This machine's name, read once: it goes into every owner file (a uname call per commit otherwise). */
-let host: string | undefined;
-const thisHost = (): string => (host ??= hostname());
 let exitHookInstalled = false;
-
-/** What an owner file says, read from one open descriptor (so stat and content are one instance). */
-interface OwnerInfo {
-  ino: number;
-  mtimeMs: number;
-  token: string | null;
-  pid: number | null;
-  host: string | null;
-  acquired_at: string | null;
-}
 
 /** A lock this process holds; `assertHeld()` before every write, `release()` when done. */
 export class HeldLock {
@@ -78,8 +63,13 @@ export class HeldLock {
   private readonly staleMs: number;
   private readonly refreshMs: number;
 
-  /** @internal made by `acquire` with the descriptor and inode of the owner file it created. */
-  constructor(readonly target: string, private readonly opts: LockOptions, private fd: number, private readonly ino: number) {
+  private readonly fd: number;
+  private readonly ino: number;
+
+  /** @internal made by `acquire` with the owner file it made. */
+  constructor(readonly target: string, private readonly opts: LockOptions, private readonly made: MadeOwner) {
+    this.fd = made.fd;
+    this.ino = made.ino;
     this.lockDir = lockDirOf(target);
     this.ownerFile = path.join(this.lockDir, OWNER);
     this.staleMs = Math.max(opts.staleMs, MIN_STALE_MS);
@@ -129,11 +119,16 @@ export class HeldLock {
     // A holder that went unrefreshed past half the stale time may already have been taken over:
     // it leaves the file alone (it goes stale and is reclaimed) rather than risk removing a new one.
     const idle = performance.now() - this.lastFresh;
+    let unlinked = false;
     if (!this.compromised && idle <= this.staleMs / 2 && this.stillOurs()) {
-      try { fs.unlinkSync(this.ownerFile); } catch { /* gone already */ }
+      try {
+        fs.unlinkSync(this.ownerFile);
+        unlinked = true;
+      } catch (e) {
+        unlinked = (e as NodeJS.ErrnoException).code === 'ENOENT'; // gone already
+      }
     }
-    try { fs.closeSync(this.fd); } catch { /* closed already */ }
-    this.fd = -1;
+    letGo(this.made, unlinked);
   }
 
   /** @internal */
@@ -211,6 +206,11 @@ export async function tryAcquire(target: string, opts: LockOptions): Promise<Hel
   }
 }
 
+/** Lets go of the files this process keeps for the lock between holds (its candidate), when it holds none. */
+export function closeLockFiles(target: string): void {
+  forgetCandidate(lockDirOf(target));
+}
+
 /** Whether some process holds the lock now (a stale lock counts as free). */
 export async function isLocked(target: string, staleMs: number): Promise<boolean> {
   const info = readOwner(ownerPathOf(target));
@@ -259,20 +259,6 @@ function lockDirOf(target: string): string {
   return d;
 }
 
-/** Random bytes drawn 4 KiB at a time: one crypto call per 512 tokens instead of one per lock taken. */
-const tokenPool = Buffer.alloc(4096);
-let tokenNext = tokenPool.length;
-
-/** A fresh random 64-bit token, as 16 hex digits. */
-function newToken(): string {
-  if (tokenNext === tokenPool.length) {
-    randomFillSync(tokenPool);
-    tokenNext = 0;
-  }
-  tokenNext += 8;
-  return tokenPool.toString('hex', tokenNext - 8, tokenNext);
-}
-
 function ownerPathOf(target: string): string {
   return path.join(lockDirOf(target), OWNER);
 }
@@ -282,106 +268,34 @@ function attempt(target: string, opts: LockOptions): HeldLock | 'busy' | 'again'
   const dir = lockDirOf(target);
   const file = path.join(dir, OWNER);
   const staleMs = Math.max(opts.staleMs, MIN_STALE_MS);
+  // Held by another lock of this process that has not lost it: its owner file is fresh, nothing to
+  // look at on disk. (One that lost it gives its candidate up to this attempt: see byLink.)
+  const local = localHolder(dir);
+  if (local instanceof HeldLock && !local.isCompromised) return 'busy';
   // Before creating anything in it: a lock folder replaced by a symlink would put the lock elsewhere.
   checkLockDir(dir);
-  let fd: number;
+  let made: ReturnType<typeof makeOwner>;
   try {
-    fd = fs.openSync(file, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600);
+    made = makeOwner(dir, `${JSON.stringify({ pid: process.pid, host: thisHost(), token: newToken(), acquired_at: new Date().toISOString() })}\n`, staleMs);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') {
-      ensureLockDir(dir, opts);
-      return 'again';
-    }
-    if (code === 'ENOTDIR') throw unsafe(dir);
-    if (code !== 'EEXIST') throw ioFail(opts, e);
+    if (e instanceof CairnError) throw e;
+    throw ioFail(opts, e);
+  }
+  if (made === 'missing') {
+    ensureLockDir(dir, opts);
+    return 'again';
+  }
+  if (made === 'exists') {
     const info = readOwner(file);
     if (info === null) return 'again'; // released meanwhile
     const dead = (i: OwnerInfo) => isStale(i.mtimeMs, staleMs) || (opts.deadPid !== undefined && i.pid === opts.deadPid && i.host === thisHost());
     if (!dead(info)) return 'busy';
     return reclaim(dir, info, staleMs, dead) ? 'again' : 'busy';
   }
-  let ino: number;
-  try {
-    const token = newToken();
-    fs.writeSync(fd, `${JSON.stringify({ pid: process.pid, host: thisHost(), token, acquired_at: new Date().toISOString() })}\n`);
-    ino = fs.fstatSync(fd).ino;
-  } catch (e) {
-    // The file is ours: leave no half-made lock behind.
-    try { fs.unlinkSync(file); } catch { /* gone */ }
-    try { fs.closeSync(fd); } catch { /* closed */ }
-    throw ioFail(opts, e);
-  }
-  const lock = new HeldLock(target, opts, fd, ino);
+  const lock = new HeldLock(target, opts, made);
+  if (made.cand) made.cand.holder = lock;
   lock.start();
   return lock;
-}
-
-/**
- * Removes the dead lock instance `info` (seen at `<dir>/owner`) unless another process is already
- * doing so. True when the caller should try to create the lock again at once.
- */
-function reclaim(dir: string, info: OwnerInfo, staleMs: number, dead: (i: OwnerInfo) => boolean): boolean {
-  const id = info.token ?? `ino${info.ino}`;
-  // The first free marker level whose predecessors all went stale (their takers died half-way).
-  let marker: string | null = null;
-  for (let k = 1; k <= 64 && marker === null; k++) {
-    const m = path.join(dir, `${RECLAIM}${id}.${k}`);
-    try {
-      fs.closeSync(fs.openSync(m, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600));
-      marker = m;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return false;
-      const st = lstat(m);
-      if (st && !isStale(st.mtimeMs, staleMs)) return false; // another taker is at work
-    }
-  }
-  if (marker === null) return false;
-  // Ours to act on. Is the owner file still the instance judged dead? A fresh lock has another
-  // token and inode and is left alone.
-  const now = readOwner(path.join(dir, OWNER));
-  if (now !== null && now.ino === info.ino && now.token === info.token && dead(now)) {
-    try { fs.unlinkSync(path.join(dir, OWNER)); } catch { /* its holder released it meanwhile */ }
-  }
-  // That instance is gone for good (tokens are random): its markers will never be needed again.
-  try {
-    for (const n of fs.readdirSync(dir)) if (n.startsWith(`${RECLAIM}${id}.`)) fs.unlinkSync(path.join(dir, n));
-  } catch { /* another taker cleaned up */ }
-  return true;
-}
-
-/** Reads an owner file through one descriptor; null when there is none. */
-function readOwner(file: string): OwnerInfo | null {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, C.O_RDONLY | C.O_NOFOLLOW);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return null;
-    if (code === 'ELOOP') throw unsafe(file);
-    throw e;
-  }
-  try {
-    const st = fs.fstatSync(fd);
-    if (!st.isFile()) throw unsafe(file);
-    const buf = Buffer.alloc(Math.min(st.size, 4096));
-    const n = fs.readSync(fd, buf, 0, buf.length, 0);
-    let v: Record<string, unknown> = {};
-    try {
-      const parsed = JSON.parse(buf.toString('utf8', 0, n)) as unknown;
-      if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) v = parsed as Record<string, unknown>;
-    } catch { /* a holder killed between create and write leaves an empty file: it goes stale */ }
-    return {
-      ino: st.ino,
-      mtimeMs: st.mtimeMs,
-      token: typeof v.token === 'string' ? v.token : null,
-      pid: typeof v.pid === 'number' ? v.pid : null,
-      host: typeof v.host === 'string' ? v.host : null,
-      acquired_at: typeof v.acquired_at === 'string' ? v.acquired_at : null,
-    };
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 function ensureLockDir(dir: string, opts: LockOptions): void {
@@ -391,20 +305,6 @@ function ensureLockDir(dir: string, opts: LockOptions): void {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw ioFail(opts, e);
   }
   checkLockDir(dir);
-}
-
-/** The lock folder must be a real folder: a symlink could point the lock anywhere. */
-function checkLockDir(dir: string): void {
-  const st = lstat(dir);
-  if (st && (st.isSymbolicLink() || !st.isDirectory())) throw unsafe(dir);
-}
-
-function isStale(mtimeMs: number, staleMs: number): boolean {
-  return mtimeMs < Date.now() - staleMs;
-}
-
-function lstat(p: string): fs.Stats | undefined {
-  return fs.lstatSync(p, { throwIfNoEntry: false });
 }
 
 function holderText(target: string): string {
@@ -422,5 +322,6 @@ function installExitHook(): void {
   exitHookInstalled = true;
   process.on('exit', () => {
     for (const l of [...held]) l.releaseSync();
+    removeCandidates();
   });
 }

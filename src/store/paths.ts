@@ -20,7 +20,7 @@ export class StatePaths {
   get workers() { return path.join(this.root, 'workers.json'); }
   get gitignore() { return path.join(this.root, '.gitignore'); }
   get readme() { return path.join(this.root, 'README.md'); }
-  /** proper-lockfile target; the lock itself is the folder `<this>.lock`. */
+  /** Lock target; the lock lives in the folder `<this>.lock` (see lock.ts). */
   get stateLockTarget() { return path.join(this.root, 'state'); }
   get schedulerLockTarget() { return path.join(this.root, 'scheduler'); }
   get backups() { return path.join(this.root, 'backups'); }

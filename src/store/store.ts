@@ -8,7 +8,7 @@ import { type StoreConfig, readConfig } from './config.js';
 import { appendInterventions, DerivedWriter, interventionLines } from './derived.js';
 import { type FsLayer, readWhole, realFs, unsafe } from './fsio.js';
 import { applyLine, corruptError, loadState, type Loaded } from './load.js';
-import { acquire, isLocked, tryAcquire, type HeldLock } from './lock.js';
+import { acquire, closeLockFiles, isLocked, tryAcquire, type HeldLock } from './lock.js';
 import { type LogPosition, type LogProblem, LogWriter, scanLog } from './logfile.js';
 import { StatePaths, stampOf } from './paths.js';
 import { bufferedCryptoPrng } from './ulid-prng.js';
@@ -340,6 +340,9 @@ export class Store {
     if (!this.opts.readOnly && (this.problem === null || this.problem.kind !== 'corrupt')) await this.writeDerived();
     this.closed = true;
     this.writer?.close();
+    // The lock files kept between holds (see lock-owner.ts); a lock still held keeps its own.
+    closeLockFiles(this.paths.stateLockTarget);
+    closeLockFiles(this.paths.schedulerLockTarget);
   }
 }
 
