@@ -131,23 +131,10 @@ function newCandidate(dir: string, staleMs: number): Candidate | 'missing' {
     }
   }
   const p = path.join(dir, `${CAND}${newToken()}`);
-  let fd: number;
-  try {
-    fd = fs.openSync(p, C.O_RDWR | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return 'missing';
-    if (code === 'ENOTDIR') throw unsafe(dir);
-    throw e;
-  }
-  let ino: number;
-  try {
-    ino = fs.fstatSync(fd).ino;
-  } catch (e) {
-    try { fs.unlinkSync(p); } catch { /* gone */ }
-    try { fs.closeSync(fd); } catch { /* closed */ }
-    throw e;
-  }
+  const fd = createExclusive(p, C.O_RDWR, dir);
+  // A random name taken already is as good as a missing folder: the caller tries again.
+  if (fd === 'exists' || fd === 'missing') return 'missing';
+  const ino = inodeOfNew(p, fd);
   const c: Candidate = { path: p, fd, ino, len: 0, holder: null, linked: false };
   candidates.set(dir, c);
   return c;
@@ -182,19 +169,30 @@ function dropCandidate(dir: string, c: Candidate): void {
 }
 
 function byCreate(file: string, content: string): MadeOwner | 'exists' | 'missing' {
-  let fd: number;
+  const fd = createExclusive(file, C.O_WRONLY, path.dirname(file));
+  if (fd === 'exists' || fd === 'missing') return fd;
+  return { fd, ino: inodeOfNew(file, fd, content), cand: null };
+}
+
+/** Creates `file` exclusively (0600, never through a symlink): its descriptor, or why not. */
+function createExclusive(file: string, access: number, dir: string): number | 'exists' | 'missing' {
   try {
-    fd = fs.openSync(file, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600);
+    return fs.openSync(file, access | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') return 'exists';
-    if (code === 'ENOENT') return 'missing';
-    if (code === 'ENOTDIR') throw unsafe(path.dirname(file));
-    throw e;
+    switch ((e as NodeJS.ErrnoException).code) {
+      case 'EEXIST': return 'exists';
+      case 'ENOENT': return 'missing';
+      case 'ENOTDIR': throw unsafe(dir);
+      default: throw e;
+    }
   }
+}
+
+/** The inode of a file this process just created, after writing `content` to it; on any failure the file is removed again. */
+function inodeOfNew(file: string, fd: number, content?: string): number {
   try {
-    fs.writeSync(fd, content);
-    return { fd, ino: fs.fstatSync(fd).ino, cand: null };
+    if (content !== undefined) fs.writeSync(fd, content);
+    return fs.fstatSync(fd).ino;
   } catch (e) {
     // The file is ours: leave no half-made lock behind.
     try { fs.unlinkSync(file); } catch { /* gone */ }
