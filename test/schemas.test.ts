@@ -237,9 +237,14 @@ describe('config schema', () => {
     assert.equal(c.shutdown_after_ms, DEFAULT_CONFIG.shutdown_after_ms);
   });
 
-  it('documents the defaults it fills', () => {
-    const props = CONFIG_SCHEMA.properties as Record<string, { default?: unknown }>;
-    for (const [k, v] of Object.entries(DEFAULT_CONFIG)) assert.equal(props[k]?.default, v, k);
+  it('documents the defaults it fills (workers: the machine\'s, so no fixed default)', () => {
+    const props = CONFIG_SCHEMA.properties as Record<string, { default?: unknown; description?: string }>;
+    for (const [k, v] of Object.entries(DEFAULT_CONFIG)) {
+      if (v === null) {
+        assert.ok(!('default' in props[k]!), k);
+        assert.match(props[k]!.description!, /Default the number of cores, at least 2\./, k);
+      } else assert.equal(props[k]?.default, v, k);
+    }
   });
 
   it('keeps the lock refresh within proper-lockfile\'s rule (update <= stale / 2)', () => {

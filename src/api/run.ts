@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { CairnError } from '../errors.js';
 import { decide } from '../model/decide.js';
 import type { LogRecord } from '../model/types.js';
+import { MAX_WORKERS, WORKERS_DEFAULT } from '../schemas/config.js';
 import { Engine } from '../scheduler/engine.js';
 import { initState } from '../store/init.js';
 import { type CommonOptions, openStore, stateDirOf } from './common.js';
@@ -12,7 +13,7 @@ import { workstreamSummary } from './views.js';
 export interface RunOptions extends CommonOptions {
   /** A spec to submit first; without it (or when it was submitted before) every active workstream resumes. */
   spec?: string;
-  /** Worker processes; default the number of cores, at least 2. */
+  /** Worker processes; default config.json's `workers`, else the number of cores, at least 2. */
   workers?: number;
   /** Aborting stops the run cleanly: tasks stopped, requeued without spending a retry. */
   signal?: AbortSignal;
@@ -40,12 +41,18 @@ export async function run(o: RunOptions): Promise<RunResult> {
     notes.push(m);
     o.onNote?.(m);
   };
+  // Bad input is refused before anything is written (init included).
+  if (o.workers !== undefined && (!Number.isInteger(o.workers) || o.workers < 1 || o.workers > MAX_WORKERS)) {
+    throw new CairnError('BAD_INPUT', `--workers must be a whole number from 1 to ${MAX_WORKERS}, got ${o.workers}`, {
+      hint: `Pass --workers N (or set CAIRN_WORKERS, or "workers" in .state/config.json); without any, cairn uses ${WORKERS_DEFAULT}.`,
+    });
+  }
   const spec = o.spec !== undefined ? loadSpec(o.spec) : null;
   initState(stateDirOf(o), o.fs);
   const store = await openStore(o, { coalesce: true });
   for (const w of store.warnings) note(w);
-  const workers = o.workers ?? Math.max(2, availableParallelism());
-  if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw new CairnError('BAD_INPUT', `--workers must be an integer from 1 to 256, got ${workers}`);
+  // config.json's value was checked against its schema when the store opened.
+  const workers = o.workers ?? store.config.workers ?? Math.max(2, availableParallelism());
   const engine = new Engine(store, { workers, clock: o.clock, onRecord: o.onRecord, onNote: note });
   try {
     await engine.start();

@@ -6,7 +6,8 @@ import { DRAFT, SCHEMA_BASE, type JsonSchema } from './common.js';
  * variables override the file (that merge belongs to the caller).
  */
 export interface Config {
-  workers: number;
+  /** Worker processes of `cairn run`; null: the number of cores, at least 2. */
+  workers: number | null;
   health_timeout_ms: number;
   heartbeat_ms: number;
   shutdown_after_ms: number;
@@ -25,7 +26,8 @@ export interface Config {
 
 /** The settings cairn uses when config.json, flags and environment say nothing. */
 export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
-  workers: 4,
+  // Not a number: the default follows the machine (see WORKERS_DEFAULT), so no fixed default is written.
+  workers: null,
   health_timeout_ms: 30_000,
   heartbeat_ms: 10_000,
   shutdown_after_ms: 180_000,
@@ -42,6 +44,11 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   retry_base_seconds: 1,
   retry_cap_seconds: 300,
 });
+
+/** How many workers `cairn run` starts when neither a flag, CAIRN_WORKERS nor config.json says. */
+export const WORKERS_DEFAULT = 'the number of cores, at least 2';
+/** More worker processes than this is a typo, not a plan (each is a Node process). */
+export const MAX_WORKERS = 256;
 
 const int = (description: string, minimum: number, key: keyof Config): JsonSchema => ({
   description: `${description} Default ${DEFAULT_CONFIG[key]}.`,
@@ -65,7 +72,12 @@ export const CONFIG_SCHEMA: JsonSchema = {
   type: 'object',
   properties: {
     $schema: { description: 'The schema this file follows, for editors; ignored by cairn.', type: 'string' },
-    workers: int('How many worker processes the scheduler runs.', 1, 'workers'),
+    workers: {
+      description: `How many worker processes \`cairn run\` starts; --workers and CAIRN_WORKERS override it. Default ${WORKERS_DEFAULT}.`,
+      type: 'integer',
+      minimum: 1,
+      maximum: MAX_WORKERS,
+    },
     health_timeout_ms: int('A worker with no heartbeat for this long becomes unresponsive; must be more than heartbeat_ms.', 1, 'health_timeout_ms'),
     heartbeat_ms: int('How often a worker sends a heartbeat.', 1, 'heartbeat_ms'),
     shutdown_after_ms: int('An unresponsive worker is shut down after this long, its task reassigned and a replacement started.', 1, 'shutdown_after_ms'),
@@ -75,8 +87,8 @@ export const CONFIG_SCHEMA: JsonSchema = {
     backup_interval_ms: int('The previous current.json is kept in backups/ at most this often.', 0, 'backup_interval_ms'),
     backups_keep: int('How many backups are kept, newest first.', 0, 'backups_keep'),
     checkpoints_keep: int('How many checkpoints are kept per workstream, newest first.', 1, 'checkpoints_keep'),
-    lock_stale_ms: int('A state lock not refreshed for this long is stale and may be taken over (proper-lockfile stale; at least 2000).', 2000, 'lock_stale_ms'),
-    lock_update_ms: int('How often a held lock is refreshed (proper-lockfile update; at least 1000 and at most lock_stale_ms / 2).', 1000, 'lock_update_ms'),
+    lock_stale_ms: int('A state lock not refreshed for this long is stale and may be taken over (at least 2000).', 2000, 'lock_stale_ms'),
+    lock_update_ms: int('How often a held lock is refreshed (at least 1000 and at most lock_stale_ms / 2).', 1000, 'lock_update_ms'),
     lock_timeout_ms: int('How long a command waits for the state lock before it gives up with exit 4.', 0, 'lock_timeout_ms'),
     retry_base_seconds: seconds('Backoff base for tasks whose spec does not set one.', 'retry_base_seconds'),
     retry_cap_seconds: seconds('Backoff cap for tasks whose spec does not set one; must be >= retry_base_seconds.', 'retry_cap_seconds'),

@@ -4,7 +4,7 @@ import { CONFIG_SCHEMA, DEFAULT_CONFIG, type Config } from './config-schema.js';
 import { findForbiddenKeys } from './forbidden.js';
 import { validateWith } from './validate.js';
 
-export { CONFIG_SCHEMA, DEFAULT_CONFIG, type Config } from './config-schema.js';
+export { CONFIG_SCHEMA, DEFAULT_CONFIG, MAX_WORKERS, WORKERS_DEFAULT, type Config } from './config-schema.js';
 
 /** Relations between settings that a schema cannot state; each is reported at a key the file sets. */
 function crossChecks(file: Record<string, unknown>, c: Config): Problem[] {
@@ -38,7 +38,7 @@ export function parseConfig(obj: unknown, file = 'config.json'): Config {
     const given = obj as Record<string, unknown>;
     config = { ...DEFAULT_CONFIG };
     for (const key of Object.keys(DEFAULT_CONFIG) as (keyof Config)[]) {
-      if (typeof given[key] === 'number') config[key] = given[key] as number;
+      if (typeof given[key] === 'number') (config as Record<keyof Config, number | null>)[key] = given[key] as number;
     }
     problems.push(...crossChecks(given, config));
   }

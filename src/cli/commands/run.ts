@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { run } from '../../index.js';
+import { CairnError, run } from '../../index.js';
 import { common, emit, type GlobalArgs } from '../output.js';
 import { changeLine, LiveView, runSummary } from '../progress.js';
 
@@ -10,7 +10,7 @@ export const runCommand: CommandModule<GlobalArgs, RunArgs> = {
   describe: 'Submit a workstream (if given) and run every active workstream to the end; run again to resume after a crash',
   builder: (y) => y
     .positional('spec', { type: 'string', describe: 'a workstream spec (JSON); omit to resume what is active' })
-    .option('workers', { type: 'number', describe: 'worker processes (env CAIRN_WORKERS)', defaultDescription: 'cores, at least 2' })
+    .option('workers', { type: 'number', describe: 'worker processes (env CAIRN_WORKERS)', defaultDescription: 'config.json workers, else cores (at least 2)' })
     .example('$0 run examples/hello.json', 'run the example workstream')
     .example('$0 run', 'resume every active workstream') as never,
   handler: async (a) => {
@@ -20,7 +20,7 @@ export const runCommand: CommandModule<GlobalArgs, RunArgs> = {
     process.on('SIGTERM', stop);
     const tty = !a.json && process.stdout.isTTY === true;
     const view = tty ? new LiveView(process.stdout) : null;
-    const envWorkers = process.env.CAIRN_WORKERS !== undefined ? Number(process.env.CAIRN_WORKERS) : undefined;
+    const envWorkers = workersFromEnv(process.env.CAIRN_WORKERS);
     try {
       const r = await run({
         ...common(a),
@@ -44,3 +44,15 @@ export const runCommand: CommandModule<GlobalArgs, RunArgs> = {
     }
   },
 };
+
+/** CAIRN_WORKERS as a number; a value that is not a whole number from 1 to 256 is bad input (exit 2). */
+function workersFromEnv(v: string | undefined): number | undefined {
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || n < 1 || n > 256) {
+    throw new CairnError('BAD_INPUT', `CAIRN_WORKERS must be a whole number from 1 to 256, got ${JSON.stringify(v)}`, {
+      hint: 'Set CAIRN_WORKERS=4 (for example), or unset it to use --workers, config.json or the number of cores.',
+    });
+  }
+  return n;
+}
