@@ -2,8 +2,11 @@
 // cairn command with the same flags.
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { accessSync, constants, lstatSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, copyFileSync, lstatSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { processStartTime } from '../src/runner/kill.js';
+import { acquire } from '../src/store/lock.js';
+import { StatePaths } from '../src/store/paths.js';
 import { Store } from '../src/store/store.js';
 import { ROOT, cli, cmd, given, interventions, outcome, records, script, startTask, startWorker, submitCmd, tempState } from './recovery-helpers.js';
 import { assertTreeUnchanged, readTree } from './helpers/tree.js';
@@ -121,6 +124,31 @@ describe('scripts/restore_state', () => {
     assert.equal(script(S, 'validate_state', []).code, 0);
     assert.equal(interventions(S).length, 3);
     assert.ok(!interventions(S).includes('edited by hand'));
+  });
+});
+
+describe('restore-state while a scheduler runs', () => {
+  it('refuses to replace the log (exit 4, nothing changed), still shows a dry run, and still rebuilds from the state\'s own log', async () => {
+    const S = fresh();
+    const lock = await acquire(new StatePaths(S).schedulerLockTarget, { staleMs: 10_000, updateMs: 2_000, timeoutMs: 0, what: 'scheduler lock' });
+    try {
+      await given(S, [
+        { kind: 'scheduler_start', scheduler_id: 'me', pid: process.pid, process_start: processStartTime(process.pid) },
+        submitCmd({ id: 'rs', tasks: [{ id: 'a', command: cmd.ok() }] }),
+      ]);
+      const copy = join(dirname(S), 'copy.jsonl');
+      copyFileSync(join(S, 'transitions.jsonl'), copy);
+      const before = readTree(S);
+      const r = cli(S, ['restore-state', '--from-transitions', copy, '--yes', '--json']);
+      assert.equal(r.code, 4, r.err);
+      assert.equal(r.json().error.code, 'SCHEDULER_RUNNING');
+      assert.match(r.json().error.message, new RegExp(`pid ${process.pid}\\); restore-state --from-transitions .* would replace the log it is writing`));
+      assertTreeUnchanged(before, readTree(S));
+      assert.equal(cli(S, ['restore-state', '--from-transitions', copy, '--dry-run', '--json']).code, 0);
+      assert.equal(cli(S, ['restore-state', '--from-transitions', join(S, 'transitions.jsonl'), '--yes']).code, 0, 'its own log changes no history');
+    } finally {
+      await lock.release();
+    }
   });
 });
 

@@ -9,6 +9,7 @@ import { StatePaths } from '../store/paths.js';
 import { rebuildInterventions, replaceLog, replayFile, snapshotOnlyState } from '../store/replace.js';
 import { checkRoot, Store } from '../store/store.js';
 import { afterCommit, type CommonOptions, operatorOf, stateDirOf } from './common.js';
+import { refuseWhileScheduling } from './scheduler-guard.js';
 
 export interface RestoreOptions extends CommonOptions {
   /** `latest` (newest valid backup) or a backup file. */
@@ -64,8 +65,11 @@ export async function restoreState(o: RestoreOptions): Promise<RestoreResult> {
       const replay = replayFile(io, file);
       const changes = diffStates(before, replay.state);
       if (o.dryRun) return { dry_run: true, source: file, changes, seq: replay.state.seq, replaced_log: null, warnings: [] };
-      const cfg = (await Store.open(root, { fs: io, readOnly: true, allowDamage: true, config: o.config })).config;
-      const aside = await replaceLog(io, paths, file, cfg, clock());
+      const current = await Store.open(root, { fs: io, readOnly: true, allowDamage: true, config: o.config });
+      // A scheduler would find its log replaced under it and stop (LOG_REPLACED): refused up front.
+      await refuseWhileScheduling(paths, current.config, current.state.scheduler(), `restore-state --from-transitions ${file} would replace the log it is writing`);
+      await current.close();
+      const aside = await replaceLog(io, paths, file, current.config, clock());
       return finish(o, { skipCurrent: true }, file, changes, path.basename(aside));
     }
     const store = await Store.open(root, { fs: io, clock, config: o.config, skipCurrent: true, readOnly: o.dryRun });

@@ -1,4 +1,3 @@
-import { CairnError } from '../../errors.js';
 import { ACTIVE_TASK_STATES } from '../../model/states.js';
 import { splitKey } from '../../model/types.js';
 import { decide as repairDecide, orphanedTasks } from '../../recovery/repair-state.js';
@@ -8,12 +7,12 @@ import { readConfig } from '../../store/config.js';
 import { copyStateFolder, type CopyResult } from '../../store/copy.js';
 import { realFs } from '../../store/fsio.js';
 import { loadState } from '../../store/load.js';
-import { isLocked } from '../../store/lock.js';
 import { StatePaths } from '../../store/paths.js';
 import { clearLock, inspectLog, lockStates, rebuildDerived, setAsideLogTail, type AsideLine, type LockState, type LogDamage } from '../../store/repair.js';
 import { checkRoot, Store } from '../../store/store.js';
 import { verifyState, type Problem } from '../../store/verify.js';
 import { stateDirOf } from '../common.js';
+import { refuseWhileScheduling } from '../scheduler-guard.js';
 import { actor, type ActionOptions, preview, type RecordView } from './action.js';
 
 export interface RepairResult {
@@ -58,13 +57,8 @@ export async function repairState(o: ActionOptions): Promise<RepairResult> {
   const warnings: string[] = [];
 
   const sched = insp.state.scheduler();
-  const schedLock = await isLocked(paths.schedulerLockTarget, cfg.lock_stale_ms);
+  await refuseWhileScheduling(paths, cfg, sched, 'repair-state does not change a state that is in use');
   const alive = sched !== null && isAlive(sched.pid, sched.process_start);
-  if (schedLock && (alive || sched === null)) {
-    throw new CairnError('SCHEDULER_RUNNING', `a scheduler runs on this state folder${sched ? ` (pid ${sched.pid})` : ''}; repair-state does not change a state that is in use`, {
-      hint: 'Stop it first (Ctrl-C in its terminal, or kill -TERM <pid>); it recovers the log tail and orphaned tasks by itself when it starts again.',
-    });
-  }
   const locks = (await lockStates(io, paths, cfg)).map((l) => (l.name === 'scheduler.lock' && l.present && !alive ? { ...l, stale: true } : l));
   const stale = locks.filter((l) => l.stale);
   const derived = insp.damage ? [] : verifyState(io, paths).problems.filter((p) => DERIVED.test(p.code));
