@@ -2,6 +2,9 @@
  * cairn's public API: every command of the CLI and every script calls these verbs and nothing
  * deeper (a test reads the imports and keeps it so).
  */
+import type * as Recovery from './api/recovery/index.js';
+import type * as RunApi from './api/run.js';
+
 export { CairnError, EXIT, exitCodeFor, type ErrorCode } from './errors.js';
 export { RECORD_TYPES, type RecordType } from './model/catalogue.js';
 export { TASK_TRANSITIONS, WORKSTREAM_TRANSITIONS, WORKER_TRANSITIONS } from './model/transitions.js';
@@ -15,5 +18,47 @@ export { showTask, showDependencies } from './api/tasks.js';
 export { events } from './api/events.js';
 export { validateState, type ValidateReport } from './api/validate.js';
 export { restoreState, type RestoreOptions, type RestoreResult } from './api/restore.js';
-export * from './api/recovery/index.js';
-export { run, type RunOptions, type RunResult } from './api/run.js';
+export type { ActionOptions, ActionResult, RecordView, TaskTarget, DebugResult, RollbackOptions, WorkerRequestOptions, RepairResult, FailureReport, TaskDiagnosis, PlanStep, DagFormat, Change } from './api/recovery/index.js';
+export { parseMaxHolders } from './api/recovery/parse.js';
+export type { RunOptions, RunResult } from './api/run.js';
+
+/*
+ * The recovery tools and `run` load their modules on first call, not when the API is imported:
+ * `status`, `events` and the other everyday commands start ~30 ms sooner (a quarter of the
+ * module loading that is cairn's own). Each wrapper has the type of the function it loads.
+ */
+let recoveryModule: Promise<typeof Recovery> | undefined;
+const recovery = (): Promise<typeof Recovery> => (recoveryModule ??= import('./api/recovery/index.js'));
+
+type Verb = (...args: never[]) => Promise<unknown>;
+type VerbName = { [K in keyof typeof Recovery]: (typeof Recovery)[K] extends Verb ? K : never }[keyof typeof Recovery];
+
+function lazy<K extends VerbName>(name: K): (typeof Recovery)[K] {
+  const call = async (...args: unknown[]) => ((await recovery())[name] as unknown as (...a: unknown[]) => Promise<unknown>)(...args);
+  return call as unknown as (typeof Recovery)[K];
+}
+
+export const retryTask = lazy('retryTask');
+export const skipTask = lazy('skipTask');
+export const cancelTask = lazy('cancelTask');
+export const debugTask = lazy('debugTask');
+export const retryWorkstream = lazy('retryWorkstream');
+export const retryFailedTasks = lazy('retryFailedTasks');
+export const resumeWorkstream = lazy('resumeWorkstream');
+export const rollbackWorkstream = lazy('rollbackWorkstream');
+export const listCheckpoints = lazy('listCheckpoints');
+export const analyzeWorkstreamFailure = lazy('analyzeWorkstreamFailure');
+export const checkWorker = lazy('checkWorker');
+export const showWorkerLogs = lazy('showWorkerLogs');
+export const restartWorker = lazy('restartWorker');
+export const forceShutdownWorker = lazy('forceShutdownWorker');
+export const showResources = lazy('showResources');
+export const setResourceLimit = lazy('setResourceLimit');
+export const visualizeDag = lazy('visualizeDag');
+export const removeDependency = lazy('removeDependency');
+export const repairState = lazy('repairState');
+
+/** The main job (api/run.ts), loaded on first call like the recovery tools. */
+export async function run(o: RunApi.RunOptions): Promise<RunApi.RunResult> {
+  return (await import('./api/run.js')).run(o);
+}

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { ROOT } from './run-helpers.js';
+import { CAIRN, ROOT } from './run-helpers.js';
 
 /** Every .ts file under src/, with its import specifiers. */
 function sources(): { file: string; imports: string[] }[] {
@@ -62,4 +64,27 @@ test('only src/store/ (and the runner writing task logs it was given) touches fi
 test('the plan of the scheduler is pure: it imports no store, no runner, no file system', () => {
   const plan = sources().find((s) => s.file === 'src/scheduler/plan.ts')!;
   for (const spec of plan.imports) assert.ok(!/store|runner|node:/.test(spec), `plan imports ${spec}`);
+});
+
+test('everyday commands load no recovery tool, scheduler or task runner: those load on first use', () => {
+  const dir = path.join(mkdtempSync(path.join(tmpdir(), 'cairn-arch-')), '.state');
+  try {
+    assert.equal(spawnSync(process.execPath, [CAIRN, 'init', '--state-dir', dir]).status, 0);
+    const loaded = (args: string[]) => {
+      const r = spawnSync(process.execPath, ['--import', path.join(ROOT, 'test', 'fixtures', 'module-trace.mjs'), CAIRN, ...args, '--state-dir', dir], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      return r.stderr.split('\n').filter((l) => l.startsWith('MODULE file:')).map((l) => l.slice('MODULE file://'.length));
+    };
+    // api/recovery/parse.js (the --max-holders parser the CLI needs to build its flags) is the exception.
+    const heavy = (m: string) => /\/dist\/src\/(recovery|scheduler)\/|\/dist\/src\/api\/recovery\/(?!parse\.js$)|\/dist\/src\/api\/run\.js$|\/node_modules\/chokidar\//.test(m);
+    for (const args of [['status', '--json'], ['events', '--json'], ['validate-state', '--json']]) {
+      const mods = loaded(args);
+      assert.ok(mods.some((m) => m.endsWith('/dist/src/index.js')), `the trace saw ${args[0]} load the API`);
+      assert.deepEqual(mods.filter(heavy), [], `${args[0]} loads only what it uses`);
+    }
+    // The same trace sees a recovery tool load its modules when it runs.
+    assert.ok(loaded(['show-resources', '--json']).some(heavy), 'show-resources loads the recovery tools');
+  } finally {
+    rmSync(path.dirname(dir), { recursive: true, force: true });
+  }
 });

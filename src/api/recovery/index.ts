@@ -4,7 +4,8 @@ export { retryTask, skipTask, cancelTask, debugTask, type TaskTarget, type Debug
 export { retryWorkstream, retryFailedTasks, resumeWorkstream, rollbackWorkstream, listCheckpoints, type RollbackOptions } from './workstreams.js';
 export { analyzeWorkstreamFailure } from './analyze.js';
 export { checkWorker, showWorkerLogs, restartWorker, forceShutdownWorker, type WorkerRequestOptions } from './workers.js';
-export { showResources, setResourceLimit, parseMaxHolders, visualizeDag, removeDependency } from './resources.js';
+export { showResources, setResourceLimit, visualizeDag, removeDependency } from './resources.js';
+export { parseMaxHolders } from './parse.js';
 export { repairState, type RepairResult } from './repair.js';
 export type { FailureReport, TaskDiagnosis, PlanStep } from '../../recovery/analyze.js';
 export type { DagFormat } from '../../recovery/visualize-dag.js';

@@ -13,15 +13,6 @@ export async function showResources(o: CommonOptions & { resource?: string }) {
   return withStore(o, { readOnly: true }, async (store) => ({ resources: resourcesView(store.state, (o.clock ?? Date.now)(), o.resource) }));
 }
 
-/** Parses --max-holders: a whole number >= 1, or `unlimited`/`null`. */
-export function parseMaxHolders(v: string | number): number | null {
-  if (typeof v === 'number') return v;
-  if (v === 'unlimited' || v === 'null') return null;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new CairnError('BAD_INPUT', `--max-holders must be a whole number >= 1 or "unlimited", got ${JSON.stringify(v)}`);
-  return n;
-}
-
 /** set_resource_limit: changes max_holders; waiting tasks start when the scheduler sees room. */
 export function setResourceLimit(o: ActionOptions & { resource: string; maxHolders: number | null }): Promise<ActionResult> {
   const req = { ...actor(o), resource: o.resource, maxHolders: o.maxHolders };
