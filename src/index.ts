@@ -11,6 +11,7 @@ export { TASK_TRANSITIONS, WORKSTREAM_TRANSITIONS, WORKER_TRANSITIONS } from './
 export type { LogRecord, Task, Workstream, Worker, Resource, TaskOutcome, WorkstreamSpec } from './model/types.js';
 export type { CommonOptions } from './api/common.js';
 export { stateDirOf, operatorOf } from './api/common.js';
+export { MAX_WORKERS } from './schemas/config.js';
 export { init } from './api/init.js';
 export { submit, loadSpec, type SubmitResult } from './api/submit.js';
 export { status, type StatusOptions } from './api/status.js';

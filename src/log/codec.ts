@@ -46,6 +46,8 @@ export function parseCrcHex(s: string): number {
 
 /** The envelope keys an `encodeDraft` caller gives: a draft's own values for them are ignored. */
 const ENVELOPE_KEYS = new Set<string>(['seq', 'id', 'ts', 'type', 'batch', 'severity', 'operator', 'crc']);
+/** What encodeRecord leaves out of a record it is given: its crc is computed anew. */
+const CRC_ONLY = new Set<string>(['crc']);
 
 /**
  * Key plans, remembered per record type: which of an object's keys are written, in which order
@@ -116,7 +118,6 @@ export function encodeRecord(rec: Omit<LogRecord, 'crc'>, prevCrc: number): { li
   copyPlanned(o, r, planFor(recordPlans, r, CRC_ONLY));
   return finish(o, prevCrc);
 }
-const CRC_ONLY = new Set(['crc']);
 
 /** The envelope the store gives a draft: `batch` 0 for none; severity and operator as defaults. */
 export interface EnvelopeFields {
@@ -134,7 +135,8 @@ export interface EnvelopeFields {
  * id, ts, batch or crc, if it has any, are ignored.
  */
 export function encodeDraft(d: { type: string } & Record<string, unknown>, env: EnvelopeFields, prevCrc: number): { line: string; crc: number; record: LogRecord } {
-  // The same key order as KEY_ORDER's first seven; a literal of them keeps V8 on a cached shape.
+  // KEY_ORDER starts seq, id, ts, type, batch, severity, operator: a literal of the first four
+  // keeps V8 on a cached shape, and the other three follow in that order.
   const o: Record<string, unknown> = { seq: env.seq, id: env.id, ts: env.ts, type: d.type };
   if (env.batch > 0) o.batch = env.batch;
   o.severity = d.severity ?? env.severity;

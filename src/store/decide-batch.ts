@@ -22,20 +22,19 @@ export interface Outcome<P> {
  * Decides a group commit under the state lock, writing nothing: each decision runs on a draft that
  * already holds the earlier decisions' records, its records get their envelope (seq, id, ts, crc
  * chained on `pos`) and are trial-applied, so a record that would not replay is refused before it
- * is on disk. `changes`: the drafts that, put into `st` in order (DraftState.commitTo) once the
- * records are durable, make it what the accepted records make it.
+ * is on disk. `change`: the draft that, put into `st` (DraftState.commitTo) once the records are
+ * durable, makes it what the accepted records make it.
  */
 export function decideBatch<P extends { decide: Decide }>(
   st: State, pos: LogPosition, batch: readonly P[], clock: () => number, newId: (ms: number) => string,
-): { outcomes: Outcome<P>[]; changes: DraftState[] } {
+): { outcomes: Outcome<P>[]; change: DraftState } {
   const draft = new DraftState(st);
-  let last: DraftState | null = null;
   // Until a decision is accepted the draft is empty: deciding on the state itself saves a layer
   // of copy-on-write lookups (a lone commit, the first of a batch).
   let view: StateView = st;
   let seq = pos.seq;
   let crc = pos.crc;
-  const outcomes = batch.map((p, i): Outcome<P> => {
+  const outcomes = batch.map((p): Outcome<P> => {
     try {
       // One clock reading per decision: the records' ts and any time decided (retry_at) agree.
       const now = clock();
@@ -60,14 +59,11 @@ export function decideBatch<P extends { decide: Decide }>(
         out.push(enc.record);
         text += enc.line;
       }
-      // Accepted: the trial's changes go into the batch draft so the next decision sees them (the
-      // last decision has no next one: its trial is put into the state after the write). Merged,
-      // not applied again: the trial was drafted on `view`, which is the batch draft or, while
-      // that is still empty, the state it is drafted on.
-      if (i < batch.length - 1) {
-        trial.commitTo(draft);
-        view = draft;
-      } else last = trial;
+      // Accepted: the trial's changes go into the batch draft, which the next decision sees and
+      // the state takes after the write. Merged, not applied again: the trial was drafted on
+      // `view`, which is the batch draft or, while that is still empty, the state it is drafted on.
+      trial.commitTo(draft);
+      view = draft;
       seq = s;
       crc = c;
       return { p, records: out, text, error: null };
@@ -75,7 +71,5 @@ export function decideBatch<P extends { decide: Decide }>(
       return { p, records: null, text: '', error };
     }
   });
-  const changes = view === draft ? [draft] : [];
-  if (last) changes.push(last);
-  return { outcomes, changes };
+  return { outcomes, change: draft };
 }

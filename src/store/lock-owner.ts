@@ -23,7 +23,7 @@ import { unsafe } from './fsio.js';
  */
 
 export const OWNER = 'owner';
-export const RECLAIM = 'reclaim-';
+const RECLAIM = 'reclaim-';
 const CAND = 'cand-';
 const C = fs.constants;
 const LINKS = process.env.CAIRN_LOCK_NO_LINKS !== '1';

@@ -167,9 +167,9 @@ export class Store {
         const lines = Buffer.from(outcomes.map((o) => o.text).join(''));
         lock.assertHeld();
         this.logWriter().append(lines, this.pos.offset);
-        // Durable: the drafts the records were trial-applied to become the state (applying them to
+        // Durable: the draft the records were trial-applied to becomes the state (applying them to
         // the state once more would redo the same work), then the listeners hear of each record.
-        for (const d of decided.changes) d.commitTo(this.st);
+        decided.change.commitTo(this.st);
         for (const r of records) for (const fn of this.listeners) fn(r);
         this.pos = { offset: this.pos.offset + lines.length, seq: this.st.seq, crc: parseInt(this.st.crc, 16) };
         try {

@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { CairnError, run } from '../../index.js';
+import { CairnError, MAX_WORKERS, run } from '../../index.js';
 import { common, emit, type GlobalArgs } from '../output.js';
 import { changeLine, LiveView, runSummary } from '../progress.js';
 
@@ -45,12 +45,12 @@ export const runCommand: CommandModule<GlobalArgs, RunArgs> = {
   },
 };
 
-/** CAIRN_WORKERS as a number; a value that is not a whole number from 1 to 256 is bad input (exit 2). */
+/** CAIRN_WORKERS as a number; a value that is not a whole number from 1 to MAX_WORKERS is bad input (exit 2). */
 function workersFromEnv(v: string | undefined): number | undefined {
   if (v === undefined || v === '') return undefined;
   const n = Number(v);
-  if (!/^\d+$/.test(v.trim()) || n < 1 || n > 256) {
-    throw new CairnError('BAD_INPUT', `CAIRN_WORKERS must be a whole number from 1 to 256, got ${JSON.stringify(v)}`, {
+  if (!/^\d+$/.test(v.trim()) || n < 1 || n > MAX_WORKERS) {
+    throw new CairnError('BAD_INPUT', `CAIRN_WORKERS must be a whole number from 1 to ${MAX_WORKERS}, got ${JSON.stringify(v)}`, {
       hint: 'Set CAIRN_WORKERS=4 (for example), or unset it to use --workers, config.json or the number of cores.',
     });
   }

@@ -35,7 +35,7 @@ export const restoreCommand: CommandModule<GlobalArgs, RestoreArgs> = {
   describe: 'Rebuild current.json and the derived files from the log, or from a backup plus the log after it',
   builder: (y) => y
     .option('from-backup', { type: 'string', describe: 'latest (the newest valid backup) or a backup file' })
-    .option('from-transitions', { type: 'string', describe: 'a transitions.jsonl to replay (the state\'s own, or a copy that then replaces it)' })
+    .option('from-transitions', { type: 'string', describe: 'a transitions.jsonl to replay (the state\'s own, or a copy that then replaces it; refused while a scheduler runs)' })
     .option('dry-run', { type: 'boolean', describe: 'Show what would change and write nothing' })
     .conflicts('from-backup', 'from-transitions')
     .example('$0 restore-state --from-transitions .state/transitions.jsonl --dry-run', 'see what differs from current.json')
