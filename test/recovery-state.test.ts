@@ -102,6 +102,22 @@ describe('scripts/restore_state', () => {
     assert.equal(JSON.parse(readFileSync(join(S, 'current.json'), 'utf8')).workstreams.ft.state, 'running');
   });
 
+  it('names the backup the old current.json was kept as, and says so when a damaged one was not kept', async () => {
+    const S = fresh();
+    await given(S, [submitCmd({ id: 'kb', tasks: [{ id: 'a', command: cmd.ok() }] })]);
+    const old = readFileSync(join(S, 'current.json'), 'utf8');
+    const r = cli(S, ['restore-state', '--from-transitions', join(S, 'transitions.jsonl'), '--yes', '--json']);
+    assert.equal(r.code, 0, r.err);
+    const kept = r.json().kept_snapshot as string;
+    assert.match(kept, /^current_.*\.json$/);
+    assert.equal(readFileSync(join(S, 'backups', kept), 'utf8'), old, 'the backup is the old current.json byte for byte');
+    writeFileSync(join(S, 'current.json'), 'garbage\n');
+    const human = cli(S, ['restore-state', '--from-transitions', join(S, 'transitions.jsonl'), '--yes']);
+    assert.equal(human.code, 0, human.err);
+    assert.match(human.out, /\(not kept: it was missing or not a valid snapshot\)/);
+    assert.equal(cli(S, ['restore-state', '--from-transitions', join(S, 'transitions.jsonl'), '--yes', '--json']).json().kept_snapshot !== null, true, 'the rebuilt one is kept by the next restore');
+  });
+
   it('rebuilds interventions.log from the log, as repair-state does: a file behind the log or edited by hand matches it again', async () => {
     const S = fresh();
     writeFileSync(join(S, 'config.json'), JSON.stringify({ backup_interval_ms: 0 }));

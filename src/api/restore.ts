@@ -27,6 +27,11 @@ export interface RestoreResult {
   seq: number;
   /** Where the replaced log was kept, when a different log file was installed. */
   replaced_log: string | null;
+  /**
+   * The backup (a name in backups/) the old current.json was kept as; null on a dry run, or when
+   * there was no valid old current.json to keep (a damaged snapshot is never made a backup).
+   */
+  kept_snapshot: string | null;
   warnings: string[];
 }
 
@@ -64,7 +69,7 @@ export async function restoreState(o: RestoreOptions): Promise<RestoreResult> {
     if (!own) {
       const replay = replayFile(io, file);
       const changes = diffStates(before, replay.state);
-      if (o.dryRun) return { dry_run: true, source: file, changes, seq: replay.state.seq, replaced_log: null, warnings: [] };
+      if (o.dryRun) return { dry_run: true, source: file, changes, seq: replay.state.seq, replaced_log: null, kept_snapshot: null, warnings: [] };
       const current = await Store.open(root, { fs: io, readOnly: true, allowDamage: true, config: o.config });
       // A scheduler would find its log replaced under it and stop (LOG_REPLACED): refused up front.
       await refuseWhileScheduling(paths, current.config, current.state.scheduler(), `restore-state --from-transitions ${file} would replace the log it is writing`);
@@ -74,7 +79,7 @@ export async function restoreState(o: RestoreOptions): Promise<RestoreResult> {
     }
     const store = await Store.open(root, { fs: io, clock, config: o.config, skipCurrent: true, readOnly: o.dryRun });
     const changes = diffStates(before, store.state);
-    if (o.dryRun) return { dry_run: true, source: file, changes, seq: store.state.seq, replaced_log: null, warnings: store.warnings };
+    if (o.dryRun) return { dry_run: true, source: file, changes, seq: store.state.seq, replaced_log: null, kept_snapshot: null, warnings: store.warnings };
     return record(o, store, 'transitions', 'transitions', changes, null);
   }
 
@@ -92,7 +97,7 @@ export async function restoreState(o: RestoreOptions): Promise<RestoreResult> {
     throw new CairnError('BAD_INPUT', `backup ${want} cannot be used: ${store.warnings.join('; ')}`, { hint: 'Try --from-backup latest, or --from-transitions .state/transitions.jsonl' });
   }
   const changes = diffStates(before, store.state);
-  if (o.dryRun) return { dry_run: true, source: store.source, changes, seq: store.state.seq, replaced_log: null, warnings: store.warnings };
+  if (o.dryRun) return { dry_run: true, source: store.source, changes, seq: store.state.seq, replaced_log: null, kept_snapshot: null, warnings: store.warnings };
   // With no valid backup the state comes from the log alone (store.source is 'log').
   return record(o, store, store.source === 'log' ? 'transitions' : 'backup', store.source, changes, null);
 }
@@ -104,6 +109,7 @@ async function finish(o: RestoreOptions, extra: { skipCurrent: boolean }, source
 
 async function record(o: RestoreOptions, store: Store, kind: 'backup' | 'transitions', source: string, changes: Change[], replaced: string | null): Promise<RestoreResult> {
   const seqBefore = store.position.seq;
+  let kept: string | null = null;
   try {
     await store.commit(() => [{
       type: 'state_restored', operator: operatorOf(o), reason: o.reason ?? `restore-state from ${source}`, action: 'restore_state',
@@ -115,11 +121,12 @@ async function record(o: RestoreOptions, store: Store, kind: 'backup' | 'transit
   }
   try {
     await store.writeDerived(true, true);
+    kept = store.lastBackupFile;
     await rebuildInterventions(store.io, store.paths, store.config);
     await store.close();
   } catch (e) {
     await store.close().catch(() => undefined); // the first failure is the one to report
     throw afterCommit(e, store, seqBefore);
   }
-  return { dry_run: false, source, changes, seq: store.state.seq, replaced_log: replaced, warnings: store.warnings };
+  return { dry_run: false, source, changes, seq: store.state.seq, replaced_log: replaced, kept_snapshot: kept === null ? null : path.basename(kept), warnings: store.warnings };
 }

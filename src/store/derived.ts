@@ -51,6 +51,8 @@ export class DerivedWriter {
   private readonly checkpointed = new Map<string, number>();
   private lastBackupMs: number | null = null;
   lastSnapshotSeq = -1;
+  /** The backups/ file the last write kept the previous current.json in; null when it kept none. */
+  lastBackupFile: string | null = null;
   /**
    * The seq of the snapshot the state was loaded from: checkpoints are written before the snapshot
    * that covers them, so a workstream whose last task transition is at or before it needs no look
@@ -117,6 +119,7 @@ export class DerivedWriter {
   }
 
   private backup(nowMs: number, force: boolean): void {
+    this.lastBackupFile = null;
     ensureDir(this.io, this.paths.backups);
     const existing = listBackups(this.io, this.paths);
     if (this.lastBackupMs === null) {
@@ -133,7 +136,9 @@ export class DerivedWriter {
     } catch {
       return; // never back up a garbled snapshot over good backups
     }
-    atomicWrite(this.io, this.paths.backup(stampOf(nowMs), seq), old);
+    const file = this.paths.backup(stampOf(nowMs), seq);
+    atomicWrite(this.io, file, old);
+    this.lastBackupFile = file;
     this.lastBackupMs = nowMs;
     this.prune(this.paths.backups, listBackups(this.io, this.paths).map((b) => b.file).reverse(), this.cfg.backups_keep);
   }

@@ -328,6 +328,11 @@ export class Store {
     return isLocked(this.paths.schedulerLockTarget, this.config.lock_stale_ms);
   }
 
+  /** The backups/ file the last derived write kept the previous current.json in (null: none, e.g. it was not a valid snapshot). */
+  get lastBackupFile(): string | null {
+    return this.derived.lastBackupFile;
+  }
+
   /** Whether current.json and the other derived files already reflect the last record. */
   get derivedUpToDate(): boolean {
     return this.derived.lastSnapshotSeq === this.st.seq;

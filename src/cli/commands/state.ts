@@ -58,7 +58,7 @@ export const restoreCommand: CommandModule<GlobalArgs, RestoreArgs> = {
 function describeRestore(r: Awaited<ReturnType<typeof restoreState>>, dry: boolean): string {
   const head = dry
     ? `restore from ${r.source} would give the state at seq ${r.seq}; ${r.changes.length} difference(s) from current.json:`
-    : `restored from ${r.source}: state at seq ${r.seq}, ${r.changes.length} difference(s) from the old current.json (kept in backups/)${r.replaced_log ? `; the old log is kept as ${r.replaced_log}` : ''}`;
+    : `restored from ${r.source}: state at seq ${r.seq}, ${r.changes.length} difference(s) from the old current.json (${r.kept_snapshot ? `kept as backups/${r.kept_snapshot}` : 'not kept: it was missing or not a valid snapshot'})${r.replaced_log ? `; the old log is kept as ${r.replaced_log}` : ''}`;
   if (!dry || r.changes.length === 0) return head;
   const rows = r.changes.slice(0, 40).map((c) => [c.what, c.field, JSON.stringify(c.from), '->', JSON.stringify(c.to)]);
   return `${head}\n${table(rows).replace(/^/gm, '  ')}${r.changes.length > 40 ? `\n  … and ${r.changes.length - 40} more` : ''}`;
