@@ -227,8 +227,9 @@ const WORKSTREAM_TYPES = typesOf(WORKSTREAM_TRANSITIONS);
 describe('the workstream table', () => {
   it('covers every record type that changes a workstream state', () => {
     const entity = RECORD_TYPE_NAMES.filter((t) => RECORD_TYPES[t].entity === 'workstream').sort();
-    // Submission creates the workstream; a rollback or resume changes its tasks and params, not its state.
-    assert.deepEqual(WORKSTREAM_TYPES, entity.filter((t) => !['workstream_submitted', 'workstream_rolled_back', 'workstream_resumed'].includes(t)));
+    // Submission creates the workstream; a rollback or resume changes its tasks and params, not its
+    // state; repair's carry-forward puts back a whole workstream as a derived file held it, like a submission.
+    assert.deepEqual(WORKSTREAM_TYPES, entity.filter((t) => !['workstream_submitted', 'workstream_rolled_back', 'workstream_resumed', 'workstream_carried_forward'].includes(t)));
     assert.deepEqual(Object.keys(WORKSTREAM_TRANSITIONS).sort(), [...WORKSTREAM_STATES].sort());
   });
 

@@ -150,6 +150,13 @@ const SAMPLES: { [T in RecordType]: Record<string, unknown> } = {
   scheduler_stopped: { trigger: 'sigint' },
   state_restored: { source: 'transitions', file: '.state/transitions.jsonl' },
   state_repaired: { actions: ['rebuilt current.json from the log'] },
+  record_lost: { damage: 'damaged beyond one flipped bit (a task_started record of nightly/build)', set_aside_file: 'transitions.jsonl.corrupt-2026-01-15T10-40-00.000Z' },
+  workstream_carried_forward: {
+    workstream_id: 'nightly', source: 'current.json', source_seq: 75,
+    workstream: { id: 'nightly', state: 'completed', task_ids: [], tasks: {} },
+    differences: ['workstream nightly: running in the log, completed in current.json'],
+    resources: { git_repo_write: 1 },
+  },
 };
 
 function sample(type: RecordType): Record<string, unknown> {

@@ -1,5 +1,6 @@
 import type { RecordType } from './catalogue.js';
 import { buildWorkstream } from './build.js';
+import { applyCarriedForward } from './carry.js';
 import { endTask, getTask, type Handler, invalid, moveTask, moveWorker, moveWorkerBy, moveWorkstream, noteRecovery, retryLater, str } from './apply-moves.js';
 import type { MutableState, State } from './state.js';
 import type { Envelope, LogRecord, WorkstreamSpec } from './types.js';
@@ -254,6 +255,8 @@ const HANDLERS: { readonly [T in RecordType]: Handler } = {
   },
   state_restored() {},
   state_repaired() {},
+  record_lost() {},
+  workstream_carried_forward: applyCarriedForward,
 };
 
 const HANDLER_OF: ReadonlyMap<string, { apply: Handler; type: RecordType }> = new Map(

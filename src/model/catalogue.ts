@@ -49,6 +49,8 @@ export const RECORD_TYPES = {
   scheduler_stopped: { entity: 'scheduler', severity: 'info', description: 'The scheduler stopped cleanly.' },
   state_restored: { entity: 'state', severity: 'warning', description: 'current.json was rebuilt from a backup or from the log.' },
   state_repaired: { entity: 'state', severity: 'warning', description: 'repair_state fixed the state; the actions are listed.' },
+  record_lost: { entity: 'state', severity: 'error', description: 'repair_state could not keep a damaged record: this placeholder keeps its seq, says what could be read of it and where its bytes were set aside.' },
+  workstream_carried_forward: { entity: 'workstream', severity: 'warning', description: 'repair_state restored a workstream as a newer hash-valid current.json, archive file or checkpoint held it, after the log lost records; names the file and each difference.' },
 } as const satisfies Record<string, Entry>;
 
 export type RecordType = keyof typeof RECORD_TYPES;

@@ -2,12 +2,15 @@ import { workerShutdown } from '../model/decide.js';
 import type { StateView } from '../model/state.js';
 import { ACTIVE_TASK_STATES } from '../model/states.js';
 import type { Draft, Task } from '../model/types.js';
+import { carryForward, type CarrySource } from './carry-forward.js';
 import { key, operatorDecision, tasksOf, type Operator } from './common.js';
 
 /** The state part of repair_state: what a dead scheduler left behind, plus the list of file repairs. */
 export interface RepairRequest extends Operator {
   /** What was done to the files (log tail set aside, derived files rebuilt, stale lock cleared), one line each. */
   fileActions: string[];
+  /** Workstreams newer derived files hold, for what the log lost (see carry-forward.ts). */
+  carry?: readonly CarrySource[];
 }
 
 /** Tasks recorded running or validating: with no live scheduler nothing runs them. */
@@ -25,7 +28,8 @@ export function orphanedTasks(state: StateView): Task[] {
  * Called only when no scheduler runs. Every orphaned task is requeued (`task_reassigned`, trigger
  * `scheduler_lost`, no retry spent; its resources are released); every worker not shut down is
  * (its process died with its scheduler); a scheduler still recorded as running is recorded stopped.
- * Then one `state_repaired` lists every action, the file repairs first. Nothing to do gives no records.
+ * Then workstreams a newer derived file holds are carried forward where the log lost them, and one
+ * `state_repaired` lists every action, the file repairs first. Nothing to do gives no records.
  */
 export function decide(state: StateView, req: RepairRequest, now: number): Draft[] {
   const d = operatorDecision(state, now, req, 'repair_state');
@@ -45,6 +49,8 @@ export function decide(state: StateView, req: RepairRequest, now: number): Draft
     d.emit({ type: 'scheduler_stopped', scheduler_id: sched.id, trigger: 'scheduler_lost' });
     actions.push(`scheduler pid ${sched.pid} recorded stopped: it no longer runs`);
   }
+  // After the requeues: a carried workstream never meets a task or worker of the dead scheduler.
+  actions.push(...carryForward(d, d.draft, req.carry ?? []));
   if (actions.length === 0) return [];
   d.settle();
   d.emit({ type: 'state_repaired', actions });

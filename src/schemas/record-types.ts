@@ -151,6 +151,22 @@ const FIELDS: { readonly [T in RecordType]: Fields } = {
   state_repaired: {
     required: { actions: { description: 'What repair_state did, one line each.', type: 'array', items: { description: 'One action.', type: 'string' } } },
   },
+  record_lost: {
+    required: { damage: { description: 'What was wrong with the record and what could be read of it.', type: 'string', minLength: 1 } },
+    optional: { set_aside_file: { description: 'The file (in the state folder) that keeps the damaged bytes.', type: 'string', minLength: 1 } },
+  },
+  workstream_carried_forward: {
+    required: {
+      workstream_id: ws,
+      source: { description: 'The file the workstream was restored from (current.json, archive/<ws>.json, checkpoints/<ws>/<seq>.json).', type: 'string', minLength: 1 },
+      source_seq: { description: 'The seq that file was written at.', type: 'integer', minimum: 0 },
+      workstream: { description: 'The workstream as restored, with its tasks by id (the form of current.json); running tasks come back queued.', type: 'object' },
+      differences: { description: 'Each difference from the state the log gave, one line each.', type: 'array', items: { description: 'One difference.', type: 'string' } },
+    },
+    optional: {
+      resources: { description: 'Resources the workstream uses that the log no longer declares, with their max_holders.', type: 'object', additionalProperties: maxHolders },
+    },
+  },
 };
 
 type Table = Record<string, Partial<Record<RecordType, readonly string[]>>>;

@@ -3,7 +3,7 @@ import { prettyJson } from '../log/canonical.js';
 import { CairnError } from '../errors.js';
 import { atomicWrite } from './atomic.js';
 import { ensureDir } from './derived.js';
-import { FILE_MODE, FLAGS, type FsLayer, realFs, unsafe } from './fsio.js';
+import { FILE_MODE, FLAGS, type FsLayer, readWhole, realFs, unsafe } from './fsio.js';
 import { StatePaths } from './paths.js';
 import { State } from '../model/state.js';
 import { snapshotDoc } from './snapshot.js';
@@ -17,6 +17,7 @@ scheduler.lock/
 logs/
 workers.json
 backups/
+repair-copies/
 `;
 
 /**
@@ -47,4 +48,16 @@ export function initState(root: string, io: FsLayer = realFs): { created: boolea
     atomicWrite(io, paths.current, prettyJson(snapshotDoc(new State(), 0, new Date().toISOString(), new Map())));
   }
   return { created, root };
+}
+
+/** Whether the state folder's .gitignore keeps repair-copies/ out of git (folders made before it existed do not). */
+export function gitignored(io: FsLayer, paths: StatePaths): boolean {
+  const text = readWhole(io, paths.gitignore)?.toString('utf8');
+  return text === undefined ? false : text.split('\n').some((l: string) => l.trim() === 'repair-copies/' || l.trim() === '/repair-copies/');
+}
+
+/** Adds repair-copies/ to the state folder's .gitignore (writing the whole file as init does when there is none). */
+export function ignoreCopies(io: FsLayer, paths: StatePaths): void {
+  const text = readWhole(io, paths.gitignore)?.toString('utf8');
+  atomicWrite(io, paths.gitignore, text === undefined ? GITIGNORE : `${text}${text.endsWith('\n') || text === '' ? '' : '\n'}repair-copies/\n`);
 }

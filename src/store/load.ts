@@ -181,6 +181,13 @@ export function replayLine(state: State, buf: Buffer, start: number, end: number
   }
 }
 
+/** A good line parsed and checked as replay checks it, without applying it (repair applies it to a trial draft). */
+export function decodeLine(buf: Buffer, start: number, end: number, seq: number): LogRecord {
+  const rec = parseWhole(buf, start, end, seq);
+  checkRecord(rec, seq, true);
+  return rec;
+}
+
 function parseWhole(buf: Buffer, start: number, end: number, seq: number): LogRecord {
   try {
     // V8's JSON.parse is iterative: a crafted line nested 200,000 deep parses without a stack overflow

@@ -38,7 +38,8 @@ export class StatePaths {
   }
   /** `_workers` cannot collide with a workstream's log folder: ids never start with `_`. */
   workerLog(worker: string) { return path.join(this.logs, '_workers', `${id('worker', worker)}.log`); }
-  get repairCopies() { return path.join(path.dirname(this.root), `${path.basename(this.root)}.repair-copies`); }
+  /** Full copies repair-state takes before it changes anything (git-ignored, like backups). */
+  get repairCopies() { return path.join(this.root, 'repair-copies'); }
 }
 
 /** Backup file names: `current_<YYYY-MM-DDTHH-MM-SS.mmmZ>_<seq>.json`. */

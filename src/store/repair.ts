@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { CairnError } from '../errors.js';
-import { crcHex } from '../log/codec.js';
+import { crcHex, lineSeq, statedCrc } from '../log/codec.js';
 import { State } from '../model/state.js';
 import type { LogRecord } from '../model/types.js';
 import { atomicWrite } from './atomic.js';
@@ -10,6 +10,7 @@ import { FLAGS, type FsLayer, readWhole, unsafe } from './fsio.js';
 import { applyLine, listBackups } from './load.js';
 import { acquire, clearStaleLock, isLocked, lockPresent } from './lock.js';
 import { LOG_START, scanLog } from './logfile.js';
+import { salvageTail, type TailSalvage } from './salvage-log.js';
 import { type StatePaths, stampOf } from './paths.js';
 import { removeStaleTemps } from './runtime-files.js';
 import { checkpointDoc, isArchived, parseDoc } from './snapshot.js';
@@ -52,22 +53,36 @@ export interface LogInspection {
   manual: LogRecord[];
   /** crc of the log at the seqs asked for (to check snapshots, backups and checkpoints against it). */
   crcAt: Map<number, string>;
+  /** What was saved of the damaged stretch after the good part (null when the log is whole or a record there does not apply). */
+  salvage: TailSalvage | null;
+  /** The crc each line of the damaged stretch states, by seq (to tell whether a derived file belongs to this history). */
+  statedAt: Map<number, number>;
+  /** The file name (in the state folder) the damaged stretch is set aside in. */
+  asideName: string | null;
+}
+
+/** Who repairs, and when: the placeholders of lost records carry them. */
+export interface InspectOptions {
+  operator: string | null;
+  nowMs: number;
 }
 
 /**
  * Replays the log from seq 1 and finds where it stops being good: a torn tail, mid-log corruption,
  * or the first record the transition tables refuse. Changes nothing.
  */
-export function inspectLog(io: FsLayer, paths: StatePaths, wantCrc: ReadonlySet<number> = new Set()): LogInspection {
+export function inspectLog(io: FsLayer, paths: StatePaths, o: InspectOptions, wantCrc: ReadonlySet<number> = new Set()): LogInspection {
   const state = new State();
   const manual: LogRecord[] = [];
   const crcAt = new Map<number, string>();
   let invalid: LogDamage | null = null;
   let records = 0;
+  let lastTs: string | null = null;
   const scan = scanLog(io, paths.log, LOG_START, (buf, start, end, seq, crc, offset) => {
     if (invalid) return;
     try {
       const r = applyLine(state, buf, start, end, seq);
+      lastTs = r.ts;
       if (r.operator !== null && typeof r.action === 'string') manual.push(r);
     } catch (e) {
       invalid = { kind: 'invalid', seq, offset, reason: (e as Error).message };
@@ -81,7 +96,34 @@ export function inspectLog(io: FsLayer, paths: StatePaths, wantCrc: ReadonlySet<
   const damage: LogDamage | null = bad ?? (p ? { kind: p.kind, seq: p.seq, offset: p.offset, reason: p.reason } : null);
   const goodOffset = bad ? bad.offset : scan.end.offset;
   const goodSeq = bad ? bad.seq - 1 : scan.end.seq;
-  return { size: scan.size, goodOffset, goodSeq, records, damage, aside: damage ? describeAside(io, paths, goodOffset) : null, state, manual, crcAt };
+  const asideName = damage ? path.basename(damage.kind === 'torn' || damage.kind === 'incomplete' ? paths.tornLog(stampOf(o.nowMs)) : paths.corruptLog(stampOf(o.nowMs))) : null;
+  let salvaged: TailSalvage | null = null;
+  const statedAt = new Map<number, number>();
+  if (damage) {
+    const rest = (readWhole(io, paths.log) ?? Buffer.alloc(0)).subarray(goodOffset, scan.size);
+    for (const [seq, crc] of statedCrcs(rest)) statedAt.set(seq, crc);
+    // A record that verifies but does not apply is where repair stops (nothing after it is judged
+    // on a state that lacks it); damaged bytes are salvaged record by record.
+    if (!bad) {
+      salvaged = salvageTail(state, rest, { seq: scan.end.seq, crc: scan.end.crc, ts: lastTs }, { operator: o.operator, setAsideFile: asideName!, nowMs: o.nowMs });
+      for (const l of salvaged.lines) if (l.kind !== 'set_aside' && wantCrc.has(l.seq)) crcAt.set(l.seq, crcHex(salvaged.crcs.get(l.seq) ?? -1));
+    }
+  }
+  return { size: scan.size, goodOffset, goodSeq, records, damage, aside: damage ? describeAside(io, paths, goodOffset) : null, state, manual, crcAt, salvage: salvaged, statedAt, asideName };
+}
+
+/** seq -> the crc each line of `buf` states (lines that have both). */
+function statedCrcs(buf: Buffer): Map<number, number> {
+  const out = new Map<number, number>();
+  for (let p = 0; p < buf.length;) {
+    let nl = buf.indexOf(10, p);
+    if (nl < 0) nl = buf.length;
+    const seq = lineSeq(buf, p, nl);
+    const crc = statedCrc(buf, p, nl);
+    if (seq > 0 && crc >= 0 && !out.has(seq)) out.set(seq, crc);
+    p = nl + 1;
+  }
+  return out;
 }
 
 function describeAside(io: FsLayer, paths: StatePaths, offset: number): { bytes: number; lines: AsideLine[] } {
@@ -145,17 +187,24 @@ async function underLock<T>(paths: StatePaths, cfg: StoreConfig, fn: () => T): P
  * for a torn tail, `transitions.jsonl.corrupt-<ts>` otherwise). MUST: the set-aside file is durable
  * before the log is cut, and the log is cut only if it still is what was inspected (same size).
  */
-export async function setAsideLogTail(io: FsLayer, paths: StatePaths, cfg: StoreConfig, seen: LogInspection, nowMs: number): Promise<string> {
+export async function setAsideLogTail(io: FsLayer, paths: StatePaths, cfg: StoreConfig, seen: LogInspection): Promise<string> {
   const damage = seen.damage;
-  if (!damage) throw new CairnError('INTERNAL', 'nothing to set aside');
+  const asideName = seen.asideName;
+  if (!damage || !asideName) throw new CairnError('INTERNAL', 'nothing to set aside');
   return underLock(paths, cfg, () => {
     const all = readWhole(io, paths.log) ?? Buffer.alloc(0);
     if (all.length !== seen.size) {
       throw new CairnError('STATE_LOCKED', 'the log changed while repair-state was looking at it', { hint: 'Run cairn repair-state again.' });
     }
-    const stamp = stampOf(nowMs);
-    const aside = damage.kind === 'torn' || damage.kind === 'incomplete' ? paths.tornLog(stamp) : paths.corruptLog(stamp);
+    const aside = path.join(paths.root, asideName);
     atomicWrite(io, aside, all.subarray(seen.goodOffset));
+    const tail = seen.salvage?.tail;
+    if (tail && tail.length > 0) {
+      // MUST: the damaged stretch is durable beside the log before the log is replaced, and the log
+      // is replaced whole (temp file, fsync, rename, folder fsync): a crash leaves the old or the new.
+      atomicWrite(io, paths.log, Buffer.concat([all.subarray(0, seen.goodOffset), tail]));
+      return aside;
+    }
     const fd = io.openSync(paths.log, FLAGS.readWrite);
     try {
       io.ftruncateSync(fd, seen.goodOffset);
