@@ -49,23 +49,29 @@ describe('repair-state on a log with a garbled middle record', () => {
     assert.ok(v.json().problems.some((p: { code: string }) => p.code === 'LOG_CORRUPT'));
   });
 
-  it('--dry-run shows the plan: what is kept, what is set aside, the records it would append; nothing changes', () => {
+  let plan: any;
+  it('--dry-run shows the plan: what is kept, lost, set aside, the files and the records it would append; nothing changes', () => {
     const r = cli(S, ['repair-state', '--dry-run', '--json']);
     assert.equal(r.code, 0, r.err);
-    const p = r.json();
-    assert.deepEqual([p.log.damage.kind, p.log.damage.seq, p.log.good_seq], ['corrupt', bad, bad - 1]);
-    assert.equal(p.log.set_aside.lines[0].type, 'task_complete!');
-    assert.ok(p.log.set_aside.lines.some((l: { type: string }) => l.type === 'workstream_submitted'));
-    assert.deepEqual(p.records.map((x: { type: string }) => x.type), [
-      'task_reassigned', 'task_reassigned', 'worker_shutdown', 'worker_shutdown', 'scheduler_stopped', 'state_repaired',
+    plan = r.json();
+    assert.deepEqual([plan.log.damage.kind, plan.log.damage.seq, plan.log.good_seq], ['corrupt', bad, bad - 1]);
+    assert.equal(plan.log.set_aside.lines[0].type, 'task_complete!');
+    // The garbled record differs in three bits: it is lost, and only it.
+    assert.deepEqual(plan.log.salvage.filter((l: { kind: string }) => l.kind !== 'intact').map((l: { seq: number; kind: string }) => `${l.seq} ${l.kind}`), [`${bad} lost`]);
+    assert.equal(plan.log.end_seq, original.split('\n').filter(Boolean).length, 'every record after the lost one is kept');
+    assert.deepEqual(plan.records.map((x: { type: string }) => x.type), [
+      'task_reassigned', 'task_reassigned', 'worker_shutdown', 'worker_shutdown', 'scheduler_stopped', 'workstream_carried_forward', 'state_repaired',
     ]);
+    assert.deepEqual(plan.carried, ['rp from current.json']);
+    assert.ok(plan.files.changed.includes('transitions.jsonl'));
+    assert.ok(plan.files.added.some((f: string) => f.startsWith('transitions.jsonl.corrupt-')));
     assert.equal(readFileSync(log, 'utf8'), original);
-    assert.equal(existsSync(`${S}.repair-copies`), false);
+    assert.equal(existsSync(join(S, 'repair-copies')), false);
     assert.equal(cli(S, ['repair-state']).code, 2, 'needs --yes off a terminal');
     assert.equal(readFileSync(log, 'utf8'), original);
   });
 
-  it('keeps every record before the bad one, sets the rest aside, copies .state first, requeues the orphaned tasks after killing their leftovers', async () => {
+  it('keeps every record but the lost one, sets the damaged stretch aside, carries the lost completion forward from current.json, and does exactly what the dry run said', async () => {
     const lines = interventions(S).length;
     const r = cli(S, ['repair-state', '--yes', '--reason', 'disk hiccup', '--json']);
     assert.equal(r.code, 0, r.err);
@@ -73,42 +79,52 @@ describe('repair-state on a log with a garbled middle record', () => {
     assert.deepEqual(res.remaining, [], 'validate-state passes after the repair');
     assert.deepEqual(res.killed, ['rp/a']);
     await waitFor('the orphan to die', () => !alive(orphan.pid));
+    const stamps = (x: unknown) => JSON.stringify(x).replace(/\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d\.\d{3}Z(-\d+)?/g, '<time>').replace(/\/tmp\/[^"]*?\.state/g, '<state>');
+    assert.equal(stamps(res.actions), stamps(plan.actions), 'the dry run named every action');
+    assert.equal(stamps(res.files), stamps(plan.files), 'the dry run named every file');
     const before = original.split('\n').slice(0, bad - 1).join('\n') + '\n';
     const now = readFileSync(log, 'utf8');
-    assert.ok(now.startsWith(before), 'nothing before the bad record is lost');
+    assert.ok(now.startsWith(before), 'nothing before the bad record changes');
+    const kept = now.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    assert.equal(kept[bad - 1].type, 'record_lost');
+    assert.equal(kept[bad - 1].seq, bad);
+    assert.ok(kept.some((x) => x.type === 'workstream_submitted' && x.workstream_id === 'later'), 'records after the lost one are kept');
     const aside = readdirSync(S).filter((f) => f.startsWith('transitions.jsonl.corrupt-'));
     assert.equal(aside.length, 1);
-    assert.equal(readFileSync(join(S, aside[0]!), 'utf8'), original.slice(before.length), 'the set-aside part is kept byte for byte');
+    assert.equal(readFileSync(join(S, aside[0]!), 'utf8'), original.slice(before.length), 'the damaged stretch is kept byte for byte');
     assert.equal(readFileSync(join(res.copy.dest, 'transitions.jsonl'), 'utf8'), original, 'the copy holds the log as it was');
-    assert.ok(res.copy.dest.startsWith(`${S}.repair-copies/`));
-    const recs = records(S).filter((x) => x.seq >= bad);
-    assert.equal(recs[0]!.seq, bad);
-    assert.deepEqual(recs.map((x) => `${x.type} ${x.task_id ?? x.worker_id ?? ''} ${x.trigger ?? ''}`), [
+    assert.ok(res.copy.dest.startsWith(join(S, 'repair-copies') + '/'), 'the copy is inside the state folder');
+    assert.match(readFileSync(join(S, '.gitignore'), 'utf8'), /^repair-copies\/$/m, 'and git-ignored');
+    const recs = records(S).filter((x) => x.seq > original.split('\n').filter(Boolean).length);
+    assert.deepEqual(recs.map((x) => `${x.type} ${x.task_id ?? x.worker_id ?? x.workstream_id ?? ''} ${x.trigger ?? ''}`), [
       'task_reassigned a scheduler_lost', 'task_reassigned c scheduler_lost',
-      'worker_shutdown w1 scheduler_lost', 'worker_shutdown w2 scheduler_lost', 'scheduler_stopped  scheduler_lost', 'state_repaired  ',
+      'worker_shutdown w1 scheduler_lost', 'worker_shutdown w2 scheduler_lost', 'scheduler_stopped  scheduler_lost',
+      'workstream_carried_forward rp ', 'state_repaired  ',
     ]);
+    assert.ok((recs.at(-2)!.differences as string[]).includes('task c: queued -> completed'));
     const actions = recs.at(-1)!.actions as string[];
     assert.match(actions[0]!, /^copied .* to .*repair-copies/);
-    assert.ok(actions.some((a) => a.startsWith(`kept records 1-${bad - 1} of the log; set aside`)));
+    assert.ok(actions.some((a) => a.startsWith(`seq ${bad}: lost; a record_lost placeholder keeps its seq`)));
     assert.ok(actions.some((a) => a.startsWith('rp/a back to queued')));
+    assert.ok(actions.some((a) => a.startsWith('carried workstream rp forward from current.json')));
     assert.ok(recs.every((x) => x.operator === 'alice' && x.action === 'repair_state' && validateRecord(x).ok));
     assert.equal(interventions(S).length, lines + 1);
     assert.match(interventions(S).at(-1)!, /action=repair_state reason="disk hiccup"/);
     const st = status(S);
-    assert.deepEqual([st.tasks['rp/a']!.state, st.tasks['rp/a']!.retry_count, st.tasks['rp/c']!.state], ['queued', 0, 'queued']);
-    assert.equal(st.ws.later, undefined, 'what came after the bad record is set aside, not replayed');
+    assert.deepEqual([st.tasks['rp/a']!.state, st.tasks['rp/a']!.retry_count, st.tasks['rp/c']!.state], ['queued', 0, 'completed']);
+    assert.equal(st.ws.later, 'pending', 'what came after the lost record is replayed');
     assert.equal(cli(S, ['validate-state']).code, 0);
   });
 
   it('has nothing to do the second time: exit 0, no copy, no record', () => {
     const n = records(S).length;
-    const copies = readdirSync(`${S}.repair-copies`).length;
+    const copies = readdirSync(join(S, 'repair-copies')).length;
     const r = cli(S, ['repair-state', '--yes', '--json']);
     assert.equal(r.code, 0);
     assert.equal(r.json().changed, false);
     assert.match(r.json().message, /nothing to repair/);
     assert.equal(records(S).length, n);
-    assert.equal(readdirSync(`${S}.repair-copies`).length, copies);
+    assert.equal(readdirSync(join(S, 'repair-copies')).length, copies);
   });
 });
 
@@ -141,8 +157,8 @@ describe('repair-state on a torn tail, a stale lock and a current.json that disa
     assert.deepEqual(readdirSync(lockDir), [], 'no reclaim marker is left behind');
     assert.deepEqual(status(S).doc.resources[0].holders, {});
     const actions = records(S).at(-1)!.actions as string[];
-    assert.ok(actions.includes('cleared the stale state.lock'));
-    assert.ok(actions.includes('released resource lock held by tb/a, which is queued'));
+    assert.ok(actions.includes('cleared the stale state.lock (no live process held it)'));
+    assert.ok(actions.includes('released resource lock held by tb/a, which is queued (current.json disagreed with the log)'));
   });
 });
 
