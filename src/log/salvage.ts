@@ -98,13 +98,17 @@ function intactAt(buf: Buffer, p: number, seq: number, seed: number): { end: num
   return crc < 0 ? null : { end, next, crc };
 }
 
-export function salvage(buf: Buffer, from: { seq: number; crc: number }): Salvage {
+/**
+ * Salvages `buf`, the bytes after the record (`from.seq`, `from.crc`); `from.line` is that record's
+ * line (without its newline), so a second copy of it right after it is known for one.
+ */
+export function salvage(buf: Buffer, from: { seq: number; crc: number; line?: Buffer }): Salvage {
   const records: SalvagedRecord[] = [];
   const dropped: DroppedBytes[] = [];
   let p = 0;
   let seq = from.seq + 1;
   let seed = from.crc;
-  let lastText: Buffer | null = null;
+  let lastText: Buffer | null = from.line ?? null;
   const keep = (r: SalvagedRecord): void => {
     records.push(r);
     seed = r.chain;

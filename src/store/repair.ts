@@ -100,12 +100,15 @@ export function inspectLog(io: FsLayer, paths: StatePaths, o: InspectOptions, wa
   let salvaged: TailSalvage | null = null;
   const statedAt = new Map<number, number>();
   if (damage) {
-    const rest = (readWhole(io, paths.log) ?? Buffer.alloc(0)).subarray(goodOffset, scan.size);
+    const all = readWhole(io, paths.log) ?? Buffer.alloc(0);
+    const rest = all.subarray(goodOffset, scan.size);
+    // The last good record's line: a second copy of it is a duplicate, not damage.
+    const line = goodOffset > 0 ? all.subarray(all.lastIndexOf(10, goodOffset - 2) + 1, goodOffset - 1) : undefined;
     for (const [seq, crc] of statedCrcs(rest)) statedAt.set(seq, crc);
     // A record that verifies but does not apply is where repair stops (nothing after it is judged
     // on a state that lacks it); damaged bytes are salvaged record by record.
     if (!bad) {
-      salvaged = salvageTail(state, rest, { seq: scan.end.seq, crc: scan.end.crc, ts: lastTs }, { operator: o.operator, setAsideFile: asideName!, nowMs: o.nowMs });
+      salvaged = salvageTail(state, rest, { seq: scan.end.seq, crc: scan.end.crc, ts: lastTs, line }, { operator: o.operator, setAsideFile: asideName!, nowMs: o.nowMs });
       for (const l of salvaged.lines) if (l.kind !== 'set_aside' && wantCrc.has(l.seq)) crcAt.set(l.seq, crcHex(salvaged.crcs.get(l.seq) ?? -1));
     }
   }

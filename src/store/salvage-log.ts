@@ -52,7 +52,7 @@ export interface SalvageOptions {
  * Salvages `rest` (the log's bytes after the good prefix, which ends at `from`) onto `state`, the
  * prefix's state, which it changes to the state of prefix + kept records.
  */
-export function salvageTail(state: State, rest: Buffer, from: { seq: number; crc: number; ts: string | null }, o: SalvageOptions): TailSalvage {
+export function salvageTail(state: State, rest: Buffer, from: { seq: number; crc: number; ts: string | null; line?: Buffer }, o: SalvageOptions): TailSalvage {
   const found = salvage(rest, from);
   const out: Buffer[] = [];
   const lines: SalvageLine[] = [];
