@@ -12,4 +12,8 @@ test('fuzz: damaged logs, snapshots, archives, checkpoints and specs give a code
   assert.equal(f.counts['prototype pollutions'], 0);
   assert.equal(f.counts['bad CLI exits'], 0);
   assert.equal(f.counts['tampered files trusted'], 0);
+  assert.ok(f.counts['damaged logs repaired']! >= 500);
+  assert.equal(f.counts['bit flip: records lost'], 0, 'a single flipped bit costs nothing');
+  assert.ok(f.counts['garbled record: most lost in one log']! <= 1, 'damage inside one record costs at most that record');
+  assert.equal(f.counts['acknowledged states lost'], 0);
 });

@@ -12,6 +12,7 @@ import { CLI, Collector, FAST_LOCK, type Figures, logRecords, removeDir, scratch
 import { FILE_MUTATIONS, LOG_MUTATIONS, type Mutation, mutate } from './mutate.js';
 import { fingerprint } from './power-loss.js';
 import { Rng } from './prng.js';
+import { salvageFigures, type SalvageTally } from './salvage.js';
 import { steppingClock, workloadStep } from './workload.js';
 
 type Op = 'status' | 'validate' | 'events' | 'restore-dry' | 'submit' | 'restore' | 'restore-backup' | 'open-close' | 'submit-spec';
@@ -70,6 +71,7 @@ export async function fuzz(opts: TortureOptions): Promise<Figures> {
   const t: Tally = { iterations: 0, opened: 0, refused: 0, unhandled: 0, wroteWhenRefusing: 0, wroteReadOnly: 0, corruptWritten: 0, polluted: 0, cliRuns: 0, cliBad: 0, damagedSnapshots: 0, trusted: 0 };
   const byCode = new Map<string, number>();
   const slow: string[] = [];
+  let salv: SalvageTally | null = null;
   try {
     const base = await baseState(root, rng.fork(1));
     const files = [...treeOf(base)].filter(([, v]) => v.startsWith('file:')).map(([k]) => k);
@@ -163,6 +165,7 @@ export async function fuzz(opts: TortureOptions): Promise<Figures> {
         }
       }
     }
+    salv = await salvageFigures(c, rng.fork(7), base, root, opts.size === 'full' ? 5000 : 500, opts.size === 'full' ? 25 : 25);
   } finally {
     removeDir(root);
   }
@@ -174,7 +177,23 @@ export async function fuzz(opts: TortureOptions): Promise<Figures> {
     'writes while refusing': t.wroteWhenRefusing, 'writes by read-only verbs': t.wroteReadOnly, 'writes to a damaged log': t.corruptWritten,
     'prototype pollutions': t.polluted, 'CLI runs': t.cliRuns, 'bad CLI exits': t.cliBad,
     'snapshots, archives, backups and checkpoints damaged': t.damagedSnapshots, 'tampered files trusted': t.trusted,
+    ...salvageCounts(salv),
   });
+}
+
+/** The repair figure: records lost per damaged log, by kind of damage (see salvage.ts). */
+function salvageCounts(s: SalvageTally | null): Record<string, number> {
+  if (!s) return {};
+  const out: Record<string, number> = { 'damaged logs repaired': Object.values(s.logs).reduce((a, b) => a + b, 0) };
+  for (const k of Object.keys(s.logs) as (keyof SalvageTally['logs'])[]) {
+    out[`${k}: logs`] = s.logs[k];
+    out[`${k}: records lost`] = s.lost[k];
+    out[`${k}: most lost in one log`] = s.maxLost[k];
+    out[`${k}: records set aside after one that no longer applied`] = s.setAside[k];
+  }
+  out['full repairs'] = s.fullRepairs;
+  out['acknowledged states lost'] = s.statesLost;
+  return out;
 }
 
 const skipLock = (rel: string) => rel === 'state.lock' || rel.startsWith('state.lock/');
