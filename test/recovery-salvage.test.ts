@@ -127,6 +127,40 @@ describe('repair-state on damage past one bit', () => {
     assert.deepEqual(everything(S), acknowledged, 'a workstream acknowledged as finished never disappears');
   });
 
+  it('a log cut at a record boundary looks whole, but a newer current.json shows what it lost: carried forward', () => {
+    const S = copy();
+    truncateSync(join(S, 'transitions.jsonl'), offsetOf(45));
+    const res = repair(S);
+    assert.equal(res.log.damage, null, 'no record of the log is damaged');
+    assert.ok(res.carried.length > 0, 'the files newer than the log carried its lost tail forward');
+    assert.deepEqual(everything(S), acknowledged);
+  });
+
+  it('with current.json and the archive gone too, the checkpoints carry the lost task states forward, and the workstream finishes', () => {
+    const S = copy();
+    const sub = lines.findIndex((l) => l.includes('"type":"workstream_submitted"') && l.includes('"delta"'));
+    const seq = lines.findIndex((l, i) => i > sub && l.includes('"type":"task_completed"')) + 1;
+    truncateSync(join(S, 'transitions.jsonl'), offsetOf(seq + 1));
+    rmSync(join(S, 'current.json'));
+    rmSync(join(S, 'archive'), { recursive: true });
+    const res = repair(S);
+    assert.deepEqual(res.carried, ['delta from checkpoints/delta_latest.json']);
+    assert.deepEqual(everything(S), acknowledged);
+  });
+
+  it('a workstream whose definition no file holds any more is never dropped silently: the repair names it and what to do', () => {
+    const S = copy();
+    const sub = lines.findIndex((l) => l.includes('"type":"workstream_submitted"') && l.includes('"delta"')) + 1;
+    truncateSync(join(S, 'transitions.jsonl'), offsetOf(sub));
+    rmSync(join(S, 'current.json'));
+    rmSync(join(S, 'archive'), { recursive: true });
+    const res = repair(S);
+    const said = res.actions.find((a: string) => a.startsWith('workstream delta was submitted'));
+    assert.ok(said, res.actions.join('\n'));
+    assert.match(said, /submit its spec again/);
+    assert.ok(res.warnings.includes(said));
+  });
+
   it('a line removed: the record is lost, the state is not', () => {
     const S = copy();
     const seq = 40;

@@ -57,6 +57,11 @@ export class Decision {
     if (typeof d.workstream_id === 'string' && typeof d.task_id === 'string') this.touched.add(`${d.workstream_id}\u0000${d.task_id}`);
   }
 
+  /** Marks a task for `settle`, for records that change tasks without naming one (a carried-forward workstream). */
+  touch(ws: string, id: string): void {
+    this.touched.add(`${ws}\u0000${id}`);
+  }
+
   task(ws: string, id: string): Task {
     const t = this.draft.task(ws, id);
     if (!t) throw new CairnError('UNKNOWN_TASK', `no task ${ws}/${id}`);

@@ -65,6 +65,9 @@ export function carryForward(d: Decision, state: StateView, sources: readonly Ca
       type: 'workstream_carried_forward', workstream_id: doc.id, source: src.file, source_seq: src.seq,
       workstream: { ...doc, tasks }, differences: diffs, ...(Object.keys(missing).length ? { resources: missing } : {}),
     });
+    // What follows from the carried states (a task now ready, a workstream now finished) is settled
+    // in the same decision, as after any other change of tasks.
+    for (const tid of doc.task_ids) d.touch(doc.id, tid);
     lines.push(`carried workstream ${doc.id} forward from ${src.file} (seq ${src.seq}): ${diffs.join('; ')}`);
   }
   return lines;

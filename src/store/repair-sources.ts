@@ -10,16 +10,20 @@ import { checkArchive, checkCheckpoint, checkSnapshot, parseDoc } from './snapsh
 
 /**
  * The derived files repair_state may carry acknowledged state forward from (DESIGN §9): only when
- * the repaired log lost records, only files whose sha-256 hash holds, only files newer than both
- * the intact part of the log and the repaired log's end, and never a current.json whose crc
+ * the repaired log lost records (or files are newer than its end: a tail cut at a record boundary),
+ * only files whose sha-256 hash holds, only files newer than both the intact part of the log and
+ * the repaired log's end, and never a current.json whose crc
  * disagrees with the crc the damaged log states at its seq (it belongs to another history).
  * Read before the derived files are rebuilt, so what they held is not gone by then.
  */
-export function carrySources(io: FsLayer, paths: StatePaths, insp: LogInspection): CarrySource[] {
-  if (!lostRecords(insp)) return [];
+export function carrySources(io: FsLayer, paths: StatePaths, insp: LogInspection): { sources: CarrySource[]; unrecoverable: string[] } {
   const end = insp.salvage ? insp.salvage.seq : insp.goodSeq;
-  const newer = (seq: number): boolean => seq > insp.goodSeq && seq >= end;
+  // A log cut at a record boundary looks whole: files written after its end are what shows it lost
+  // its tail. A damaged log may have lost records anywhere after its intact part.
+  const damaged = lostRecords(insp);
+  const newer = (seq: number): boolean => seq > insp.goodSeq && seq >= end && (damaged || seq > end);
   const best = new Map<string, CarrySource>();
+  const unrecoverable: string[] = [];
   const offer = (s: CarrySource): void => {
     const had = best.get(s.workstream.id);
     if (!had || s.seq > had.seq) best.set(s.workstream.id, s);
@@ -53,8 +57,12 @@ export function carrySources(io: FsLayer, paths: StatePaths, insp: LogInspection
     if (!ck || ck.workstream_id !== id || !newer(ck.seq) || best.has(id)) continue;
     const doc = fromCheckpoint(insp.state, id, ck.tasks);
     if (doc) offer({ file: `checkpoints/${f}`, seq: ck.seq, workstream: doc, resources: {} });
+    else if (!insp.state.workstreams.has(id)) {
+      // Never silent: the workstream was acknowledged, but a checkpoint does not hold its definition.
+      unrecoverable.push(`workstream ${id} was submitted (checkpoints/${f} holds it at seq ${ck.seq}), but neither the repaired log nor a current.json or archive file holds its definition: submit its spec again (its task states were ${Object.entries(ck.tasks).map(([t, v]) => `${t} ${v.state}`).join(', ')})`);
+    }
   }
-  return [...best.values()].sort((a, b) => (a.workstream.id < b.workstream.id ? -1 : 1));
+  return { sources: [...best.values()].sort((a, b) => (a.workstream.id < b.workstream.id ? -1 : 1)), unrecoverable };
 }
 
 /** Whether the repair drops or replaces any record the log held. */

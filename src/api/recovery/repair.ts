@@ -117,7 +117,8 @@ async function repairIn(root: string, o: ActionOptions, ctx: RepairContext): Pro
   const derived = insp.damage ? [] : verifyState(io, paths).problems.filter((p) => DERIVED.test(p.code));
   const released = heldByIdle(io, paths);
   const orphans = orphanedTasks(insp.state).map((t) => `${t.workstream_id}/${t.id}`);
-  const carry = carrySources(io, paths, insp);
+  const { sources: carry, unrecoverable } = carrySources(io, paths, insp);
+  warnings.push(...unrecoverable);
   const sv = insp.salvage;
   const base = {
     log: {
@@ -128,7 +129,7 @@ async function repairIn(root: string, o: ActionOptions, ctx: RepairContext): Pro
   };
   const rebuild = insp.damage !== null || stale.length > 0 || derived.length > 0 || released.length > 0;
   const who = actor(o);
-  const nothing = repairDecide(insp.state, { ...who, fileActions: rebuild ? ['rebuild'] : [], carry }, clock()).length === 0;
+  const nothing = repairDecide(insp.state, { ...who, fileActions: rebuild || unrecoverable.length ? ['rebuild'] : [], carry }, clock()).length === 0;
   if (nothing) {
     return { ...base, dry_run: false, changed: false, message: 'nothing to repair: the log, the locks, the derived files and the tasks are in order', carried: [], actions: [], files: { added: [], changed: [], removed: [] }, records: [], copy: null, killed: [], remaining: [] };
   }
@@ -158,6 +159,7 @@ async function repairIn(root: string, o: ActionOptions, ctx: RepairContext): Pro
   }
   for (const r of released) done.push(`released ${r} (current.json disagreed with the log)`);
   if (rebuild) done.push(...(await rebuildDerived(io, paths, cfg, clock())));
+  done.push(...unrecoverable);
 
   const store = await Store.open(root, { fs: io, clock, config: o.config });
   const killed: string[] = [];
