@@ -191,7 +191,7 @@ export async function acquire(target: string, opts: LockOptions): Promise<HeldLo
     again = 0;
     if (Date.now() >= deadline) {
       throw new CairnError('STATE_LOCKED', `the ${opts.what} is held by another process${holderText(target)} (waited ${opts.timeoutMs} ms)`, {
-        hint: 'Wait for the other cairn command to finish, then try again. A lock left by a killed process goes stale by itself.',
+        hint: 'Wait for the other cairn command to finish, then try again. A lock left by a killed process is taken over at once on its host, and goes stale by itself elsewhere.',
       });
     }
     await new Promise((r) => setTimeout(r, Math.min(delay, Math.max(1, deadline - Date.now()))));
