@@ -87,7 +87,7 @@ export const CONFIG_SCHEMA: JsonSchema = {
     backup_interval_ms: int('The previous current.json is kept in backups/ at most this often.', 0, 'backup_interval_ms'),
     backups_keep: int('How many backups are kept, newest first.', 0, 'backups_keep'),
     checkpoints_keep: int('How many checkpoints are kept per workstream, newest first.', 1, 'checkpoints_keep'),
-    lock_stale_ms: int('A state lock not refreshed for this long is stale and may be taken over (at least 2000).', 2000, 'lock_stale_ms'),
+    lock_stale_ms: int('A state or scheduler lock not refreshed for this long is stale and may be taken over (at least 2000); one whose holder is dead on this host is taken over at once.', 2000, 'lock_stale_ms'),
     lock_update_ms: int('How often a held lock is refreshed (at least 1000 and at most lock_stale_ms / 2).', 1000, 'lock_update_ms'),
     lock_timeout_ms: int('How long a command waits for the state lock before it gives up with exit 4.', 0, 'lock_timeout_ms'),
     retry_base_seconds: seconds('Backoff base for tasks whose spec does not set one.', 'retry_base_seconds'),

@@ -11,9 +11,28 @@ import { FILE_MODE, FLAGS, type FsLayer, fsyncDir, ioError, writeAll } from './f
  * On any failure the temp file is removed and the old target is left untouched.
  */
 export function atomicWrite(io: FsLayer, target: string, data: string | Buffer): void {
+  prepareAtomic(io, target, data).commit();
+}
+
+/** A temp file written and fsynced (steps 1 and 2 of atomicWrite), waiting to be put in place. */
+export interface PreparedWrite {
+  /** Steps 3 and 4: renames the temp file over the target and fsyncs the folder. */
+  commit(): void;
+  /** Removes the temp file; the target is left untouched. */
+  abort(): void;
+}
+
+/**
+ * Steps 1 and 2 of atomicWrite, so a large file can be written and made durable before a lock is
+ * taken, and only renamed into place under it.
+ */
+export function prepareAtomic(io: FsLayer, target: string, data: string | Buffer): PreparedWrite {
   const dir = path.dirname(target);
   const tmp = path.join(dir, `.${path.basename(target)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   const buf = typeof data === 'string' ? Buffer.from(data) : data;
+  const abort = () => {
+    try { io.unlinkSync(tmp); } catch { /* it may not exist */ }
+  };
   let fd: number | undefined;
   try {
     fd = io.openSync(tmp, FLAGS.createExclusive, FILE_MODE);
@@ -22,19 +41,27 @@ export function atomicWrite(io: FsLayer, target: string, data: string | Buffer):
     io.fsyncSync(fd);
     io.closeSync(fd);
     fd = undefined;
-    io.renameSync(tmp, target);
   } catch (e) {
     if (fd !== undefined) {
       try { io.closeSync(fd); } catch { /* already failing */ }
     }
-    try { io.unlinkSync(tmp); } catch { /* it may not exist */ }
+    abort();
     throw ioError('atomic write', `could not replace ${target}`, e);
   }
-  try {
-    fsyncDir(io, dir);
-  } catch (e) {
-    throw ioError('folder fsync', `the new ${path.basename(target)} may not survive a power cut`, e);
-  }
+  const commit = () => {
+    try {
+      io.renameSync(tmp, target);
+    } catch (e) {
+      abort();
+      throw ioError('atomic write', `could not replace ${target}`, e);
+    }
+    try {
+      fsyncDir(io, dir);
+    } catch (e) {
+      throw ioError('folder fsync', `the new ${path.basename(target)} may not survive a power cut`, e);
+    }
+  };
+  return { commit, abort };
 }
 
 /** Temp files left by a crash in the middle of atomicWrite: `.<name>.tmp-<pid>-<hex>`. */

@@ -40,6 +40,8 @@ export interface OwnerInfo {
   pid: number | null;
   host: string | null;
   acquired_at: string | null;
+  /** The holder's start time from /proc (ticks since boot), to tell it from a later process with its pid. */
+  process_start: string | null;
 }
 
 /** This process's candidate file in one lock folder. */
@@ -300,6 +302,7 @@ export function readOwner(file: string): OwnerInfo | null {
       pid: typeof v.pid === 'number' ? v.pid : null,
       host: typeof v.host === 'string' ? v.host : null,
       acquired_at: typeof v.acquired_at === 'string' ? v.acquired_at : null,
+      process_start: typeof v.process_start === 'string' ? v.process_start : null,
     };
   } finally {
     fs.closeSync(fd);

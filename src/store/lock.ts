@@ -6,6 +6,7 @@ import {
   checkLockDir, forgetCandidate, isStale, letGo, localHolder, lstat, type MadeOwner, makeOwner, newToken, OWNER, type OwnerInfo, readOwner, reclaim,
   removeCandidates, thisHost,
 } from './lock-owner.js';
+import { ownerGone, ownStart } from './lock-liveness.js';
 
 /**
  * Cross-process locks on the state folder.
@@ -18,7 +19,9 @@ import {
  * creates a fresh one, the other then removes the fresh one, and both think they hold it.)
  *
  * - Staleness: a holder touches its owner file every `updateMs`; an owner file not touched for
- *   `staleMs` belongs to a dead or stalled holder and may be taken over.
+ *   `staleMs` belongs to a dead or stalled holder and may be taken over. So may, at once, one whose
+ *   holder is provably gone from this host: its pid is dead or belongs to a later process (the
+ *   owner file records the holder's start time; lock-liveness.ts).
  * - Takeover is exclusive per stale instance: the taker creates `reclaim-<token>.1` (O_EXCL) naming
  *   the stale owner's token, then checks the owner file is still that instance (same inode, same
  *   token, still stale) and only then unlinks it, and competes with everyone through the ordinary
@@ -188,7 +191,7 @@ export async function acquire(target: string, opts: LockOptions): Promise<HeldLo
     again = 0;
     if (Date.now() >= deadline) {
       throw new CairnError('STATE_LOCKED', `the ${opts.what} is held by another process${holderText(target)} (waited ${opts.timeoutMs} ms)`, {
-        hint: 'Wait for the other cairn command to finish, then try again. A lock left by a killed process goes stale by itself.',
+        hint: 'Wait for the other cairn command to finish, then try again. A lock left by a killed process is taken over at once on its host, and goes stale by itself elsewhere.',
       });
     }
     await new Promise((r) => setTimeout(r, Math.min(delay, Math.max(1, deadline - Date.now()))));
@@ -211,10 +214,20 @@ export function closeLockFiles(target: string): void {
   forgetCandidate(lockDirOf(target));
 }
 
-/** Whether some process holds the lock now (a stale lock counts as free). */
+/** Whether some process holds the lock now (a stale lock, or one whose holder is gone, counts as free). */
 export async function isLocked(target: string, staleMs: number): Promise<boolean> {
   const info = readOwner(ownerPathOf(target));
-  return info !== null && !isStale(info.mtimeMs, Math.max(staleMs, MIN_STALE_MS));
+  return info !== null && !holderDead(info, Math.max(staleMs, MIN_STALE_MS));
+}
+
+/**
+ * Whether the lock instance `i` may be taken over: not refreshed for the stale time, its holder
+ * provably gone from this host, or naming `deadPid` (a scheduler known dead) on this host.
+ */
+function holderDead(i: OwnerInfo, staleMs: number, deadPid?: number): boolean {
+  if (isStale(i.mtimeMs, staleMs)) return true;
+  if (deadPid !== undefined && i.pid === deadPid && i.host === thisHost()) return true;
+  return ownerGone(i, thisHost());
 }
 
 /** Whether a lock file is there at all, held or left stale by a dead holder. */
@@ -231,7 +244,7 @@ export function clearStaleLock(target: string, staleMs: number, deadPid?: number
   const info = readOwner(ownerPathOf(target));
   if (info === null) return true;
   const stale = Math.max(staleMs, MIN_STALE_MS);
-  const dead = (i: OwnerInfo) => isStale(i.mtimeMs, stale) || (deadPid !== undefined && i.pid === deadPid && i.host === thisHost());
+  const dead = (i: OwnerInfo) => holderDead(i, stale, deadPid);
   if (!dead(info)) return false;
   reclaim(lockDirOf(target), info, stale, dead);
   return !lockPresent(target);
@@ -276,7 +289,7 @@ function attempt(target: string, opts: LockOptions): HeldLock | 'busy' | 'again'
   checkLockDir(dir);
   let made: ReturnType<typeof makeOwner>;
   try {
-    made = makeOwner(dir, `${JSON.stringify({ pid: process.pid, host: thisHost(), token: newToken(), acquired_at: new Date().toISOString() })}\n`, staleMs);
+    made = makeOwner(dir, `${JSON.stringify({ pid: process.pid, host: thisHost(), token: newToken(), acquired_at: new Date().toISOString(), process_start: ownStart() })}\n`, staleMs);
   } catch (e) {
     if (e instanceof CairnError) throw e;
     throw ioFail(opts, e);
@@ -288,7 +301,7 @@ function attempt(target: string, opts: LockOptions): HeldLock | 'busy' | 'again'
   if (made === 'exists') {
     const info = readOwner(file);
     if (info === null) return 'again'; // released meanwhile
-    const dead = (i: OwnerInfo) => isStale(i.mtimeMs, staleMs) || (opts.deadPid !== undefined && i.pid === opts.deadPid && i.host === thisHost());
+    const dead = (i: OwnerInfo) => holderDead(i, staleMs, opts.deadPid);
     if (!dead(info)) return 'busy';
     return reclaim(dir, info, staleMs, dead) ? 'again' : 'busy';
   }

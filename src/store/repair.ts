@@ -3,7 +3,8 @@ import { CairnError } from '../errors.js';
 import { crcHex, lineSeq, statedCrc } from '../log/codec.js';
 import { State } from '../model/state.js';
 import type { LogRecord } from '../model/types.js';
-import { atomicWrite } from './atomic.js';
+import { atomicWrite, prepareAtomic } from './atomic.js';
+import { sameBytesAtEnd } from './replace.js';
 import type { StoreConfig } from './config.js';
 import { DerivedWriter, interventionLines, listCheckpointSeqs } from './derived.js';
 import { FLAGS, type FsLayer, readWhole, unsafe } from './fsio.js';
@@ -11,6 +12,7 @@ import { applyLine, listBackups } from './load.js';
 import { acquire, clearStaleLock, isLocked, lockPresent } from './lock.js';
 import { LOG_START, scanLog } from './logfile.js';
 import { salvageTail, type TailSalvage } from './salvage-log.js';
+import { passThenLock, stateLockOptions } from './long-pass.js';
 import { type StatePaths, stampOf } from './paths.js';
 import { removeStaleTemps } from './runtime-files.js';
 import { checkpointDoc, isArchived, parseDoc } from './snapshot.js';
@@ -175,8 +177,9 @@ export function clearLock(lock: LockState, cfg: StoreConfig, deadPid?: number): 
 }
 
 async function underLock<T>(paths: StatePaths, cfg: StoreConfig, fn: () => T): Promise<T> {
-  const lock = await acquire(paths.stateLockTarget, { staleMs: cfg.lock_stale_ms, updateMs: cfg.lock_update_ms, timeoutMs: cfg.lock_timeout_ms, what: 'state lock' });
+  const lock = await acquire(paths.stateLockTarget, stateLockOptions(cfg));
   try {
+    lock.assertHeld(); // a holder that lost the lock writes nothing
     const r = fn();
     lock.assertHeld();
     return r;
@@ -194,29 +197,38 @@ export async function setAsideLogTail(io: FsLayer, paths: StatePaths, cfg: Store
   const damage = seen.damage;
   const asideName = seen.asideName;
   if (!damage || !asideName) throw new CairnError('INTERNAL', 'nothing to set aside');
-  return underLock(paths, cfg, () => {
-    const all = readWhole(io, paths.log) ?? Buffer.alloc(0);
-    if (all.length !== seen.size) {
-      throw new CairnError('STATE_LOCKED', 'the log changed while repair-state was looking at it', { hint: 'Run cairn repair-state again.' });
-    }
-    const aside = path.join(paths.root, asideName);
-    atomicWrite(io, aside, all.subarray(seen.goodOffset));
-    const tail = seen.salvage?.tail;
-    if (tail && tail.length > 0) {
-      // MUST: the damaged stretch is durable beside the log before the log is replaced, and the log
-      // is replaced whole (temp file, fsync, rename, folder fsync): a crash leaves the old or the new.
-      atomicWrite(io, paths.log, Buffer.concat([all.subarray(0, seen.goodOffset), tail]));
-      return aside;
-    }
-    const fd = io.openSync(paths.log, FLAGS.readWrite);
-    try {
-      io.ftruncateSync(fd, seen.goodOffset);
-      io.fsyncSync(fd);
-    } finally {
-      io.closeSync(fd);
-    }
-    return aside;
-  });
+  // The copies are written before the state lock is taken (their length grows with the log, see
+  // long-pass.ts); under it, only the check that the log is still what was inspected, and the rename.
+  const ino = io.lstatSync(paths.log)?.ino ?? 0;
+  const all = readWhole(io, paths.log) ?? Buffer.alloc(0);
+  const changed = (): CairnError => new CairnError('STATE_LOCKED', 'the log changed while repair-state was looking at it', { hint: 'Run cairn repair-state again.' });
+  if (all.length !== seen.size) throw changed();
+  const aside = path.join(paths.root, asideName);
+  // MUST: the damaged stretch is durable beside the log before the log is cut or replaced, and a
+  // replaced log is replaced whole (temp file, fsync, rename, folder fsync): a crash leaves the old or the new.
+  atomicWrite(io, aside, all.subarray(seen.goodOffset));
+  const tail = seen.salvage?.tail;
+  const next = tail && tail.length > 0 ? prepareAtomic(io, paths.log, Buffer.concat([all.subarray(0, seen.goodOffset), tail])) : null;
+  try {
+    await underLock(paths, cfg, () => {
+      if (!sameBytesAtEnd(io, paths.log, ino, all)) throw changed();
+      if (next) {
+        next.commit();
+        return;
+      }
+      const fd = io.openSync(paths.log, FLAGS.readWrite);
+      try {
+        io.ftruncateSync(fd, seen.goodOffset);
+        io.fsyncSync(fd);
+      } finally {
+        io.closeSync(fd);
+      }
+    });
+  } catch (e) {
+    next?.abort();
+    throw e;
+  }
+  return aside;
 }
 
 function unlinkIfThere(io: FsLayer, file: string): boolean {
@@ -234,37 +246,44 @@ function unlinkIfThere(io: FsLayer, file: string): boolean {
  * archive, every checkpoint (a checkpoint file at a seq the log has is rewritten from a replay up to
  * that seq; one past the log's end or naming a missing workstream is removed), interventions.log,
  * and removes backups that belong to another history and temp files of dead writers. Returns one
- * line per kind of file it wrote or removed.
+ * line per kind of file it wrote or removed. The replay runs before the lock is taken (long-pass.ts);
+ * the checkpoint files it finds the content of are written under the lock with the rest.
  */
 export async function rebuildDerived(io: FsLayer, paths: StatePaths, cfg: StoreConfig, nowMs: number): Promise<string[]> {
-  return underLock(paths, cfg, () => {
-    // MUST: the folders whose files are removed below are real folders of ours: through a symlink,
-    // unlinking archive/*.json would delete files outside the state folder.
-    for (const dir of [paths.checkpoints, paths.archive, paths.backups]) {
-      const st = io.lstatSync(dir);
-      if (st && (st.isSymbolicLink() || !st.isDirectory())) throw unsafe(dir);
-    }
-    const ckpts = checkpointFiles(io, paths);
-    const backups = listBackups(io, paths);
-    const want = new Set<number>([...ckpts.keys(), ...backups.map((b) => b.seq)]);
+  // MUST: the folders whose files are removed below are real folders of ours: through a symlink,
+  // unlinking archive/*.json would delete files outside the state folder.
+  for (const dir of [paths.checkpoints, paths.archive, paths.backups]) {
+    const st = io.lstatSync(dir);
+    if (st && (st.isSymbolicLink() || !st.isDirectory())) throw unsafe(dir);
+  }
+  const ckpts = checkpointFiles(io, paths);
+  const backups = listBackups(io, paths);
+  const want = new Set<number>([...ckpts.keys(), ...backups.map((b) => b.seq)]);
+  return passThenLock(io, paths, cfg, () => {
     const state = new State();
     const manual: LogRecord[] = [];
     const crcAt = new Map<number, string>();
-    const kept = new Set<string>();
-    let removed = 0;
-    const scan = scanLog(io, paths.log, LOG_START, (buf, start, end, seq, crc) => {
-      const r = applyLine(state, buf, start, end, seq);
-      if (r.operator !== null && typeof r.action === 'string') manual.push(r);
-      if (!want.has(seq)) return;
-      crcAt.set(seq, crcHex(crc));
-      for (const ws of ckpts.get(seq) ?? []) {
-        const w = state.workstreams.get(ws);
-        if (!w || w.last_task_seq !== seq) continue;
-        atomicWrite(io, paths.checkpoint(ws, seq), prettyJson(checkpointDoc(state, ws)));
-        kept.add(`${ws}@${seq}`);
-      }
-    });
+    /** Checkpoint files to write (key `ws@seq`) and their content. */
+    const kept = new Map<string, { file: string; text: string }>();
+    return {
+      visit: (buf, start, end, seq, crc) => {
+        const r = applyLine(state, buf, start, end, seq);
+        if (r.operator !== null && typeof r.action === 'string') manual.push(r);
+        if (!want.has(seq)) return;
+        crcAt.set(seq, crcHex(crc));
+        for (const ws of ckpts.get(seq) ?? []) {
+          const w = state.workstreams.get(ws);
+          if (!w || w.last_task_seq !== seq) continue;
+          kept.set(`${ws}@${seq}`, { file: paths.checkpoint(ws, seq), text: prettyJson(checkpointDoc(state, ws)) });
+        }
+      },
+      result: () => ({ state, manual, crcAt, kept }),
+    };
+  }, ({ state, manual, crcAt, kept }, scan, lock) => {
     if (scan.problem) throw new CairnError('LOG_CORRUPT', `the log is still damaged at seq ${scan.problem.seq}`, { hint: 'Run cairn repair-state again.' });
+    lock.assertHeld();
+    let removed = 0;
+    for (const k of kept.values()) atomicWrite(io, k.file, k.text);
     for (const [seq, list] of ckpts) for (const ws of list) if (!kept.has(`${ws}@${seq}`) && unlinkIfThere(io, paths.checkpoint(ws, seq))) removed++;
     for (const f of io.lstatSync(paths.checkpoints) ? io.readdirSync(paths.checkpoints) : []) {
       if (f.endsWith('_latest.json')) unlinkIfThere(io, path.join(paths.checkpoints, f));

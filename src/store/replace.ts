@@ -1,9 +1,10 @@
 import { CairnError } from '../errors.js';
 import { State } from '../model/state.js';
-import { atomicWrite } from './atomic.js';
-import { type FsLayer, readWhole } from './fsio.js';
+import { atomicWrite, prepareAtomic } from './atomic.js';
+import { FLAGS, type FsLayer, readWhole } from './fsio.js';
 import { addWorkstream, checkSnapshot, parseDoc, stateFromSnapshot } from './snapshot.js';
 import { LOG_START, scanLog } from './logfile.js';
+import { passThenLock, stateLockOptions } from './long-pass.js';
 import { type StatePaths, stampOf } from './paths.js';
 import { acquire } from './lock.js';
 import type { StoreConfig } from './config.js';
@@ -40,21 +41,55 @@ export function snapshotOnlyState(io: FsLayer, paths: StatePaths): State | null 
 
 /**
  * Installs `file` as the state's log: the old log is kept as transitions.jsonl.replaced-<ts>, the
- * new one written by temp file + fsync + rename + folder fsync, all under the state lock.
+ * new one written by temp file + fsync + rename + folder fsync. Both copies are written before the
+ * state lock is taken (they take as long as the logs are large, see long-pass.ts); under the lock
+ * cairn checks that the old log is still exactly what was copied aside (same file, same length,
+ * same last bytes: nobody appended meanwhile) and renames the new one into place.
  */
 export async function replaceLog(io: FsLayer, paths: StatePaths, file: string, cfg: StoreConfig, nowMs: number): Promise<string> {
-  const lock = await acquire(paths.stateLockTarget, { staleMs: cfg.lock_stale_ms, updateMs: cfg.lock_update_ms, timeoutMs: cfg.lock_timeout_ms, what: 'state lock' });
+  const data = readWhole(io, file);
+  if (!data) throw new CairnError('BAD_INPUT', `${file} does not exist`);
+  const aside = `${paths.log}.replaced-${stampOf(nowMs)}`;
+  const next = prepareAtomic(io, paths.log, data);
   try {
-    const data = readWhole(io, file);
-    if (!data) throw new CairnError('BAD_INPUT', `${file} does not exist`);
-    const old = readWhole(io, paths.log) ?? Buffer.alloc(0);
-    const aside = `${paths.log}.replaced-${stampOf(nowMs)}`;
-    atomicWrite(io, aside, old);
-    lock.assertHeld();
-    atomicWrite(io, paths.log, data);
-    return aside;
+    for (let tries = 1; tries <= 3; tries++) {
+      const ino = io.lstatSync(paths.log)?.ino ?? 0;
+      const old = readWhole(io, paths.log) ?? Buffer.alloc(0);
+      atomicWrite(io, aside, old);
+      const lock = await acquire(paths.stateLockTarget, stateLockOptions(cfg));
+      try {
+        if (sameBytesAtEnd(io, paths.log, ino, old)) {
+          lock.assertHeld();
+          next.commit();
+          return aside;
+        }
+      } finally {
+        await lock.release();
+      }
+    }
+  } catch (e) {
+    next.abort();
+    throw e;
+  }
+  next.abort();
+  throw new CairnError('STATE_LOCKED', `${paths.log} kept changing while restore-state copied it aside`, {
+    hint: 'Another process is writing to this state folder. Wait for it to finish, then run the command again.',
+  });
+}
+
+/** Whether `file` is still the inode `ino` with exactly the length of `copy` and the same last bytes. */
+/** Whether `file` is still the file (inode) `copy` was read from, with the same length and last bytes. */
+export function sameBytesAtEnd(io: FsLayer, file: string, ino: number, copy: Buffer): boolean {
+  const st = io.lstatSync(file);
+  if (!st) return ino === 0 && copy.length === 0;
+  if (st.ino !== ino || st.size !== copy.length) return false;
+  const n = Math.min(64, copy.length);
+  const got = Buffer.alloc(n);
+  const fd = io.openSync(file, FLAGS.read);
+  try {
+    return io.readSync(fd, got, 0, n, copy.length - n) === n && got.equals(copy.subarray(copy.length - n));
   } finally {
-    await lock.release();
+    io.closeSync(fd);
   }
 }
 
@@ -65,19 +100,21 @@ export async function replaceLog(io: FsLayer, paths: StatePaths, file: string, c
  * what it pointed to is left alone) matches the log again. Returns how many manual records it holds.
  */
 export async function rebuildInterventions(io: FsLayer, paths: StatePaths, cfg: StoreConfig): Promise<number> {
-  const lock = await acquire(paths.stateLockTarget, { staleMs: cfg.lock_stale_ms, updateMs: cfg.lock_update_ms, timeoutMs: cfg.lock_timeout_ms, what: 'state lock' });
-  try {
+  // The replay runs before the lock is taken (see long-pass.ts); under it, only what was appended meanwhile.
+  return passThenLock(io, paths, cfg, () => {
     const state = new State();
     const manual: LogRecord[] = [];
-    const scan = scanLog(io, paths.log, LOG_START, (buf, start, end, seq) => {
-      const r = applyLine(state, buf, start, end, seq);
-      if (r.operator !== null && typeof r.action === 'string') manual.push(r);
-    });
+    return {
+      visit: (buf, start, end, seq) => {
+        const r = applyLine(state, buf, start, end, seq);
+        if (r.operator !== null && typeof r.action === 'string') manual.push(r);
+      },
+      result: () => manual,
+    };
+  }, (manual, scan, lock) => {
     if (scan.problem?.kind === 'corrupt') throw corruptError(scan.problem);
     lock.assertHeld();
     atomicWrite(io, paths.interventions, interventionLines(manual).join(''));
     return manual.length;
-  } finally {
-    await lock.release();
-  }
+  });
 }

@@ -84,7 +84,8 @@ function submitNamed(name: string) {
  *   - Stale lock raced: 6 processes try, at the same instant, to take over a stale lock; exactly one
  *     may win. The same race with proper-lockfile alone is run as a control and its double wins
  *     are counted (that race is why src/store/lock.ts has its own takeover).
- *   - Holder SIGKILLed: another process takes over after the stale time, not before.
+ *   - Holder SIGKILLed: another process takes over, at once (its owner file names a pid that is
+ *     dead on this host) rather than after the stale time.
  *   - Live holder: nobody takes its lock over, however long they wait.
  *   - Stalled holder: a holder whose event loop is stuck past the stale time loses the lock, and the
  *     record it decided while stalled never reaches the log.
@@ -243,12 +244,10 @@ async function killedHolders(root: string, rounds: number, rng: Rng, c: Collecto
       await store.commit(submitNamed(`after-kill-${k}`));
       const took = Date.now() - killedAt;
       worst = Math.max(worst, took);
-      // The holder refreshed at most every stale/4 before it died, so nobody may take over sooner
-      // than 3/4 of the stale time after the kill.
-      if (took < STALE * 0.75 - 50) {
-        early++;
-        c.fail(`killed holder ${k}: taken over ${took} ms after the kill, before the lock was stale`);
-      }
+      // Its owner file names a pid that is dead on this host: taken over at once, not after the
+      // stale time (issue 11 §3). Counted, not failed on: a loaded machine can make the commit
+      // itself slow (test/core-lock-dead-owner.test.ts checks it without a clock).
+      if (took < STALE * 0.75 - 50) early++;
       if (took > STALE + 2000) c.fail(`killed holder ${k}: taken over only ${took} ms after the kill`);
     } catch (e) {
       c.fail(`killed holder ${k}: the lock was not taken over: ${errText(e)}`);
@@ -256,7 +255,7 @@ async function killedHolders(root: string, rounds: number, rng: Rng, c: Collecto
       await store.close();
     }
   }
-  return { 'killed holders taken over': rounds, 'early takeovers': early, 'slowest takeover ms': worst };
+  return { 'killed holders taken over': rounds, 'taken over before the stale time': early, 'slowest takeover ms': worst };
 }
 
 async function liveHolder(root: string, c: Collector): Promise<Record<string, number>> {
