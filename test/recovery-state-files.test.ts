@@ -105,3 +105,26 @@ describe('backups', () => {
     assert.deepEqual(v.doc.problems, []);
   });
 });
+
+describe('validate-state and checkpoint files', () => {
+  it('notices a deleted latest checkpoint and the deleted file of the last task transition (CHECKPOINT_MISSING, exit 1); restore-state and repair-state write them back', async () => {
+    const { state, spec } = await fresh();
+    await ok(['submit', spec('a')], state);
+    await ok(['skip-task', '--task-id', 'a/t', '--reason', 'by hand', '--yes'], state);
+    const clean = await cairnJson(['validate-state', '--state-dir', state]);
+    assert.deepEqual(clean.doc.problems, []);
+    const last = Math.max(...readdirSync(join(state, 'checkpoints', 'a')).map((f) => Number(f.replace('.json', ''))));
+    for (const fixer of [['restore-state', '--from-transitions', join(state, 'transitions.jsonl'), '--yes'], ['repair-state', '--yes']]) {
+      rmSync(join(state, 'checkpoints', 'a_latest.json'));
+      rmSync(join(state, 'checkpoints', 'a', `${last}.json`));
+      const r = await cairnJson(['validate-state', '--state-dir', state]);
+      assert.equal(r.code, 1, said(r));
+      assert.deepEqual(r.doc.problems.map((p: { code: string; file: string }) => [p.code, p.file]), [
+        ['CHECKPOINT_MISSING', 'checkpoints/a_latest.json'], ['CHECKPOINT_MISSING', `checkpoints/a/${last}.json`],
+      ]);
+      await ok(fixer, state);
+      const after = await cairnJson(['validate-state', '--state-dir', state]);
+      assert.deepEqual(after.doc.problems, [], `after ${fixer[0]}`);
+    }
+  });
+});

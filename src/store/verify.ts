@@ -10,6 +10,7 @@ import { applyLine, REPAIR_HINT } from './load.js';
 import { LOG_START, scanLog } from './logfile.js';
 import { metricsDoc } from './metrics.js';
 import { configProblems } from './verify-config.js';
+import { lastTransitions, missingCheckpoints } from './verify-checkpoints.js';
 import type { StatePaths } from './paths.js';
 import { checkCheckpoint, checkpointDoc, checkpointHash, checkSnapshot, hashMatches, parseDoc, snapshotDoc, workstreamDoc, type SnapshotDoc } from './snapshot.js';
 
@@ -46,8 +47,12 @@ export function verifyState(io: FsLayer, paths: StatePaths): { problems: Problem
   const state = new State();
   const records: LogRecord[] = [];
   let replayError: CairnError | null = null;
+  let expected: Map<string, number> | null = null;
   const check = (seq: number) => {
-    if (snap && seq === snap.seq) compareSnapshot(state, snap, problems);
+    if (snap && seq === snap.seq) {
+      compareSnapshot(state, snap, problems);
+      expected = lastTransitions(state);
+    }
     for (const c of checkpoints.get(seq) ?? []) compareCheckpoint(state, c, problems);
     for (const a of archives.get(seq) ?? []) compareArchive(state, a, problems);
   };
@@ -78,6 +83,7 @@ export function verifyState(io: FsLayer, paths: StatePaths): { problems: Problem
   if (snap && snap.seq > scan.end.seq) {
     problems.push({ code: 'SNAPSHOT_TOO_NEW', message: `current.json is at seq ${snap.seq} but the log ends at ${scan.end.seq}`, fix: REBUILD });
   }
+  if (expected) problems.push(...missingCheckpoints(io, paths, expected));
   for (const v of checkInvariants(state)) problems.push({ code: v.code, message: v.message, fix: v.fix ?? REPAIR });
   compareDerivedNow(io, paths, state, records, problems);
   return { problems, seq: state.seq, records: scan.records };
