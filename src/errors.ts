@@ -27,7 +27,8 @@ export type ErrorCode =
   | 'LOCK_COMPROMISED' // the state lock was lost while held; writing stopped
   | 'LOG_REPLACED' // another process replaced the log file while this one had it open; writing stopped
   | 'SCHEDULER_RUNNING' // another scheduler holds the scheduler lock
-  | 'IO_ERROR' // the file system failed (EIO, ENOSPC, …); nothing was reported as done
+  | 'IO_ERROR' // the file system failed (EIO, ENOSPC, EACCES on a file, …); nothing was reported as done
+  | 'PERMISSION_DENIED' // this user may not read (or, for a command that writes, write) the state folder; nothing was changed
   | 'INTERNAL'; // a bug in cairn
 
 /** Exit codes of DESIGN §6. */
@@ -76,6 +77,7 @@ export function exitCodeFor(code: ErrorCode): number {
     case 'CONFIRMATION_REQUIRED':
     case 'NOT_INITIALIZED':
     case 'UNSAFE_PATH':
+    case 'PERMISSION_DENIED':
       return EXIT.BAD_INPUT;
     case 'NO_SCHEDULER':
       return EXIT.FAILURE;
@@ -94,6 +96,25 @@ export function exitCodeFor(code: ErrorCode): number {
     default:
       return unreachable(code);
   }
+}
+
+/**
+ * A file-system error that escaped as a plain Node error (EACCES on a file deep in the state
+ * folder, EROFS, ENOSPC, …) as an IO_ERROR naming the file and what is needed, instead of an
+ * INTERNAL "this is a bug"; null when `e` is not one.
+ */
+export function fromSystemError(e: unknown): CairnError | null {
+  const err = e as NodeJS.ErrnoException | undefined;
+  if (!(err instanceof Error) || typeof err.code !== 'string' || typeof err.syscall !== 'string') return null;
+  const file = typeof err.path === 'string' ? ` ${err.path}` : '';
+  const denied = err.code === 'EACCES' || err.code === 'EPERM' || err.code === 'EROFS';
+  return new CairnError('IO_ERROR', `${err.syscall}${file} failed: ${err.code === 'EROFS' ? 'the file system is read-only' : denied ? 'permission denied' : err.message} (${err.code})`, {
+    details: { op: err.syscall, path: err.path ?? null, errno: err.code },
+    hint: denied
+      ? 'cairn needs to read and write every file in its state folder: run it as the user who owns the folder, or give this user access (chown -R / chmod -R u+rwX), then run the command again.'
+      : err.code === 'ENOSPC' ? 'Free some disk space, then run the command again.' : 'Check the disk and the file named, then run the command again.',
+    cause: e,
+  });
 }
 
 /** Compile-time exhaustiveness check for switches over unions. */

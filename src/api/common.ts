@@ -1,4 +1,4 @@
-import { CairnError } from '../errors.js';
+import { CairnError, fromSystemError } from '../errors.js';
 import { Store, type StoreOptions } from '../store/store.js';
 import type { FsLayer } from '../store/fsio.js';
 import type { Config } from '../schemas/config.js';
@@ -60,6 +60,7 @@ export async function withStore<T>(o: CommonOptions, extra: StoreOptions, fn: (s
  */
 export function afterCommit(e: unknown, store: Store, seqBefore: number): unknown {
   const seq = store.position.seq;
+  e = e instanceof CairnError ? e : fromSystemError(e) ?? e;
   if (!(e instanceof CairnError) || seq <= seqBefore) return e;
   const fixDisk = e.details.errno === 'ENOSPC' ? 'Once there is free disk space' : 'Once the cause is fixed';
   return new CairnError(e.code, `the command's records are committed (the log is durable up to seq ${seq}), but writing the derived files afterwards failed: ${e.message}`, {

@@ -57,7 +57,7 @@ export async function restoreState(o: RestoreOptions): Promise<RestoreResult> {
   }
   const root = stateDirOf(o);
   const io = o.fs ?? realFs;
-  checkRoot(io, root);
+  checkRoot(io, root, o.dryRun ? 'read' : 'write');
   const paths = new StatePaths(root);
   const before = snapshotOnlyState(io, paths) ?? new State();
   const clock = o.clock ?? Date.now;

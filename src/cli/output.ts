@@ -1,4 +1,4 @@
-import { CairnError, EXIT, exitCodeFor } from '../index.js';
+import { CairnError, EXIT, exitCodeFor, fromSystemError } from '../index.js';
 
 /** Global flags every command takes (DESIGN §6). */
 export interface GlobalArgs {
@@ -34,7 +34,7 @@ export function warn(lines: readonly string[]): void {
 
 /** Prints an error with its hint and returns the exit code it deserves. */
 export function report(e: unknown, json: boolean): number {
-  const err = e instanceof CairnError ? e : new CairnError('INTERNAL', `unexpected error: ${(e as Error)?.message ?? String(e)}`, {
+  const err = e instanceof CairnError ? e : fromSystemError(e) ?? new CairnError('INTERNAL', `unexpected error: ${(e as Error)?.message ?? String(e)}`, {
     hint: 'This is a bug in cairn; the state was not changed by this failure. Please report it with the output of cairn validate-state.',
     details: { stack: (e as Error)?.stack?.split('\n').slice(0, 6).join('\n') ?? null },
   });

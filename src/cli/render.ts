@@ -13,8 +13,7 @@ export function countsLine(counts: Record<string, number>): string {
 /** The human form of `cairn status`. */
 export function renderStatus(s: StatusDoc, now = Date.now()): string {
   const out: string[] = [];
-  const sched = s.scheduler ? `scheduler pid ${s.scheduler.pid} since ${s.scheduler.started_at}` : 'no scheduler recorded as running';
-  out.push(`state at seq ${s.seq} · ${sched}`);
+  out.push(`state at seq ${s.seq} · ${schedulerLine(s.scheduler)}`);
   if (s.workstreams.length === 0) out.push('no active workstreams' + (s.archived.length ? ` (${s.archived.length} archived: cairn status --all)` : ''));
   for (const ws of s.workstreams) {
     out.push('', `workstream ${ws.id}  ${ws.state}  ${ws.total} tasks: ${countsLine(ws.counts)}`);
@@ -22,7 +21,7 @@ export function renderStatus(s: StatusDoc, now = Date.now()): string {
     const tasks = ws.tasks ?? [];
     const shown = tasks.length > 60 ? tasks.filter((t) => !['completed', 'pending', 'skipped'].includes(t.state)).slice(0, 60) : tasks;
     const rows = shown.map((t) => [
-      `  ${t.id}`, t.state, t.attempt > 0 ? `attempt ${t.attempt}` : '', `retries ${t.retry_count}/${t.max_retries}`,
+      `  ${t.id}`, t.orphaned ? `${t.state} (scheduler gone)` : t.state, t.attempt > 0 ? `attempt ${t.attempt}` : '', `retries ${t.retry_count}/${t.max_retries}`,
       t.worker_id && (t.state === 'running' || t.state === 'validating') ? `on ${t.worker_id}${t.started_at ? ` ${elapsed(now - Date.parse(t.started_at))}` : ''}` : '',
       note(t),
     ]);
@@ -34,6 +33,15 @@ export function renderStatus(s: StatusDoc, now = Date.now()): string {
     out.push('resources: ' + s.resources.map((r) => `${r.id} ${Object.values(r.holders).reduce((a, b) => a + b, 0)}/${r.max_holders ?? '∞'}`).join(', '));
   }
   return out.join('\n');
+}
+
+/** The scheduler the state records: running, or gone with what the next `cairn run` does about it. */
+function schedulerLine(sched: StatusDoc['scheduler']): string {
+  if (!sched) return 'no scheduler recorded as running';
+  if (sched.alive) return `scheduler pid ${sched.pid} since ${sched.started_at}`;
+  const n = sched.orphaned_tasks.length;
+  const left = n === 0 ? 'it left no task running' : `the next cairn run requeues the ${n} task${n === 1 ? '' : 's'} it left running (${sched.orphaned_tasks.slice(0, 5).join(', ')}${n > 5 ? ', …' : ''})`;
+  return `scheduler pid ${sched.pid} (since ${sched.started_at}) is gone: it was killed or crashed; ${left}`;
 }
 
 function note(t: StatusDoc['workstreams'][number]['tasks'] extends (infer U)[] | undefined ? U : never): string {

@@ -6,7 +6,7 @@ import { atomicWrite } from './atomic.js';
 import { DIR_MODE, FILE_MODE, FLAGS, type FsLayer, fsyncDir, ioError, readWhole, unsafe, writeAll } from './fsio.js';
 import { listBackups } from './load.js';
 import { type StatePaths, stampOf } from './paths.js';
-import { archiveDoc, checkpointDoc, isArchived, parseDoc, snapshotDoc } from './snapshot.js';
+import { archiveDoc, checkpointDoc, checkSnapshot, isArchived, parseDoc, snapshotDoc } from './snapshot.js';
 import { metricsDoc } from './metrics.js';
 
 /** Retention and pacing of derived files. */
@@ -129,12 +129,13 @@ export class DerivedWriter {
     if (!force && nowMs - this.lastBackupMs < this.cfg.backup_interval_ms) return;
     const old = readWhole(this.io, this.paths.current);
     if (!old || old.length === 0) return;
-    let seq = 0;
+    let seq: number;
     try {
-      const v = parseDoc(old.toString('utf8'), 'current.json');
-      if (typeof v.seq === 'number') seq = v.seq;
+      // MUST: only a valid snapshot (parses, right shape, hash holds) becomes a backup: restore-state
+      // --from-backup latest takes the newest one, and pruning would drop a good one for it.
+      seq = checkSnapshot(parseDoc(old.toString('utf8'), 'current.json'), 'current.json').seq;
     } catch {
-      return; // never back up a garbled snapshot over good backups
+      return;
     }
     const file = this.paths.backup(stampOf(nowMs), seq);
     atomicWrite(this.io, file, old);

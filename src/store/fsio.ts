@@ -23,6 +23,8 @@ export interface FsLayer {
   readdirSync(path: string): string[];
   fchmodSync(fd: number, mode: number): void;
   chmodSync(path: string, mode: number): void;
+  /** access(2); optional, so a test layer without it skips the up-front permission check (root.ts). */
+  accessSync?(path: string, mode: number): void;
 }
 
 export const realFs: FsLayer = {
@@ -42,6 +44,7 @@ export const realFs: FsLayer = {
   readdirSync: (p) => fs.readdirSync(p),
   fchmodSync: (fd, m) => fs.fchmodSync(fd, m),
   chmodSync: (p, m) => fs.chmodSync(p, m),
+  accessSync: (p, m) => fs.accessSync(p, m),
 };
 
 const C = fs.constants;

@@ -1,3 +1,4 @@
+import { constants } from 'node:fs';
 import * as path from 'node:path';
 import { prettyJson } from '../log/canonical.js';
 import { CairnError } from '../errors.js';
@@ -5,6 +6,7 @@ import { atomicWrite } from './atomic.js';
 import { ensureDir } from './derived.js';
 import { FILE_MODE, FLAGS, type FsLayer, readWhole, realFs, unsafe } from './fsio.js';
 import { StatePaths } from './paths.js';
+import { bareRoot, checkAccess, checkFolder, checkRoot } from './root.js';
 import { State } from '../model/state.js';
 import { snapshotDoc } from './snapshot.js';
 
@@ -24,15 +26,19 @@ repair-copies/
  * Creates the state folder (0700) with an empty log, config.json, .gitignore and an empty
  * snapshot. Idempotent: on an existing folder it only adds what is missing and changes nothing else.
  */
-export function initState(root: string, io: FsLayer = realFs): { created: boolean; root: string } {
+export function initState(named: string, io: FsLayer = realFs): { created: boolean; root: string } {
+  const root = bareRoot(named);
   const paths = new StatePaths(root);
   const st = io.lstatSync(root);
-  if (st && (st.isSymbolicLink() || !st.isDirectory())) throw unsafe(root);
+  if (st) checkFolder(root, st);
   const parent = path.dirname(path.resolve(root));
   const pst = io.lstatSync(parent);
   if (!pst || !pst.isDirectory()) {
     throw new CairnError('BAD_INPUT', `the folder ${parent} does not exist`, { hint: 'Create it first or pass another --state-dir' });
   }
+  // A folder (or a parent) of another user: refused with its name before anything is created.
+  if (st) checkRoot(io, root, 'write');
+  else checkAccess(io, parent, constants.W_OK | constants.X_OK, 'write');
   const created = !st;
   ensureDir(io, root);
   for (const d of [paths.backups, paths.checkpoints, paths.archive, paths.logs]) ensureDir(io, d);

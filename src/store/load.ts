@@ -93,12 +93,32 @@ function loadArchives(io: FsLayer, paths: StatePaths, doc: SnapshotDoc, name: st
     const buf = readWhole(io, paths.archived(id));
     if (buf === undefined) throw new CairnError('SNAPSHOT_INVALID', `${name} refers to archive/${id}.json, which is missing`);
     const a = checkArchive(parseDoc(buf.toString('utf8'), `archive/${id}.json`), `archive/${id}.json`);
-    if (a.seq !== doc.archived[id] || a.workstream.id !== id) {
-      throw new CairnError('SNAPSHOT_INVALID', `archive/${id}.json is at seq ${String(a.seq)}, ${name} expects ${doc.archived[id]}`);
+    if (a.workstream.id !== id || !archiveFits(a, doc.archived[id]!, doc.seq)) {
+      throw new CairnError('SNAPSHOT_INVALID', `archive/${id}.json is at seq ${String(a.seq)} and last changed at seq ${lastChange(a)}; ${name} (seq ${doc.seq}) expects it as written at seq ${doc.archived[id]}`);
     }
     out.push(a);
   }
   return out;
+}
+
+/**
+ * Whether an archive file holds the workstream as a snapshot at `snapSeq` knew it. Exactly the file
+ * it names (written at `writtenAt`), or one rewritten later (restore-state and repair-state rewrite
+ * every archive file at their own seq) whose workstream did not change between the snapshot and
+ * that rewrite: its last change is at or before the snapshot and the file is at or after it.
+ * Without this, every backup older than a restore was refused and `--from-backup latest` fell back
+ * to the oldest backup of all.
+ */
+function archiveFits(a: ArchiveDoc, writtenAt: number, snapSeq: number): boolean {
+  if (a.seq === writtenAt) return true;
+  return lastChange(a) <= snapSeq && snapSeq <= a.seq;
+}
+
+/** The seq of the last record that changed the archived workstream or one of its tasks. */
+function lastChange(a: ArchiveDoc): number {
+  let last = a.workstream.updated_seq;
+  for (const t of Object.values(a.workstream.tasks)) last = Math.max(last, t.updated_seq);
+  return last;
 }
 
 /** Archive files a snapshot refers to, skipping the unusable ones (for a dry-run comparison only). */

@@ -6,11 +6,12 @@ import { atomicWrite } from './atomic.js';
 import { type Decide, decideBatch, type Outcome } from './decide-batch.js';
 import { type StoreConfig, readConfig } from './config.js';
 import { appendInterventions, DerivedWriter, interventionLines } from './derived.js';
-import { type FsLayer, readWhole, realFs, unsafe } from './fsio.js';
+import { type FsLayer, readWhole, realFs } from './fsio.js';
 import { applyLine, corruptError, loadState, type Loaded } from './load.js';
 import { acquire, closeLockFiles, isLocked, tryAcquire, type HeldLock } from './lock.js';
 import { type LogPosition, type LogProblem, LogWriter, scanLog } from './logfile.js';
 import { StatePaths, stampOf } from './paths.js';
+import { checkRoot } from './root.js';
 import { bufferedCryptoPrng } from './ulid-prng.js';
 import { openWorkerLog, prepareTaskLog, removeStaleTemps, writeWorkersFile } from './runtime-files.js';
 
@@ -32,6 +33,7 @@ export interface StoreOptions {
 }
 
 export type { Decide } from './decide-batch.js';
+export { checkRoot } from './root.js';
 
 interface Pending {
   decide: Decide;
@@ -95,7 +97,7 @@ export class Store {
   static async open(root: string, opts: StoreOptions = {}): Promise<Store> {
     const io = opts.fs ?? realFs;
     const paths = new StatePaths(root);
-    checkRoot(io, root);
+    checkRoot(io, root, opts.readOnly ? 'read' : 'write');
     const config = readConfig(io, paths, opts.config);
     const loaded = loadState(io, paths, { skipCurrent: opts.skipCurrent, only: opts.snapshotFile });
     const store = new Store(root, loaded, io, config, opts);
@@ -360,15 +362,4 @@ function logReplaced(file: string): CairnError {
   return new CairnError('LOG_REPLACED', `${file} was replaced by another process while this command had it open; nothing more is written`, {
     hint: 'Run the command again: it reads the new log. (restore-state --from-transitions replaces the log; stop cairn run before using it.)',
   });
-}
-
-/** The state folder must be a real folder (never a symlink) that cairn initialized. */
-export function checkRoot(io: FsLayer, root: string): void {
-  const st = io.lstatSync(root);
-  if (!st) {
-    throw new CairnError('NOT_INITIALIZED', `there is no state folder at ${root}`, {
-      hint: 'Run: cairn init (or cairn run <spec.json>, which initializes it)',
-    });
-  }
-  if (st.isSymbolicLink() || !st.isDirectory()) throw unsafe(root);
 }

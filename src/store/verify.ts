@@ -9,6 +9,8 @@ import { type FsLayer, readWhole, unsafe } from './fsio.js';
 import { applyLine, REPAIR_HINT } from './load.js';
 import { LOG_START, scanLog } from './logfile.js';
 import { metricsDoc } from './metrics.js';
+import { configProblems } from './verify-config.js';
+import { lastTransitions, missingCheckpoints } from './verify-checkpoints.js';
 import type { StatePaths } from './paths.js';
 import { checkCheckpoint, checkpointDoc, checkpointHash, checkSnapshot, hashMatches, parseDoc, snapshotDoc, workstreamDoc, type SnapshotDoc } from './snapshot.js';
 
@@ -28,14 +30,14 @@ const REPAIR = 'cairn repair-state --dry-run, then cairn repair-state --yes';
 
 /**
  * Checks a state folder end to end without changing it: the log's chain and seq, every record legal
- * by the transition tables (a full replay from seq 1), the invariants of DESIGN §2 on the result,
+ * by the transition tables (a full replay from seq 1), config.json as commands read it, the invariants of DESIGN §2 on the result,
  * current.json, checkpoints, archive files and metrics.json against their JSON Schemas
  * (SCHEMA_INVALID_FILE, one problem per violation with its file and path), and every derived file
  * (current.json, archive, checkpoints and their hashes, metrics.json, interventions.log) equal to
  * what the replay gives at the seq it claims.
  */
 export function verifyState(io: FsLayer, paths: StatePaths): { problems: Problem[]; seq: number; records: number } {
-  const problems: Problem[] = [];
+  const problems: Problem[] = configProblems(io, paths);
   const snap = readSnapshot(io, paths, problems);
   const checkpoints = collectCheckpoints(io, paths, problems);
   const archives = collectArchives(io, paths, problems);
@@ -45,8 +47,12 @@ export function verifyState(io: FsLayer, paths: StatePaths): { problems: Problem
   const state = new State();
   const records: LogRecord[] = [];
   let replayError: CairnError | null = null;
+  let expected: Map<string, number> | null = null;
   const check = (seq: number) => {
-    if (snap && seq === snap.seq) compareSnapshot(state, snap, problems);
+    if (snap && seq === snap.seq) {
+      compareSnapshot(state, snap, problems);
+      expected = lastTransitions(state);
+    }
     for (const c of checkpoints.get(seq) ?? []) compareCheckpoint(state, c, problems);
     for (const a of archives.get(seq) ?? []) compareArchive(state, a, problems);
   };
@@ -77,6 +83,7 @@ export function verifyState(io: FsLayer, paths: StatePaths): { problems: Problem
   if (snap && snap.seq > scan.end.seq) {
     problems.push({ code: 'SNAPSHOT_TOO_NEW', message: `current.json is at seq ${snap.seq} but the log ends at ${scan.end.seq}`, fix: REBUILD });
   }
+  if (expected) problems.push(...missingCheckpoints(io, paths, expected));
   for (const v of checkInvariants(state)) problems.push({ code: v.code, message: v.message, fix: v.fix ?? REPAIR });
   compareDerivedNow(io, paths, state, records, problems);
   return { problems, seq: state.seq, records: scan.records };

@@ -70,7 +70,7 @@ export async function repairState(o: ActionOptions): Promise<RepairResult> {
   const root = stateDirOf(o);
   const io = o.fs ?? realFs;
   const clock = o.clock ?? Date.now;
-  checkRoot(io, root);
+  checkRoot(io, root, o.dryRun ? 'read' : 'write');
   const paths = new StatePaths(root);
   const cfg = readConfig(io, paths, o.config);
   const who = actor(o);
