@@ -201,6 +201,15 @@ export function replayLine(state: State, buf: Buffer, start: number, end: number
   }
 }
 
+/** applyLine's second half: applies a decoded record, a refusal named LOG_INVALID with its seq. */
+export function applyRecord(state: State, rec: LogRecord, seq: number): void {
+  try {
+    apply(state, rec);
+  } catch (e) {
+    throw notApplicable(rec, seq, e);
+  }
+}
+
 /** A good line parsed and checked as replay checks it, without applying it (repair applies it to a trial draft). */
 export function decodeLine(buf: Buffer, start: number, end: number, seq: number): LogRecord {
   const rec = parseWhole(buf, start, end, seq);

@@ -6,17 +6,17 @@ import type { LogRecord } from '../model/types.js';
 import { atomicWrite, prepareAtomic } from './atomic.js';
 import { sameBytesAtEnd } from './replace.js';
 import type { StoreConfig } from './config.js';
-import { DerivedWriter, interventionLines, listCheckpointSeqs } from './derived.js';
+import { DerivedWriter, interventionLines } from './derived.js';
 import { FLAGS, type FsLayer, readWhole, unsafe } from './fsio.js';
-import { applyLine, listBackups } from './load.js';
+import { applyLine, applyRecord, decodeLine, listBackups } from './load.js';
+import { CheckpointTracker, writeImpliedCheckpoints } from './checkpoint-points.js';
 import { acquire, clearStaleLock, isLocked, lockPresent } from './lock.js';
 import { LOG_START, scanLog } from './logfile.js';
 import { salvageTail, type TailSalvage } from './salvage-log.js';
 import { passThenLock, stateLockOptions } from './long-pass.js';
 import { type StatePaths, stampOf } from './paths.js';
 import { removeStaleTemps } from './runtime-files.js';
-import { checkpointDoc, isArchived, parseDoc } from './snapshot.js';
-import { prettyJson } from '../log/canonical.js';
+import { isArchived, parseDoc } from './snapshot.js';
 
 /**
  * The file side of repair_state: find where the log stops being good, set the rest aside, clear
@@ -256,38 +256,29 @@ export async function rebuildDerived(io: FsLayer, paths: StatePaths, cfg: StoreC
     const st = io.lstatSync(dir);
     if (st && (st.isSymbolicLink() || !st.isDirectory())) throw unsafe(dir);
   }
-  const ckpts = checkpointFiles(io, paths);
   const backups = listBackups(io, paths);
-  const want = new Set<number>([...ckpts.keys(), ...backups.map((b) => b.seq)]);
+  const want = new Set<number>(backups.map((b) => b.seq));
   return passThenLock(io, paths, cfg, () => {
     const state = new State();
     const manual: LogRecord[] = [];
-    const crcAt = new Map<number, string>();
-    /** Checkpoint files to write (key `ws@seq`) and their content. */
-    const kept = new Map<string, { file: string; text: string }>();
+    const crcAt = new Map<number, string>([[0, '00000000']]);
+    const tracker = new CheckpointTracker(cfg.checkpoints_keep);
     return {
       visit: (buf, start, end, seq, crc) => {
-        const r = applyLine(state, buf, start, end, seq);
+        const r = decodeLine(buf, start, end, seq);
+        tracker.before(state, r);
+        applyRecord(state, r, seq);
+        tracker.after(state);
         if (r.operator !== null && typeof r.action === 'string') manual.push(r);
-        if (!want.has(seq)) return;
-        crcAt.set(seq, crcHex(crc));
-        for (const ws of ckpts.get(seq) ?? []) {
-          const w = state.workstreams.get(ws);
-          if (!w || w.last_task_seq !== seq) continue;
-          kept.set(`${ws}@${seq}`, { file: paths.checkpoint(ws, seq), text: prettyJson(checkpointDoc(state, ws)) });
-        }
+        if (want.has(seq)) crcAt.set(seq, crcHex(crc));
       },
-      result: () => ({ state, manual, crcAt, kept }),
+      result: () => ({ state, manual, crcAt, docs: tracker.docs(state) }),
     };
-  }, ({ state, manual, crcAt, kept }, scan, lock) => {
+  }, ({ state, manual, crcAt, docs }, scan, lock) => {
     if (scan.problem) throw new CairnError('LOG_CORRUPT', `the log is still damaged at seq ${scan.problem.seq}`, { hint: 'Run cairn repair-state again.' });
     lock.assertHeld();
-    let removed = 0;
-    for (const k of kept.values()) atomicWrite(io, k.file, k.text);
-    for (const [seq, list] of ckpts) for (const ws of list) if (!kept.has(`${ws}@${seq}`) && unlinkIfThere(io, paths.checkpoint(ws, seq))) removed++;
-    for (const f of io.lstatSync(paths.checkpoints) ? io.readdirSync(paths.checkpoints) : []) {
-      if (f.endsWith('_latest.json')) unlinkIfThere(io, path.join(paths.checkpoints, f));
-    }
+    // Every checkpoint the log implies is written; every other checkpoint file goes.
+    const ck = writeImpliedCheckpoints(io, paths, docs);
     for (const f of io.lstatSync(paths.archive) ? io.readdirSync(paths.archive) : []) {
       if (f.endsWith('.json') && !f.startsWith('.')) unlinkIfThere(io, path.join(paths.archive, f));
     }
@@ -310,28 +301,10 @@ export async function rebuildDerived(io: FsLayer, paths: StatePaths, cfg: StoreC
     atomicWrite(io, paths.interventions, interventionLines(manual).join(''));
     const temps = removeStaleTemps(io, paths);
     return [
-      `rebuilt current.json, metrics.json, interventions.log (${manual.length} manual records), the archive (${archives} finished workstream(s)) and the latest checkpoints from the log (${scan.records} records, seq ${state.seq})`,
-      ...(kept.size + removed > 0 ? [`rewrote ${kept.size} and removed ${removed} older checkpoint file(s) to match the log`] : []),
+      `rebuilt current.json, metrics.json, interventions.log (${manual.length} manual records) and the archive (${archives} finished workstream(s)) from the log (${scan.records} records, seq ${state.seq})`,
+      `wrote every checkpoint the log implies (${ck.written} file(s): the last ${cfg.checkpoints_keep} decisions that moved each workstream's tasks)${ck.removed > 0 ? ` and removed ${ck.removed} checkpoint file(s) it does not imply` : ''}`,
       ...(foreign > 0 ? [`removed ${foreign} backup(s) that do not match the log`] : []),
       ...(temps.length > 0 ? [`removed ${temps.length} temp file(s) of dead writers`] : []),
     ];
   });
-}
-
-/** seq → workstreams with a checkpoint file at that seq. */
-function checkpointFiles(io: FsLayer, paths: StatePaths): Map<number, string[]> {
-  const out = new Map<number, string[]>();
-  if (!io.lstatSync(paths.checkpoints)) return out;
-  for (const f of io.readdirSync(paths.checkpoints)) {
-    const st = io.lstatSync(path.join(paths.checkpoints, f));
-    if (!st?.isDirectory() || st.isSymbolicLink()) continue;
-    let seqs: number[];
-    try {
-      seqs = listCheckpointSeqs(io, paths, f);
-    } catch {
-      continue; // not a workstream id: not ours
-    }
-    for (const seq of seqs) out.set(seq, [...(out.get(seq) ?? []), f]);
-  }
-  return out;
 }

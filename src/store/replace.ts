@@ -8,7 +8,8 @@ import { passThenLock, stateLockOptions } from './long-pass.js';
 import { type StatePaths, stampOf } from './paths.js';
 import { acquire } from './lock.js';
 import type { StoreConfig } from './config.js';
-import { applyLine, corruptError, loadArchivesLenient } from './load.js';
+import { applyLine, applyRecord, corruptError, decodeLine, loadArchivesLenient } from './load.js';
+import { CheckpointTracker, writeImpliedCheckpoints } from './checkpoint-points.js';
 import { interventionLines } from './derived.js';
 import type { LogRecord } from '../model/types.js';
 
@@ -94,7 +95,8 @@ export function sameBytesAtEnd(io: FsLayer, file: string, ino: number, copy: Buf
 }
 
 /**
- * Rewrites interventions.log from the manual actions the log records, under the state lock, as
+ * Rewrites interventions.log from the manual actions the log records, and every checkpoint the log
+ * implies (checkpoint-points.ts), under the state lock, as
  * repair-state does: a file left behind the log (a crash between the log's fdatasync and the append
  * to interventions.log), edited by hand, or replaced by a symlink (the link is replaced by the file;
  * what it pointed to is left alone) matches the log again. Returns how many manual records it holds.
@@ -104,17 +106,22 @@ export async function rebuildInterventions(io: FsLayer, paths: StatePaths, cfg: 
   return passThenLock(io, paths, cfg, () => {
     const state = new State();
     const manual: LogRecord[] = [];
+    const tracker = new CheckpointTracker(cfg.checkpoints_keep);
     return {
       visit: (buf, start, end, seq) => {
-        const r = applyLine(state, buf, start, end, seq);
+        const r = decodeLine(buf, start, end, seq);
+        tracker.before(state, r);
+        applyRecord(state, r, seq);
+        tracker.after(state);
         if (r.operator !== null && typeof r.action === 'string') manual.push(r);
       },
-      result: () => manual,
+      result: () => ({ manual, docs: tracker.docs(state) }),
     };
-  }, (manual, scan, lock) => {
+  }, ({ manual, docs }, scan, lock) => {
     if (scan.problem?.kind === 'corrupt') throw corruptError(scan.problem);
     lock.assertHeld();
     atomicWrite(io, paths.interventions, interventionLines(manual).join(''));
+    writeImpliedCheckpoints(io, paths, docs);
     return manual.length;
   });
 }

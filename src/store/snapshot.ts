@@ -205,13 +205,20 @@ export interface CheckpointDoc {
 
 export function checkpointDoc(s: State, wsId: string): CheckpointDoc {
   const ws = s.workstreams.get(wsId)!;
+  return checkpointDocOf(wsId, ws.task_ids, (tid) => s.tasks.get(`${wsId}/${tid}`)!, ws.last_task_seq, ws.last_task_at);
+}
+
+/** A checkpoint of workstream `wsId` at `seq` from each task's state, retry count and resources. */
+export function checkpointDocOf(
+  wsId: string, taskIds: readonly string[], task: (id: string) => { state: string; retry_count: number; resources: Record<string, number> }, seq: number, at: string,
+): CheckpointDoc {
   const tasks: CheckpointDoc['tasks'] = {};
   const completed: string[] = [];
   const failed: string[] = [];
   const pending: string[] = [];
   const held: Record<string, string[]> = {};
-  for (const tid of ws.task_ids) {
-    const t = s.tasks.get(`${wsId}/${tid}`)!;
+  for (const tid of taskIds) {
+    const t = task(tid);
     tasks[tid] = { state: t.state, retry_count: t.retry_count };
     if (t.state === 'completed') completed.push(tid);
     else if (t.state === 'failed') failed.push(tid);
@@ -223,8 +230,8 @@ export function checkpointDoc(s: State, wsId: string): CheckpointDoc {
   const body = {
     schema_version: SCHEMA_VERSION,
     workstream_id: wsId,
-    seq: ws.last_task_seq,
-    checkpoint_at: ws.last_task_at,
+    seq,
+    checkpoint_at: at,
     tasks,
     completed_tasks: completed,
     failed_tasks: failed,
