@@ -15,7 +15,7 @@ import { taskKey } from './types.js';
  */
 export function apply(s: MutableState, r: LogRecord): void {
   handlerOf(r).apply(s, r);
-  s.setPosition(r.seq, r.crc);
+  s.setPosition(r.seq, r.crc, r.ts);
 }
 
 /**
@@ -33,7 +33,7 @@ export function applyReplayed(s: State, r: ReplayedRecord, crc: number): void {
   // property lookup by a new string must first find it in V8's string table (see canonicalState).
   rec.type = h.type;
   h.apply(s, rec);
-  s.setPositionCrc(r.seq, crc);
+  s.setPositionCrc(r.seq, crc, r.ts);
 }
 
 function handlerOf(r: LogRecord): { apply: Handler; type: RecordType } {

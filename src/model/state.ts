@@ -5,6 +5,8 @@ import { taskKey } from './types.js';
 export interface StateView {
   readonly seq: number;
   readonly crc: string;
+  /** `ts` of the last record applied (NO_RECORD_TS before the first): derived files are stamped with it, never with the clock. */
+  readonly lastTs: string;
   workstream(id: string): Workstream | undefined;
   task(workstreamId: string, taskId: string): Task | undefined;
   worker(id: string): Worker | undefined;
@@ -24,7 +26,7 @@ export interface StateView {
  * it was given.
  */
 export interface MutableState extends StateView {
-  setPosition(seq: number, crc: string): void;
+  setPosition(seq: number, crc: string, lastTs: string): void;
   putWorkstream(ws: Workstream): void;
   mutWorkstream(id: string): Workstream;
   putTask(task: Task): void;
@@ -42,6 +44,9 @@ export interface MutableState extends StateView {
   putMetrics(m: Metrics): void;
 }
 
+/** The `lastTs` of a state no record was applied to yet (an empty log). */
+export const NO_RECORD_TS = '1970-01-01T00:00:00.000Z';
+
 export function emptyMetrics(): Metrics {
   return {
     attempts: 0, retries: 0, timeouts: 0, reassignments: 0, task_duration_ms_total: 0, tasks_finished: 0,
@@ -57,6 +62,7 @@ function must<T>(v: T | undefined, what: string): T {
 /** The live state: maps keyed by id, changed in place by `apply`. */
 export class State implements MutableState {
   seq = 0;
+  lastTs = NO_RECORD_TS;
   private crcText = '00000000';
   /** The crc as a number when set by replay and not yet read: hex is made only when asked for. */
   private crcValue = -1;
@@ -90,9 +96,9 @@ export class State implements MutableState {
     return this.crcText;
   }
   set crc(v: string) { this.crcText = v; this.crcValue = -1; }
-  setPosition(seq: number, crc: string) { this.seq = seq; this.crc = crc; }
+  setPosition(seq: number, crc: string, lastTs: string) { this.seq = seq; this.crc = crc; this.lastTs = lastTs; }
   /** setPosition with the crc as a number (0 to 2^32 - 1), for replay. */
-  setPositionCrc(seq: number, crc: number) { this.seq = seq; this.crcValue = crc; }
+  setPositionCrc(seq: number, crc: number, lastTs: string) { this.seq = seq; this.crcValue = crc; this.lastTs = lastTs; }
   putWorkstream(ws: Workstream) { this.workstreams.set(ws.id, ws); }
   mutWorkstream(id: string) { return must(this.workstreams.get(id), `workstream ${id}`); }
   putTask(t: Task) {
@@ -131,10 +137,12 @@ export class DraftState implements MutableState {
   private met: Metrics | undefined = undefined;
   seq: number;
   crc: string;
+  lastTs: string;
 
   constructor(private readonly base: StateView) {
     this.seq = base.seq;
     this.crc = base.crc;
+    this.lastTs = base.lastTs;
   }
 
   workstream(id: string) { return this.ws?.get(id) ?? this.base.workstream(id); }
@@ -151,7 +159,7 @@ export class DraftState implements MutableState {
   workerIds() { return union(this.base.workerIds(), this.wk?.keys()); }
   resourceIds() { return union(this.base.resourceIds(), this.rs?.keys()); }
 
-  setPosition(seq: number, crc: string) { this.seq = seq; this.crc = crc; }
+  setPosition(seq: number, crc: string, lastTs: string) { this.seq = seq; this.crc = crc; this.lastTs = lastTs; }
   putWorkstream(w: Workstream) { (this.ws ??= new Map()).set(w.id, w); }
   mutWorkstream(id: string) {
     let w = this.ws?.get(id);
@@ -245,7 +253,7 @@ export class DraftState implements MutableState {
     if (this.dp) for (const [w, index] of this.dp) target.setDependents(w, index);
     if (this.sched !== undefined) target.setScheduler(this.sched);
     if (this.met) target.putMetrics(this.met);
-    target.setPosition(this.seq, this.crc);
+    target.setPosition(this.seq, this.crc, this.lastTs);
   }
 }
 
