@@ -249,7 +249,16 @@ const HANDLERS: { readonly [T in RecordType]: Handler } = {
   scheduler_started(s, r) {
     s.setScheduler({ id: str(r, 'scheduler_id'), pid: r.pid as number, process_start: (r.process_start ?? null) as string | null, started_at: r.ts });
   },
-  scheduler_stopped(s) {
+  scheduler_stopped(s, r) {
+    // Records of older builds have no released_workers: their workers stay, shut down.
+    const released = r.released_workers ?? [];
+    if (!Array.isArray(released)) invalid(r, 'released_workers is not a list');
+    for (const id of released as unknown[]) {
+      const w = typeof id === 'string' ? s.worker(id) : undefined;
+      if (!w) invalid(r, `released_workers names ${JSON.stringify(id)}, which is not a worker`);
+      if (w.state !== 'shutdown') invalid(r, `released_workers names worker ${w.id}, which is ${w.state}, not shut down`);
+    }
+    for (const id of released as string[]) s.deleteWorker(id);
     s.setScheduler(null);
   },
   state_restored() {},

@@ -42,11 +42,11 @@ export const RECORD_TYPES = {
   worker_started: { entity: 'worker', severity: 'info', description: 'A worker process started and is idle.' },
   worker_unresponsive: { entity: 'worker', severity: 'error', description: 'No heartbeat arrived for health_timeout.' },
   worker_recovered: { entity: 'worker', severity: 'info', description: 'An unresponsive worker sent a heartbeat again.' },
-  worker_shutdown: { entity: 'worker', severity: 'warning', description: 'A worker stopped: unresponsive too long, on request, or with its scheduler.' },
+  worker_shutdown: { entity: 'worker', severity: 'warning', description: 'A worker stopped: unresponsive too long, on request, or with its scheduler (severity info when its run ended: trigger done or interrupted).' },
   worker_restart_requested: { entity: 'worker', severity: 'warning', description: 'An operator asked the scheduler to restart a worker.' },
   worker_shutdown_requested: { entity: 'worker', severity: 'warning', description: 'An operator asked the scheduler to shut a worker down, reassigning its task or not.' },
   scheduler_started: { entity: 'scheduler', severity: 'info', description: 'A scheduler took the scheduler lock; its id, pid and start time are recorded.' },
-  scheduler_stopped: { entity: 'scheduler', severity: 'info', description: 'The scheduler stopped cleanly.' },
+  scheduler_stopped: { entity: 'scheduler', severity: 'info', description: 'The scheduler stopped (cleanly, or found gone: trigger scheduler_lost); its shut-down workers, named in released_workers, leave the state.' },
   state_restored: { entity: 'state', severity: 'warning', description: 'current.json was rebuilt from a backup or from the log.' },
   state_repaired: { entity: 'state', severity: 'warning', description: 'repair_state fixed the state; the actions are listed.' },
 } as const satisfies Record<string, Entry>;

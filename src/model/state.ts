@@ -36,6 +36,8 @@ export interface MutableState extends StateView {
   setDependents(workstreamId: string, index: Map<string, string[]>): void;
   putWorker(worker: Worker): void;
   mutWorker(id: string): Worker;
+  /** Removes a worker from the state (a shut-down worker released when its scheduler stopped). */
+  deleteWorker(id: string): void;
   putResource(resource: Resource): void;
   mutResource(id: string): Resource;
   setScheduler(info: SchedulerInfo | null): void;
@@ -112,6 +114,7 @@ export class State implements MutableState {
   setDependents(ws: string, index: Map<string, string[]>) { this.deps.set(ws, index); }
   putWorker(w: Worker) { this.workers.set(w.id, w); }
   mutWorker(id: string) { return must(this.workers.get(id), `worker ${id}`); }
+  deleteWorker(id: string) { this.workers.delete(id); }
   putResource(r: Resource) { this.resources.set(r.id, r); }
   mutResource(id: string) { return must(this.resources.get(id), `resource ${id}`); }
   setScheduler(info: SchedulerInfo | null) { this.sched = info; }
@@ -131,6 +134,8 @@ export class DraftState implements MutableState {
   private ws: Map<string, Workstream> | null = null;
   private ts: Map<string, Map<string, Task>> | null = null;
   private wk: Map<string, Worker> | null = null;
+  /** Workers of the base this draft removed (not in wk). */
+  private goneWk: Set<string> | null = null;
   private rs: Map<string, Resource> | null = null;
   private dp: Map<string, Map<string, string[]>> | null = null;
   private sched: SchedulerInfo | null | undefined = undefined;
@@ -147,7 +152,7 @@ export class DraftState implements MutableState {
 
   workstream(id: string) { return this.ws?.get(id) ?? this.base.workstream(id); }
   task(w: string, id: string) { return this.ts?.get(w)?.get(id) ?? this.base.task(w, id); }
-  worker(id: string) { return this.wk?.get(id) ?? this.base.worker(id); }
+  worker(id: string) { return this.wk?.get(id) ?? (this.goneWk?.has(id) ? undefined : this.base.worker(id)); }
   resource(id: string) { return this.rs?.get(id) ?? this.base.resource(id); }
   scheduler() { return this.sched === undefined ? this.base.scheduler() : this.sched; }
   metrics() { return this.met ?? this.base.metrics(); }
@@ -156,7 +161,11 @@ export class DraftState implements MutableState {
     return own ? own.get(id) ?? [] : this.base.dependents(w, id);
   }
   workstreamIds() { return union(this.base.workstreamIds(), this.ws?.keys()); }
-  workerIds() { return union(this.base.workerIds(), this.wk?.keys()); }
+  workerIds() {
+    const ids = union(this.base.workerIds(), this.wk?.keys());
+    const gone = this.goneWk;
+    return gone ? ids.filter((id) => !gone.has(id)) : ids;
+  }
   resourceIds() { return union(this.base.resourceIds(), this.rs?.keys()); }
 
   setPosition(seq: number, crc: string, lastTs: string) { this.seq = seq; this.crc = crc; this.lastTs = lastTs; }
@@ -197,16 +206,23 @@ export class DraftState implements MutableState {
     return inner;
   }
   setDependents(w: string, index: Map<string, string[]>) { (this.dp ??= new Map()).set(w, index); }
-  putWorker(x: Worker) { (this.wk ??= new Map()).set(x.id, x); }
+  putWorker(x: Worker) {
+    (this.wk ??= new Map()).set(x.id, x);
+    this.goneWk?.delete(x.id);
+  }
   mutWorker(id: string) {
     let x = this.wk?.get(id);
     if (!x) {
-      const b = must(this.base.worker(id), `worker ${id}`);
+      const b = must(this.goneWk?.has(id) ? undefined : this.base.worker(id), `worker ${id}`);
       // Written out, not `{ ...b }`: see copyTask.
       x = { id: b.id, state: b.state, pid: b.pid, task: b.task, scheduler_id: b.scheduler_id, started_at: b.started_at, pending_request: b.pending_request, updated_seq: b.updated_seq };
       (this.wk ??= new Map()).set(id, x);
     }
     return x;
+  }
+  deleteWorker(id: string) {
+    this.wk?.delete(id);
+    (this.goneWk ??= new Set()).add(id);
   }
   putResource(r: Resource) { (this.rs ??= new Map()).set(r.id, r); }
   mutResource(id: string) {
@@ -248,6 +264,7 @@ export class DraftState implements MutableState {
   commitTo(target: MutableState): void {
     if (this.ws) for (const w of this.ws.values()) target.putWorkstream(w);
     if (this.ts) for (const inner of this.ts.values()) for (const t of inner.values()) target.putTask(t);
+    if (this.goneWk) for (const id of this.goneWk) target.deleteWorker(id);
     if (this.wk) for (const x of this.wk.values()) target.putWorker(x);
     if (this.rs) for (const r of this.rs.values()) target.putResource(r);
     if (this.dp) for (const [w, index] of this.dp) target.setDependents(w, index);
