@@ -391,6 +391,17 @@ describe('workers', () => {
     assert.equal(then[1]!.trigger, 'critical_failure');
   });
 
+  it('records a worker shutdown at the end of a run as info, and an unresponsive, forced or lost one as warning', () => {
+    const w = new World();
+    const triggers = ['done', 'interrupted', 'unresponsive', 'operator', 'restart_requested', 'scheduler_lost', 'error'];
+    triggers.forEach((_, i) => w.worker(`w${i + 1}`));
+    const severities = triggers.map((trigger, i) => {
+      const [r] = w.do({ kind: 'worker_shutdown', worker_id: `w${i + 1}`, trigger, reassign: true });
+      return `${trigger} ${r!.severity}`;
+    });
+    assert.deepEqual(severities, ['done info', 'interrupted info', 'unresponsive warning', 'operator warning', 'restart_requested warning', 'scheduler_lost warning', 'error warning']);
+  });
+
   it('shuts down an idle worker with one record, and gives none for a worker already shut down', () => {
     const w = world({ id: 'ws', tasks: [{ id: 'a', command: 'true' }] });
     assert.deepEqual(picture(w.do({ kind: 'worker_shutdown', worker_id: 'w1', trigger: 'scheduler_stopped', reassign: true })), ['worker_shutdown w1→shutdown']);
@@ -450,5 +461,34 @@ describe('scheduler', () => {
     assert.deepEqual(picture(stop), ['scheduler_stopped']);
     assert.equal(stop[0]!.trigger, 'done');
     assert.equal(w.state.scheduler(), null);
+  });
+
+  it('releases the workers shut down by the stop: names them in released_workers and removes them from the state', () => {
+    const w = new World();
+    w.do({ kind: 'scheduler_start', scheduler_id: 's1', pid: 77, process_start: '999' });
+    w.worker('w1');
+    w.worker('w2');
+    w.worker('w3');
+    w.do({ kind: 'worker_shutdown', worker_id: 'w2', trigger: 'unresponsive', reassign: true });
+    w.do({ kind: 'worker_shutdown', worker_id: 'w1', trigger: 'done', reassign: true });
+    const stop = w.when({ kind: 'scheduler_stop', reason: 'done' });
+    assert.deepEqual(stop[0]!.released_workers, ['w1', 'w2'], 'every shut-down worker, sorted; w3 still runs');
+    w.given(stop);
+    assert.deepEqual(w.state.workerIds(), ['w3']);
+    assert.deepEqual(picture(w.when({ kind: 'worker_start', worker_id: 'w1', pid: 5, scheduler_id: 's2' })), ['worker_started w1→idle']);
+  });
+
+  it('keeps the shut-down workers of a stop recorded without released_workers (logs of older builds)', () => {
+    const w = new World();
+    w.worker('w1');
+    w.do({ kind: 'worker_shutdown', worker_id: 'w1', trigger: 'done', reassign: true });
+    w.given([{ type: 'scheduler_stopped', trigger: 'done' }]);
+    assert.equal(w.state.worker('w1')!.state, 'shutdown');
+  });
+
+  it('gives no released_workers when no worker is shut down', () => {
+    const w = new World();
+    w.worker('w1');
+    assert.equal(w.when({ kind: 'scheduler_stop', reason: 'done' })[0]!.released_workers, undefined);
   });
 });

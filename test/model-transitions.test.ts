@@ -365,3 +365,12 @@ describe('worker records', () => {
     assert.equal(w.state.worker('w1')!.state, 'unresponsive');
   });
 });
+
+describe('scheduler_stopped releasing workers', () => {
+  it('refuses released_workers naming a worker that is not shut down, or no worker at all', () => {
+    const w = workerIn('idle');
+    assertApplyRefuses(w, { type: 'scheduler_stopped', released_workers: ['w1'] }, 'release of an idle worker');
+    assertApplyRefuses(w, { type: 'scheduler_stopped', released_workers: ['w9'] }, 'release of an unknown worker');
+    assert.equal(w.state.worker('w1')!.state, 'idle');
+  });
+});

@@ -78,6 +78,7 @@ export async function run(o: RunOptions): Promise<RunResult> {
     }
     const r = await engine.run();
     await engine.shutdown(interrupted ? 'interrupted' : 'done');
+    if (!spec && r.outcome === 'done' && r.completed.length + r.failed.length === 0) note('no active workstream, so nothing ran and nothing was recorded');
     const ids = new Set([...r.failed, ...r.completed, ...(spec ? [spec.id] : [])]);
     const summaries = [...ids].filter((id) => store.state.workstream(id)).map((id) => workstreamSummary(store.state, store.state.workstream(id)!, true));
     const failed = summaries.some((w) => w.state === 'failed');

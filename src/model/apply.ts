@@ -16,7 +16,7 @@ import { taskKey } from './types.js';
  */
 export function apply(s: MutableState, r: LogRecord): void {
   handlerOf(r).apply(s, r);
-  s.setPosition(r.seq, r.crc);
+  s.setPosition(r.seq, r.crc, r.ts);
 }
 
 /**
@@ -34,7 +34,7 @@ export function applyReplayed(s: State, r: ReplayedRecord, crc: number): void {
   // property lookup by a new string must first find it in V8's string table (see canonicalState).
   rec.type = h.type;
   h.apply(s, rec);
-  s.setPositionCrc(r.seq, crc);
+  s.setPositionCrc(r.seq, crc, r.ts);
 }
 
 function handlerOf(r: LogRecord): { apply: Handler; type: RecordType } {
@@ -250,7 +250,16 @@ const HANDLERS: { readonly [T in RecordType]: Handler } = {
   scheduler_started(s, r) {
     s.setScheduler({ id: str(r, 'scheduler_id'), pid: r.pid as number, process_start: (r.process_start ?? null) as string | null, started_at: r.ts });
   },
-  scheduler_stopped(s) {
+  scheduler_stopped(s, r) {
+    // Records of older builds have no released_workers: their workers stay, shut down.
+    const released = r.released_workers ?? [];
+    if (!Array.isArray(released)) invalid(r, 'released_workers is not a list');
+    for (const id of released as unknown[]) {
+      const w = typeof id === 'string' ? s.worker(id) : undefined;
+      if (!w) invalid(r, `released_workers names ${JSON.stringify(id)}, which is not a worker`);
+      if (w.state !== 'shutdown') invalid(r, `released_workers names worker ${w.id}, which is ${w.state}, not shut down`);
+    }
+    for (const id of released as string[]) s.deleteWorker(id);
     s.setScheduler(null);
   },
   state_restored() {},

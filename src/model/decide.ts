@@ -39,7 +39,7 @@ export function decide(state: StateView, cmd: Command, ctx: Ctx): Draft[] {
       d.emit({ type: 'scheduler_started', scheduler_id: cmd.scheduler_id, pid: cmd.pid, process_start: cmd.process_start });
       return d.out;
     case 'scheduler_stop':
-      d.emit({ type: 'scheduler_stopped', ...(cmd.reason ? { trigger: cmd.reason } : {}) });
+      schedulerStopped(d, cmd.reason ? { trigger: cmd.reason } : {});
       return d.out;
     case 'worker_start': {
       const w = state.worker(cmd.worker_id);
@@ -190,6 +190,23 @@ function workerMove(d: Decision, id: string, type: 'worker_unresponsive' | 'work
   return d.out;
 }
 
+/**
+ * Triggers of a worker shutdown that is the normal end of its run (the scheduler finished, or was
+ * stopped with Ctrl-C): recorded as info. Any other (unresponsive, forced, requested, its
+ * scheduler lost, an error) keeps the catalogue's warning.
+ */
+export const RUN_END_TRIGGERS: ReadonlySet<string> = new Set(['done', 'interrupted']);
+
+/**
+ * Records a scheduler's stop (`fields`: trigger, scheduler_id). The workers shut down by then are
+ * named in `released_workers` and leave the state with it: once a run has ended, current.json and
+ * status list no worker of it (their records stay in the log, where check-worker finds them).
+ */
+export function schedulerStopped(d: Decision, fields: { trigger?: string; scheduler_id?: string }): void {
+  const released = d.draft.workerIds().filter((id) => d.draft.worker(id)!.state === 'shutdown').sort();
+  d.emit({ type: 'scheduler_stopped', ...(released.length > 0 ? { ...fields, released_workers: released } : fields) });
+}
+
 /** Shuts a worker down; its task is reassigned (no retry spent) or, without reassign, counts as a failed attempt. */
 export function workerShutdown(d: Decision, id: string, trigger: string, reassign: boolean): Draft[] {
   const w = mustWorker(d.draft, id);
@@ -204,6 +221,6 @@ export function workerShutdown(d: Decision, id: string, trigger: string, reassig
     }
   }
   const now = d.draft.worker(id)!;
-  d.emit({ type: 'worker_shutdown', worker_id: id, from: now.state, to: 'shutdown', trigger });
+  d.emit({ type: 'worker_shutdown', worker_id: id, from: now.state, to: 'shutdown', trigger, ...(RUN_END_TRIGGERS.has(trigger) ? { severity: 'info' as const } : {}) });
   return d.settle();
 }

@@ -89,7 +89,8 @@ export function resolveWorker(s: StateView, id: string) {
   const near = closest(id, s.workerIds());
   throw new CairnError('UNKNOWN_WORKER', `no worker ${JSON.stringify(id)}`, {
     details: { worker_id: id, closest: near },
-    hint: near.length > 0 ? `Did you mean: ${near.join(', ')}?` : 'No workers have been started yet: run cairn run',
+    // Workers are in the state only while their run lasts (released when it ends).
+    hint: near.length > 0 ? `Did you mean: ${near.join(', ')}?` : 'No worker runs now: workers exist while cairn run runs. A finished run\'s workers are in the log: cairn events --worker-id <id>',
   });
 }
 

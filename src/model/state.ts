@@ -5,6 +5,8 @@ import { taskKey } from './types.js';
 export interface StateView {
   readonly seq: number;
   readonly crc: string;
+  /** `ts` of the last record applied (NO_RECORD_TS before the first): derived files are stamped with it, never with the clock. */
+  readonly lastTs: string;
   workstream(id: string): Workstream | undefined;
   task(workstreamId: string, taskId: string): Task | undefined;
   worker(id: string): Worker | undefined;
@@ -24,7 +26,7 @@ export interface StateView {
  * it was given.
  */
 export interface MutableState extends StateView {
-  setPosition(seq: number, crc: string): void;
+  setPosition(seq: number, crc: string, lastTs: string): void;
   putWorkstream(ws: Workstream): void;
   mutWorkstream(id: string): Workstream;
   putTask(task: Task): void;
@@ -34,6 +36,8 @@ export interface MutableState extends StateView {
   setDependents(workstreamId: string, index: Map<string, string[]>): void;
   putWorker(worker: Worker): void;
   mutWorker(id: string): Worker;
+  /** Removes a worker from the state (a shut-down worker released when its scheduler stopped). */
+  deleteWorker(id: string): void;
   putResource(resource: Resource): void;
   mutResource(id: string): Resource;
   setScheduler(info: SchedulerInfo | null): void;
@@ -41,6 +45,9 @@ export interface MutableState extends StateView {
   /** Replaces the metrics (a draft's own copy, put into the state it was drafted on). */
   putMetrics(m: Metrics): void;
 }
+
+/** The `lastTs` of a state no record was applied to yet (an empty log). */
+export const NO_RECORD_TS = '1970-01-01T00:00:00.000Z';
 
 export function emptyMetrics(): Metrics {
   return {
@@ -57,6 +64,7 @@ function must<T>(v: T | undefined, what: string): T {
 /** The live state: maps keyed by id, changed in place by `apply`. */
 export class State implements MutableState {
   seq = 0;
+  lastTs = NO_RECORD_TS;
   private crcText = '00000000';
   /** The crc as a number when set by replay and not yet read: hex is made only when asked for. */
   private crcValue = -1;
@@ -90,9 +98,9 @@ export class State implements MutableState {
     return this.crcText;
   }
   set crc(v: string) { this.crcText = v; this.crcValue = -1; }
-  setPosition(seq: number, crc: string) { this.seq = seq; this.crc = crc; }
+  setPosition(seq: number, crc: string, lastTs: string) { this.seq = seq; this.crc = crc; this.lastTs = lastTs; }
   /** setPosition with the crc as a number (0 to 2^32 - 1), for replay. */
-  setPositionCrc(seq: number, crc: number) { this.seq = seq; this.crcValue = crc; }
+  setPositionCrc(seq: number, crc: number, lastTs: string) { this.seq = seq; this.crcValue = crc; this.lastTs = lastTs; }
   putWorkstream(ws: Workstream) { this.workstreams.set(ws.id, ws); }
   mutWorkstream(id: string) { return must(this.workstreams.get(id), `workstream ${id}`); }
   putTask(t: Task) {
@@ -106,6 +114,7 @@ export class State implements MutableState {
   setDependents(ws: string, index: Map<string, string[]>) { this.deps.set(ws, index); }
   putWorker(w: Worker) { this.workers.set(w.id, w); }
   mutWorker(id: string) { return must(this.workers.get(id), `worker ${id}`); }
+  deleteWorker(id: string) { this.workers.delete(id); }
   putResource(r: Resource) { this.resources.set(r.id, r); }
   mutResource(id: string) { return must(this.resources.get(id), `resource ${id}`); }
   setScheduler(info: SchedulerInfo | null) { this.sched = info; }
@@ -125,21 +134,25 @@ export class DraftState implements MutableState {
   private ws: Map<string, Workstream> | null = null;
   private ts: Map<string, Map<string, Task>> | null = null;
   private wk: Map<string, Worker> | null = null;
+  /** Workers of the base this draft removed (not in wk). */
+  private goneWk: Set<string> | null = null;
   private rs: Map<string, Resource> | null = null;
   private dp: Map<string, Map<string, string[]>> | null = null;
   private sched: SchedulerInfo | null | undefined = undefined;
   private met: Metrics | undefined = undefined;
   seq: number;
   crc: string;
+  lastTs: string;
 
   constructor(private readonly base: StateView) {
     this.seq = base.seq;
     this.crc = base.crc;
+    this.lastTs = base.lastTs;
   }
 
   workstream(id: string) { return this.ws?.get(id) ?? this.base.workstream(id); }
   task(w: string, id: string) { return this.ts?.get(w)?.get(id) ?? this.base.task(w, id); }
-  worker(id: string) { return this.wk?.get(id) ?? this.base.worker(id); }
+  worker(id: string) { return this.wk?.get(id) ?? (this.goneWk?.has(id) ? undefined : this.base.worker(id)); }
   resource(id: string) { return this.rs?.get(id) ?? this.base.resource(id); }
   scheduler() { return this.sched === undefined ? this.base.scheduler() : this.sched; }
   metrics() { return this.met ?? this.base.metrics(); }
@@ -148,10 +161,14 @@ export class DraftState implements MutableState {
     return own ? own.get(id) ?? [] : this.base.dependents(w, id);
   }
   workstreamIds() { return union(this.base.workstreamIds(), this.ws?.keys()); }
-  workerIds() { return union(this.base.workerIds(), this.wk?.keys()); }
+  workerIds() {
+    const ids = union(this.base.workerIds(), this.wk?.keys());
+    const gone = this.goneWk;
+    return gone ? ids.filter((id) => !gone.has(id)) : ids;
+  }
   resourceIds() { return union(this.base.resourceIds(), this.rs?.keys()); }
 
-  setPosition(seq: number, crc: string) { this.seq = seq; this.crc = crc; }
+  setPosition(seq: number, crc: string, lastTs: string) { this.seq = seq; this.crc = crc; this.lastTs = lastTs; }
   putWorkstream(w: Workstream) { (this.ws ??= new Map()).set(w.id, w); }
   mutWorkstream(id: string) {
     let w = this.ws?.get(id);
@@ -189,16 +206,23 @@ export class DraftState implements MutableState {
     return inner;
   }
   setDependents(w: string, index: Map<string, string[]>) { (this.dp ??= new Map()).set(w, index); }
-  putWorker(x: Worker) { (this.wk ??= new Map()).set(x.id, x); }
+  putWorker(x: Worker) {
+    (this.wk ??= new Map()).set(x.id, x);
+    this.goneWk?.delete(x.id);
+  }
   mutWorker(id: string) {
     let x = this.wk?.get(id);
     if (!x) {
-      const b = must(this.base.worker(id), `worker ${id}`);
+      const b = must(this.goneWk?.has(id) ? undefined : this.base.worker(id), `worker ${id}`);
       // Written out, not `{ ...b }`: see copyTask.
       x = { id: b.id, state: b.state, pid: b.pid, task: b.task, scheduler_id: b.scheduler_id, started_at: b.started_at, pending_request: b.pending_request, updated_seq: b.updated_seq };
       (this.wk ??= new Map()).set(id, x);
     }
     return x;
+  }
+  deleteWorker(id: string) {
+    this.wk?.delete(id);
+    (this.goneWk ??= new Set()).add(id);
   }
   putResource(r: Resource) { (this.rs ??= new Map()).set(r.id, r); }
   mutResource(id: string) {
@@ -240,12 +264,13 @@ export class DraftState implements MutableState {
   commitTo(target: MutableState): void {
     if (this.ws) for (const w of this.ws.values()) target.putWorkstream(w);
     if (this.ts) for (const inner of this.ts.values()) for (const t of inner.values()) target.putTask(t);
+    if (this.goneWk) for (const id of this.goneWk) target.deleteWorker(id);
     if (this.wk) for (const x of this.wk.values()) target.putWorker(x);
     if (this.rs) for (const r of this.rs.values()) target.putResource(r);
     if (this.dp) for (const [w, index] of this.dp) target.setDependents(w, index);
     if (this.sched !== undefined) target.setScheduler(this.sched);
     if (this.met) target.putMetrics(this.met);
-    target.setPosition(this.seq, this.crc);
+    target.setPosition(this.seq, this.crc, this.lastTs);
   }
 }
 

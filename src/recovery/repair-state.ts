@@ -1,4 +1,4 @@
-import { workerShutdown } from '../model/decide.js';
+import { schedulerStopped, workerShutdown } from '../model/decide.js';
 import type { StateView } from '../model/state.js';
 import { ACTIVE_TASK_STATES } from '../model/states.js';
 import type { Draft, Task } from '../model/types.js';
@@ -46,7 +46,7 @@ export function decide(state: StateView, req: RepairRequest, now: number): Draft
   }
   const sched = state.scheduler();
   if (sched) {
-    d.emit({ type: 'scheduler_stopped', scheduler_id: sched.id, trigger: 'scheduler_lost' });
+    schedulerStopped(d, { scheduler_id: sched.id, trigger: 'scheduler_lost' });
     actions.push(`scheduler pid ${sched.pid} recorded stopped: it no longer runs`);
   }
   // After the requeues: a carried workstream never meets a task or worker of the dead scheduler.

@@ -42,6 +42,8 @@ export class Engine {
   readonly exec: Executor;
   private lastWorkersWrite = 0;
   private readonly seen = new Set<string>();
+  /** Whether begin() recorded this scheduler's start (and started its workers). */
+  private begun = false;
 
   constructor(readonly store: Store, readonly opts: EngineOptions) {
     this.clock = opts.clock ?? Date.now;
@@ -77,6 +79,10 @@ export class Engine {
     w?.();
   }
 
+  /**
+   * Takes the scheduler lock and recovers what a dead scheduler left (records only when it finds
+   * something). The start itself is recorded by begin(), once there is work.
+   */
   async start(): Promise<void> {
     const prev = this.store.state.scheduler();
     this.lock = await this.store.acquireSchedulerLock(prev !== null && !isAlive(prev.pid, prev.process_start) ? prev.pid : null);
@@ -90,6 +96,15 @@ export class Engine {
     const rec = await recoverOrphans(this.store, this.store.config.kill_grace_ms, this.clock);
     for (const n of rec.notes) this.opts.onNote?.(n);
     if (rec.requeued.length) this.opts.onNote?.(`requeued ${rec.requeued.length} task(s) left running by a scheduler that is gone (no retry spent)${rec.killed.length ? `; killed leftover processes of ${rec.killed.join(', ')}` : ''}`);
+  }
+
+  /**
+   * Records the scheduler's start and starts its workers. Called only when some workstream is
+   * active: a run with nothing to do appends no record and rewrites no committed file (.state/ is
+   * committed to git, DESIGN §4).
+   */
+  private async begin(): Promise<void> {
+    this.begun = true;
     await this.commit({ kind: 'scheduler_start', scheduler_id: this.id, pid: process.pid, process_start: processStartTime(process.pid) });
     const used = this.store.state.workerIds().map((id) => Number(/^w(\d+)$/.exec(id)?.[1] ?? 0));
     let next = Math.max(0, ...used);
@@ -102,6 +117,7 @@ export class Engine {
   async run(): Promise<EngineResult> {
     const active = () => this.store.state.workstreamIds().filter((id) => !TERMINAL_WORKSTREAM_STATES.has(this.store.state.workstream(id)!.state));
     for (const id of active()) this.seen.add(id);
+    if (this.seen.size > 0 && !this.stopping) await this.begin();
     for (;;) {
       if (this.fatal) throw this.fatal;
       if (this.stopping) return this.result('interrupted');
@@ -138,7 +154,7 @@ export class Engine {
 
   private housekeeping(): void {
     const now = this.clock();
-    if (now - this.lastWorkersWrite >= 1000) {
+    if (this.begun && now - this.lastWorkersWrite >= 1000) {
       this.lastWorkersWrite = now;
       try {
         this.store.writeWorkers({
@@ -176,11 +192,23 @@ export class Engine {
     this.stopping = true;
     await this.watcher?.close();
     try {
-      await this.exec.stopAll(reason);
-      await this.commit({ kind: 'scheduler_stop', reason });
-      await this.store.writeDerived();
+      if (this.begun) {
+        await this.exec.stopAll(reason);
+        await this.commit({ kind: 'scheduler_stop', reason });
+        this.writeNoWorkers();
+      }
+      await this.store.writeDerived(); // nothing when the derived files already reflect the last record
     } finally {
       await this.lock?.release();
+    }
+  }
+
+  /** workers.json after the run: its workers are gone, so the live list is empty. */
+  private writeNoWorkers(): void {
+    try {
+      this.store.writeWorkers({ scheduler: { id: this.id, pid: process.pid }, written_at: new Date(this.clock()).toISOString(), workers: [] });
+    } catch (e) {
+      this.opts.onNote?.(`workers.json could not be written: ${(e as Error).message}`);
     }
   }
 

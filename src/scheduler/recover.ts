@@ -1,5 +1,5 @@
 import { Decision } from '../model/decision.js';
-import { workerShutdown } from '../model/decide.js';
+import { schedulerStopped, workerShutdown } from '../model/decide.js';
 import { ACTIVE_TASK_STATES, TERMINAL_WORKSTREAM_STATES } from '../model/states.js';
 import type { Task } from '../model/types.js';
 import type { Store } from '../store/store.js';
@@ -8,7 +8,9 @@ import { killOrphanTask } from './liveness.js';
 /**
  * On start (DESIGN §5): remove temp files of dead writers; kill any process group still alive from
  * tasks a dead scheduler left `running` (checked by start time, never a reused pid); requeue those
- * tasks without spending a retry; mark the dead scheduler's workers shut down.
+ * tasks without spending a retry; mark the dead scheduler's workers shut down and the scheduler
+ * stopped (which releases its workers from the state). The caller holds the scheduler lock, so a
+ * scheduler the state names is dead. Nothing left behind gives no records.
  */
 export async function recoverOrphans(store: Store, graceMs: number, now: () => number): Promise<{ requeued: string[]; killed: string[]; notes: string[] }> {
   const notes: string[] = [];
@@ -32,7 +34,7 @@ export async function recoverOrphans(store: Store, graceMs: number, now: () => n
   }
   const workers = s.workerIds().filter((id) => s.worker(id)!.state !== 'shutdown');
   const requeued: string[] = [];
-  if (orphans.length > 0 || workers.length > 0) {
+  if (orphans.length > 0 || workers.length > 0 || s.scheduler() !== null) {
     await store.commit((state) => {
       const d = new Decision(state, now());
       for (const o of orphans) {
@@ -42,7 +44,10 @@ export async function recoverOrphans(store: Store, graceMs: number, now: () => n
         requeued.push(`${t.workstream_id}/${t.id}`);
       }
       for (const id of workers) workerShutdown(d, id, 'scheduler_lost', true);
-      return d.settle();
+      d.settle();
+      const dead = d.draft.scheduler();
+      if (dead) schedulerStopped(d, { scheduler_id: dead.id, trigger: 'scheduler_lost' });
+      return d.out;
     });
   }
   return { requeued, killed, notes };

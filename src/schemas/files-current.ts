@@ -167,7 +167,7 @@ const SNAPSHOT: FieldSchemas<SnapshotDoc> = {
   seq: seq('seq of the last log record the snapshot contains (0: none). Loading replays the log after it.', 0),
   crc: { description: 'crc of that record (00000000 for none): a snapshot of another log is detected, not trusted.', type: 'string', pattern: CRC_PATTERN },
   log_offset: count('Byte offset in transitions.jsonl just after that record, where replay resumes.'),
-  written_at: timestamp('When the snapshot was written (it may lag the log; see seq).'),
+  written_at: timestamp('ts of the last log record the snapshot contains (1970-01-01T00:00:00.000Z for none), never the clock: the same state is written as the same bytes. Snapshots of older builds hold the time they were written.'),
   workstreams: mapOf('Active (non-terminal) workstreams, keyed by id.', idString('A workstream id.'), { description: 'The workstream.', $ref: '#/$defs/workstream' }),
   archived: mapOf(
     'Terminal workstreams, kept in archive/<id>.json: id to the seq their archive file was written at.',

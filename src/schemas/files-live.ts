@@ -14,7 +14,7 @@ export const METRICS_SCHEMA: JsonSchema = fileSchema({
   title: 'cairn metrics (.state/metrics.json)',
   description: 'Counts by state, durations, retries, timeouts, and recoveries by kind with how many ended with their target completed. Written with the snapshot and derived from transitions.jsonl; archived workstreams are counted too.',
   fields: {
-    generated_at: timestamp('When the file was written.'),
+    generated_at: timestamp('ts of the last log record counted (1970-01-01T00:00:00.000Z for none), never the clock: the file changes only when a record changed it. Files of older builds hold the time they were written.'),
     seq: seq('seq of the last log record counted (0: none).', 0),
     workstreams: countsByState('Workstreams (active and archived) in each state.', WORKSTREAM_STATES, (s) => `Workstreams ${s}.`),
     archived_workstreams: count('Workstreams that are terminal and kept in archive/.'),

@@ -139,7 +139,17 @@ const FIELDS: { readonly [T in RecordType]: Fields } = {
     required: { scheduler_id: schedulerId, pid: { description: 'Pid of the scheduler process.', type: 'integer', minimum: 1 } },
     optional: { process_start: processStart },
   },
-  scheduler_stopped: { optional: { scheduler_id: schedulerId } },
+  scheduler_stopped: {
+    optional: {
+      scheduler_id: schedulerId,
+      released_workers: {
+        description: 'Shut-down workers this stop removes from the state (current.json, status): they leave the live lists when their run ends. Their records stay in the log. Absent in records of older builds, whose workers stay listed as shut down.',
+        type: 'array',
+        items: worker,
+        uniqueItems: true,
+      },
+    },
+  },
   state_restored: {
     optional: {
       source: { description: 'What current.json was rebuilt from.', enum: ['backup', 'transitions'] },

@@ -62,13 +62,17 @@ export class DerivedWriter {
 
   constructor(private readonly io: FsLayer, private readonly paths: StatePaths, private readonly cfg: DerivedConfig) {}
 
-  /** `rewriteAll` (restore-state) rewrites every checkpoint and archive file, whatever is on disk. */
+  /**
+   * `rewriteAll` (restore-state) rewrites every checkpoint and archive file, whatever is on disk.
+   * `nowMs` paces the backups (git-ignored) only: committed files are stamped with the ts of the
+   * state's last record, so writing the same state again gives the same bytes.
+   */
   write(s: State, logOffset: number, nowMs: number, archivedAt: Map<string, number>, forceBackup = false, rewriteAll = false): void {
     if (rewriteAll) {
       this.checkpointed.clear();
       this.coveredUpTo = 0;
     }
-    const now = new Date(nowMs).toISOString();
+    const at = s.lastTs;
     ensureDir(this.io, this.paths.archive);
     ensureDir(this.io, this.paths.checkpoints);
     for (const [id, ws] of s.workstreams) {
@@ -84,9 +88,9 @@ export class DerivedWriter {
       }
       this.checkpoint(s, id, rewriteAll);
     }
-    atomicWrite(this.io, this.paths.metrics, prettyJson(metricsDoc(s, now)));
+    atomicWrite(this.io, this.paths.metrics, prettyJson(metricsDoc(s, at)));
     this.backup(nowMs, forceBackup);
-    atomicWrite(this.io, this.paths.current, prettyJson(snapshotDoc(s, logOffset, now, archivedAt)));
+    atomicWrite(this.io, this.paths.current, prettyJson(snapshotDoc(s, logOffset, at, archivedAt)));
     this.lastSnapshotSeq = s.seq;
   }
 

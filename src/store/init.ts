@@ -51,7 +51,8 @@ export function initState(named: string, io: FsLayer = realFs): { created: boole
   if (!io.lstatSync(paths.gitignore)) atomicWrite(io, paths.gitignore, GITIGNORE);
   if (!io.lstatSync(paths.config)) atomicWrite(io, paths.config, prettyJson({}));
   if (!io.lstatSync(paths.current)) {
-    atomicWrite(io, paths.current, prettyJson(snapshotDoc(new State(), 0, new Date().toISOString(), new Map())));
+    const empty = new State();
+    atomicWrite(io, paths.current, prettyJson(snapshotDoc(empty, 0, empty.lastTs, new Map())));
   }
   return { created, root };
 }

@@ -2,8 +2,12 @@ import type { State } from '../model/state.js';
 import { emptyCounts } from '../model/states.js';
 import { isArchived } from './snapshot.js';
 
-/** metrics.json (DESIGN §4): counts by state, durations, retries, timeouts, recoveries and their success. */
-export function metricsDoc(s: State, now: string): Record<string, unknown> {
+/**
+ * metrics.json (DESIGN §4): counts by state, durations, retries, timeouts, recoveries and their
+ * success. `generatedAt` is the ts of the state's last record when written, never the clock, so the
+ * committed file changes only when a record changed it.
+ */
+export function metricsDoc(s: State, generatedAt: string): Record<string, unknown> {
   const tasks = emptyCounts();
   const workstreams: Record<string, number> = { pending: 0, running: 0, completed: 0, failed: 0, cancelled: 0 };
   for (const ws of s.workstreams.values()) {
@@ -18,7 +22,7 @@ export function metricsDoc(s: State, now: string): Record<string, unknown> {
     recoveries[kind] = { ...r, success_rate: r.count === 0 ? null : Math.round((r.succeeded / r.count) * 1000) / 1000 };
   }
   return {
-    generated_at: now,
+    generated_at: generatedAt,
     seq: s.seq,
     workstreams,
     archived_workstreams: [...s.workstreams.values()].filter(isArchived).length,

@@ -3,7 +3,7 @@ import { CairnError } from '../errors.js';
 import { compactJson } from '../log/canonical.js';
 import { parseCrcHex } from '../log/codec.js';
 import { MAX_DEPTH, shapeProblem } from '../log/shape.js';
-import { State, emptyMetrics } from '../model/state.js';
+import { NO_RECORD_TS, State, emptyMetrics } from '../model/state.js';
 import { TASK_STATES, TERMINAL_WORKSTREAM_STATES, WORKER_STATES, WORKSTREAM_STATES, emptyCounts } from '../model/states.js';
 import type { Resource, Task, Worker, Workstream } from '../model/types.js';
 
@@ -62,8 +62,13 @@ export function isArchived(ws: Workstream): boolean {
   return TERMINAL_WORKSTREAM_STATES.has(ws.state);
 }
 
-/** The snapshot of a state: active workstreams inline, terminal ones referenced by archive seq. */
-export function snapshotDoc(s: State, logOffset: number, now: string, archivedAt: Map<string, number>): SnapshotDoc {
+/**
+ * The snapshot of a state: active workstreams inline, terminal ones referenced by archive seq.
+ * `writtenAt` is the ts of the state's last record when written (DerivedWriter), so the same state
+ * gives the same bytes whenever it is written: a committed current.json never changes only because
+ * time passed.
+ */
+export function snapshotDoc(s: State, logOffset: number, writtenAt: string, archivedAt: Map<string, number>): SnapshotDoc {
   const workstreams: Record<string, WorkstreamDoc> = {};
   const archived: Record<string, number> = {};
   for (const [id, ws] of s.workstreams) {
@@ -75,7 +80,7 @@ export function snapshotDoc(s: State, logOffset: number, now: string, archivedAt
     seq: s.seq,
     crc: s.crc,
     log_offset: logOffset,
-    written_at: now,
+    written_at: writtenAt,
     workstreams,
     archived,
     workers: Object.fromEntries(s.workers),
@@ -181,6 +186,8 @@ export function stateFromSnapshot(doc: SnapshotDoc): State {
   const s = new State();
   s.seq = doc.seq;
   s.crc = doc.crc;
+  // The ts of its last record: what this code writes as written_at (older builds wrote the clock).
+  s.lastTs = typeof doc.written_at === 'string' ? doc.written_at : NO_RECORD_TS;
   for (const ws of Object.values(doc.workstreams)) addWorkstream(s, ws);
   for (const w of Object.values(doc.workers)) s.workers.set(w.id, { ...w });
   for (const r of Object.values(doc.resources)) s.resources.set(r.id, { ...r, holders: { ...r.holders } });

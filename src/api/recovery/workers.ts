@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { resolveWorker } from '../../model/resolve.js';
-import type { LogRecord } from '../../model/types.js';
+import type { LogRecord, Worker } from '../../model/types.js';
 import { checkWorker as verdict, type WorkerCheck } from '../../recovery/check-worker.js';
 import { decide as forceDecide } from '../../recovery/force-shutdown-worker.js';
 import { decide as restartDecide } from '../../recovery/restart-worker.js';
@@ -14,7 +14,7 @@ import { actor, type ActionOptions, type ActionResult, runAction } from './actio
 /** check_worker: the worker as the log knows it, its live health from the scheduler, and a verdict. */
 export async function checkWorker(o: CommonOptions & { worker: string }) {
   return withStore(o, { readOnly: true }, async (store) => {
-    const w = resolveWorker(store.state, o.worker);
+    const w = workerOf(store, o.worker);
     const sched = await liveScheduler(store);
     const file = sched ? readWorkersFile(store.io, store.paths) : null;
     const live: WorkerHealth | null = file?.workers.find((x) => x.id === w.id) ?? null;
@@ -36,11 +36,27 @@ export async function checkWorker(o: CommonOptions & { worker: string }) {
 /** show_worker_logs: the tail of a worker's stderr log and its recent records. */
 export async function showWorkerLogs(o: CommonOptions & { worker: string; lines?: number }) {
   return withStore(o, { readOnly: true }, async (store) => {
-    const w = resolveWorker(store.state, o.worker);
+    const w = workerOf(store, o.worker);
     const log = workerLogTail(store.io, store.paths, w.id, o.lines ?? 50);
     const records = readRecords(store.io, store.paths.log, { workerId: w.id, last: o.lines ?? 50 }).records;
     return { worker_id: w.id, state: w.state, log_path: log?.path ?? store.paths.workerLog(w.id), log: log?.lines ?? null, bytes: log?.bytes ?? 0, records };
   });
+}
+
+/**
+ * The worker as the state knows it; a worker of a finished run left the state when its scheduler
+ * stopped (released_workers), so it is answered from its last worker_started and worker_shutdown
+ * records. UNKNOWN_WORKER when neither the state nor the log knows it.
+ */
+function workerOf(store: Store, id: string): Worker {
+  const w = store.state.worker(id);
+  if (w) return w;
+  const recs = readRecords(store.io, store.paths.log, { workerId: id, types: ['worker_started', 'worker_shutdown'], last: 2 }).records;
+  const started = recs.findLast((r) => r.type === 'worker_started');
+  const stopped = recs.at(-1);
+  if (!started || stopped?.type !== 'worker_shutdown') return resolveWorker(store.state, id);
+  const scheduler = typeof started.scheduler_id === 'string' ? started.scheduler_id : null;
+  return { id, state: 'shutdown', pid: null, task: null, scheduler_id: scheduler, started_at: started.ts, pending_request: null, updated_seq: stopped.seq };
 }
 
 /** Waits (polling the log) until the scheduler records what a request asked for, or the time is up. */
