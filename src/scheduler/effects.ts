@@ -1,5 +1,5 @@
 import { Decision } from '../model/decision.js';
-import { decide, workerShutdown } from '../model/decide.js';
+import { workerShutdown } from '../model/decide.js';
 import type { Task, TaskOutcome } from '../model/types.js';
 import { splitKey, taskKey } from '../model/types.js';
 import { killGroup, type OutcomeMessage, type SpawnedMessage } from '../runner/index.js';
@@ -142,9 +142,8 @@ export class Executor {
     const started = this.e.rt.inFlight.has(`start:${m.key}`);
     const cmd = { kind: 'task_outcome', workstream_id: ws, task_id: id, attempt: m.attempt, phase: m.phase, outcome } as const;
     const p = started && m.phase === 'command' && !ok && outcome.kind === 'spawn_error'
-      // Nothing ever ran: record the start and the spawn error together.
-      ? this.e.store.commit((s) => [...decide(s, { kind: 'task_start', workstream_id: ws, task_id: id, worker_id: workerId, pid: null, pgid: null, process_start: null, scheduler_id: this.e.id, deadline: null }, { now: this.e.clock() })])
-        .then(() => this.e.commit(cmd))
+      // Nothing ever ran: record the start and the spawn error together, in one decision.
+      ? this.e.commit({ kind: 'task_start_failed', workstream_id: ws, task_id: id, worker_id: workerId, scheduler_id: this.e.id, outcome })
         .finally(() => this.endStart(m.key))
       : this.e.commit(cmd);
     if (final) {
