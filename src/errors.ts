@@ -28,6 +28,7 @@ export type ErrorCode =
   | 'LOG_REPLACED' // another process replaced the log file while this one had it open; writing stopped
   | 'SCHEDULER_RUNNING' // another scheduler holds the scheduler lock
   | 'IO_ERROR' // the file system failed (EIO, ENOSPC, …); nothing was reported as done
+  | 'WORKERS_FAILING' // worker processes kept dying, so `cairn run` stopped; the tasks stay as the log has them
   | 'INTERNAL'; // a bug in cairn
 
 /** Exit codes of DESIGN §6. */
@@ -89,6 +90,7 @@ export function exitCodeFor(code: ErrorCode): number {
     case 'LOCK_COMPROMISED':
     case 'LOG_REPLACED':
     case 'IO_ERROR':
+    case 'WORKERS_FAILING':
     case 'INTERNAL':
       return EXIT.FAILURE;
     default:

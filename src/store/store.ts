@@ -13,6 +13,7 @@ import { type LogPosition, type LogProblem, LogWriter, scanLog } from './logfile
 import { StatePaths, stampOf } from './paths.js';
 import { bufferedCryptoPrng } from './ulid-prng.js';
 import { openWorkerLog, prepareTaskLog, removeStaleTemps, writeWorkersFile } from './runtime-files.js';
+import { workerLogTail } from './recovery-files.js';
 
 export interface StoreOptions {
   fs?: FsLayer;
@@ -301,6 +302,11 @@ export class Store {
 
   openWorkerLog(workerId: string): number {
     return openWorkerLog(this.io, this.paths, workerId);
+  }
+
+  /** The last `lines` lines of a worker's own stderr log (logs/_workers/<id>.log); null when it has none. */
+  workerLogTail(workerId: string, lines: number): { path: string; lines: string[] } | null {
+    return workerLogTail(this.io, this.paths, workerId, lines);
   }
 
   writeWorkers(doc: unknown): void {
