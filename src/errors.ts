@@ -29,6 +29,7 @@ export type ErrorCode =
   | 'SCHEDULER_RUNNING' // another scheduler holds the scheduler lock
   | 'IO_ERROR' // the file system failed (EIO, ENOSPC, EACCES on a file, …); nothing was reported as done
   | 'PERMISSION_DENIED' // this user may not read (or, for a command that writes, write) the state folder; nothing was changed
+  | 'WORKERS_FAILING' // worker processes kept dying, so `cairn run` stopped; the tasks stay as the log has them
   | 'INTERNAL'; // a bug in cairn
 
 /** Exit codes of DESIGN §6. */
@@ -91,6 +92,7 @@ export function exitCodeFor(code: ErrorCode): number {
     case 'LOCK_COMPROMISED':
     case 'LOG_REPLACED':
     case 'IO_ERROR':
+    case 'WORKERS_FAILING':
     case 'INTERNAL':
       return EXIT.FAILURE;
     default:

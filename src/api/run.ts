@@ -85,7 +85,7 @@ export async function run(o: RunOptions): Promise<RunResult> {
     if (r.outcome === 'interrupted') return { outcome: 'interrupted', exit_code: 130, workstreams: summaries, notes };
     return { outcome: failed ? 'failed' : 'completed', exit_code: failed ? 1 : 0, workstreams: summaries, notes };
   } catch (e) {
-    await engine.shutdown('error').catch(() => undefined);
+    await engine.shutdown(e instanceof CairnError && e.code === 'WORKERS_FAILING' ? 'workers_failing' : 'error').catch(() => undefined);
     throw e;
   } finally {
     if (progress) clearInterval(progress);

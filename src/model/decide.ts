@@ -13,6 +13,8 @@ export type Command =
   | { kind: 'worker_start'; worker_id: string; pid: number; scheduler_id: string }
   | { kind: 'task_start'; workstream_id: string; task_id: string; worker_id: string; pid: number | null; pgid: number | null; process_start: string | null; scheduler_id: string; deadline: string | null }
   | { kind: 'task_outcome'; workstream_id: string; task_id: string; attempt: number; phase: 'command' | 'validate'; outcome: TaskOutcome }
+  /** A queued task's attempt could not even start (spawn_error): its start and its failure, decided together. */
+  | { kind: 'task_start_failed'; workstream_id: string; task_id: string; worker_id: string; scheduler_id: string; outcome: TaskOutcome }
   | { kind: 'retry_due'; workstream_id: string; task_id: string }
   | { kind: 'reassign'; workstream_id: string; task_id: string; trigger: string }
   | { kind: 'worker_unresponsive'; worker_id: string; silent_ms: number }
@@ -49,6 +51,14 @@ export function decide(state: StateView, cmd: Command, ctx: Ctx): Draft[] {
     }
     case 'task_start': return taskStart(d, cmd);
     case 'task_outcome': return taskOutcome(d, cmd);
+    case 'task_start_failed': {
+      // One decision, so no other record (a worker shut down and its task reassigned) can come
+      // between the start and its failure: the failed start always spends its retry.
+      const { workstream_id, task_id, worker_id, scheduler_id, outcome } = cmd;
+      taskStart(d, { kind: 'task_start', workstream_id, task_id, worker_id, pid: null, pgid: null, process_start: null, scheduler_id, deadline: null });
+      const attempt = d.task(workstream_id, task_id).attempt;
+      return taskOutcome(d, { kind: 'task_outcome', workstream_id, task_id, attempt, phase: 'command', outcome });
+    }
     case 'retry_due': {
       const t = d.task(cmd.workstream_id, cmd.task_id);
       d.move(t, 'task_queued', 'queued', { trigger: 'retry_due' });

@@ -1,11 +1,13 @@
 import { jsonPath, type Problem } from '../schemas/ajv.js';
+import { checkExecLimits } from './exec-limits.js';
 import { isValidId, paramEnvName } from './ids.js';
 
 /**
  * The checks of a workstream spec that a JSON Schema cannot express: unique task ids, known
  * dependencies, declared resources within their limits, params that stay distinct as variables,
- * a sane backoff, and no cycles. They run on the raw input next to the schema, so every problem is
- * reported at once; each check skips the parts the schema already refuses.
+ * a sane backoff, params, env and commands small enough to start a process with (exec-limits.ts),
+ * and no cycles. They run on the raw input next to the schema, so every problem is reported at
+ * once; each check skips the parts the schema already refuses.
  */
 
 type Obj = Record<string, unknown>;
@@ -42,6 +44,7 @@ export function checkSpecSemantics(spec: Obj, retry: { base: number; cap: number
   problems.push(...checkDependencies(tasks, [...firstAt.keys()]));
   problems.push(...checkResources(spec, tasks));
   problems.push(...checkParams(spec));
+  problems.push(...checkExecLimits(spec));
   problems.push(...checkBackoff(spec, tasks, retry));
   return { problems, cycles: findCycles(tasks, firstAt) };
 }

@@ -11,6 +11,8 @@ export interface TaskOutcome {
   signal: string | null;
   duration_ms: number;
   message: string | null;
+  /** Only on a spawn_error the OS reported: its error code (E2BIG, ENOENT, EACCES, …). Older records lack it. */
+  errno?: string;
 }
 
 /** A task's definition after normalization: every default filled in. */

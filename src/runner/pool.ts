@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { closeSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { CairnError } from '../errors.js';
@@ -51,6 +52,24 @@ interface Entry {
 
 const WORKER_MAIN = fileURLToPath(new URL('./worker-main.js', import.meta.url));
 
+/** How long a dead worker's channel may take to deliver what the worker sent last. */
+const CHANNEL_DRAIN_MS = 1_000;
+
+/** Resolves once `child`'s IPC channel has closed (every message it sent delivered), or after `ms`. */
+function channelClosed(child: ChildProcess, ms: number): Promise<void> {
+  if (!child.connected) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      child.off('disconnect', done);
+      resolve();
+    };
+    // A task that inherited the channel could hold it open after the worker died: do not wait on it.
+    const timer = setTimeout(done, ms);
+    child.once('disconnect', done);
+  });
+}
+
 /** Starts, drives and watches the worker processes of one scheduler; it decides no policy (timeouts are the caller's). */
 export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   private readonly workers = new Map<string, Entry>();
@@ -65,8 +84,15 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   start(workerId: string): Promise<number> {
     if (this.workers.has(workerId)) throw new CairnError('ILLEGAL_REQUEST', `worker ${workerId} is already running`, { details: { worker_id: workerId } });
     const args = [`--heartbeat-ms=${this.opts.heartbeatMs}`, `--grace-ms=${this.opts.graceMs}`];
-    // stdout stays closed: with --json the scheduler's stdout carries one document and nothing else.
-    const child = fork(WORKER_MAIN, args, { stdio: ['ignore', 'ignore', this.opts.stderrFor(workerId), 'ipc'], execArgv: this.opts.execArgv, serialization: 'json' });
+    const stderr = this.opts.stderrFor(workerId);
+    let child: ChildProcess;
+    try {
+      // stdout stays closed: with --json the scheduler's stdout carries one document and nothing else.
+      child = fork(WORKER_MAIN, args, { stdio: ['ignore', 'ignore', stderr, 'ipc'], execArgv: this.opts.execArgv, serialization: 'json' });
+    } finally {
+      // The worker has its own copy; keeping ours open leaked one descriptor per worker ever started.
+      if (typeof stderr === 'number') closeSync(stderr);
+    }
     return new Promise<number>((resolve, reject) => {
       const fail = (why: string): void => {
         clearTimeout(timer);
@@ -99,7 +125,11 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     const entry: Entry = { child, pid, lastHeartbeat: this.opts.now(), current: null, exited: Promise.resolve() };
     entry.exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
-        void this.onExit(workerId, entry, code, signal).finally(resolve);
+        // Messages the worker sent just before it died (the failed start of its task) are read before
+        // its channel closes: wait for that, so the outcome is handled before the death.
+        void channelClosed(child, CHANNEL_DRAIN_MS)
+          .then(() => this.onExit(workerId, entry, code, signal))
+          .finally(resolve);
       });
     });
     this.workers.set(workerId, entry);

@@ -1,5 +1,6 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { statSync } from 'node:fs';
+import { ARG_MAX, MAX_ARG_STRLEN } from '../model/exec-limits.js';
 import type { Command, TaskOutcome } from '../model/types.js';
 import { processStartTime } from './kill.js';
 
@@ -25,18 +26,56 @@ export interface FailedStart {
   outcome: TaskOutcome;
 }
 
-/** Builds the outcome of an attempt that never started. */
-export function spawnError(message: string, durationMs = 0): TaskOutcome {
-  return { kind: 'spawn_error', exit_code: null, signal: null, duration_ms: durationMs, message };
+/** Builds the outcome of an attempt that never started; `errno` is the OS's code when it gave one. */
+export function spawnError(message: string, durationMs = 0, errno?: string): TaskOutcome {
+  const outcome: TaskOutcome = { kind: 'spawn_error', exit_code: null, signal: null, duration_ms: durationMs, message };
+  if (errno !== undefined && /^E[A-Z0-9]+$/.test(errno)) outcome.errno = errno;
+  return outcome;
 }
 
-function cwdProblem(cwd: string | null): string | null {
+/** What a failed exec means for the user, by errno; the raw error text for anything else. */
+function startProblem(file: string, err: NodeJS.ErrnoException, size: ExecSize): string {
+  const what = `cannot start ${JSON.stringify(file)}`;
+  switch (err.code) {
+    case 'ENOENT': return `${what}: no such program (ENOENT); check the command's first word and PATH`;
+    case 'EACCES': return `${what}: permission denied (EACCES); is it an executable file (chmod +x)?`;
+    case 'E2BIG': {
+      const cause = size.largest.bytes > MAX_ARG_STRLEN
+        ? `${size.largest.name} is ${size.largest.bytes} bytes, over the OS limit of ${MAX_ARG_STRLEN} bytes for one argument or environment variable`
+        : `its arguments and environment come to ${size.total} bytes, over the OS limit of about ${ARG_MAX} bytes in all`;
+      return `${what}: ${cause} (E2BIG); pass large data in a file instead`;
+    }
+    default: return `${what}: ${err.message}`;
+  }
+}
+
+function cwdProblem(cwd: string | null): { message: string; errno?: string } | null {
   if (cwd === null) return null;
   try {
-    return statSync(cwd).isDirectory() ? null : `cwd ${cwd} is not a directory`;
+    return statSync(cwd).isDirectory() ? null : { message: `cwd ${cwd} is not a directory (ENOTDIR)`, errno: 'ENOTDIR' };
   } catch (err) {
-    return `cwd ${cwd} is not usable: ${(err as NodeJS.ErrnoException).code ?? String(err)}`;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { message: `cwd ${cwd} does not exist (ENOENT)`, errno: code };
+    return { message: `cwd ${cwd} is not usable: ${code ?? String(err)}`, errno: code };
   }
+}
+
+/** Bytes execve copies (each string with its NUL), and the largest string by what names it. */
+interface ExecSize {
+  total: number;
+  largest: { name: string; bytes: number };
+}
+
+function execSize(file: string, args: string[], env: NodeJS.ProcessEnv): ExecSize {
+  const size: ExecSize = { total: 0, largest: { name: 'the program name', bytes: 0 } };
+  const add = (name: string, bytes: number): void => {
+    size.total += bytes;
+    if (bytes > size.largest.bytes) size.largest = { name, bytes };
+  };
+  add('the program name', Buffer.byteLength(file) + 1);
+  args.forEach((a, i) => add(`argument ${i + 1}`, Buffer.byteLength(a) + 1));
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) add(k, Buffer.byteLength(k) + Buffer.byteLength(v) + 2);
+  return size;
 }
 
 /**
@@ -45,22 +84,34 @@ function cwdProblem(cwd: string | null): string | null {
  */
 export async function startProcess(command: Command, opts: ProcessOptions): Promise<RunningProcess | FailedStart> {
   const problem = cwdProblem(opts.cwd);
-  if (problem !== null) return { ok: false, outcome: spawnError(problem) };
+  if (problem !== null) return { ok: false, outcome: spawnError(problem.message, 0, problem.errno) };
   const [file, args] = typeof command === 'string' ? ['/bin/sh', ['-c', command]] : [command[0] ?? '', command.slice(1)];
+  const env = { ...process.env, ...opts.env };
   const startedAt = performance.now();
-  const child = spawn(file, args, {
-    cwd: opts.cwd ?? undefined,
-    env: { ...process.env, ...opts.env },
-    stdio: ['ignore', opts.fd, opts.fd],
-    // Own process group (and session), so a kill of -pgid reaches every grandchild, and a Ctrl-C
-    // meant for the scheduler's terminal does not reach the task.
-    detached: true,
+  const failedStart = (err: NodeJS.ErrnoException): FailedStart => ({
+    ok: false,
+    outcome: spawnError(startProblem(file, err, execSize(file, args, env)), Math.round(performance.now() - startedAt), err.code),
   });
-  const failed = new Promise<Error>((resolve) => child.once('error', resolve));
+  let child: ChildProcess;
+  try {
+    child = spawn(file, args, {
+      cwd: opts.cwd ?? undefined,
+      env,
+      stdio: ['ignore', opts.fd, opts.fd],
+      // Own process group (and session), so a kill of -pgid reaches every grandchild, and a Ctrl-C
+      // meant for the scheduler's terminal does not reach the task.
+      detached: true,
+    });
+  } catch (err) {
+    // Node throws (instead of emitting 'error') for exec failures other than ENOENT/EACCES/EAGAIN/
+    // EMFILE/ENFILE — E2BIG from a huge param, for one. Uncaught, it killed the worker before the
+    // attempt was reported, and the task was reassigned to the next worker, forever.
+    return failedStart(err as NodeJS.ErrnoException);
+  }
+  const failed = new Promise<NodeJS.ErrnoException>((resolve) => child.once('error', resolve));
   if (child.pid === undefined) {
     // libuv reports exec failures synchronously but Node delivers them as an 'error' event.
-    const err = await failed;
-    return { ok: false, outcome: spawnError(`cannot start ${JSON.stringify(file)}: ${err.message}`, Math.round(performance.now() - startedAt)) };
+    return failedStart(await failed);
   }
   // Read now: the leader cannot be reaped before this synchronous code yields to the event loop.
   const processStart = processStartTime(child.pid);

@@ -30,6 +30,8 @@ interface Attempt {
   pgid: number | null;
   /** A kill that arrived while no process ran (just before spawn, between phases); applied at the next spawn. */
   pendingKill: KillMessage | null;
+  /** The command's process started (`spawned` sent), or its outcome was sent: a crash need not report a failed start. */
+  settled: boolean;
   done: Promise<void>;
 }
 let current: Attempt | null = null;
@@ -65,6 +67,7 @@ async function runPhase(req: RunMessage, phase: 'command' | 'validate', command:
   const { pid, processStart } = started;
   send({ type: phase === 'command' ? 'spawned' : 'validating', key: req.key, attempt: req.attempt, pid, pgid: pid, processStart });
   if (current !== null) {
+    current.settled = true;
     current.pgid = pid;
     const pending = current.pendingKill;
     current.pendingKill = null;
@@ -95,6 +98,7 @@ async function runAttempt(req: RunMessage): Promise<void> {
   }
   try {
     const outcome = await runPhase(req, 'command', req.command, fd);
+    if (current !== null) current.settled = true;
     send({ type: 'outcome', key: req.key, attempt: req.attempt, phase: 'command', outcome });
     if (outcome.kind !== 'exit' || outcome.exit_code !== 0 || req.validate === null || stopping) return;
     log(fd, `\n--- cairn: validate ${JSON.stringify(req.validate)} ---\n`);
@@ -113,7 +117,7 @@ function onRun(msg: RunMessage): void {
     return;
   }
   const req: RunMessage = { ...msg, cwd: msg.cwd ?? null, validate: msg.validate ?? null };
-  const attempt: Attempt = { key: req.key, attempt: req.attempt, pgid: null, pendingKill: null, done: Promise.resolve() };
+  const attempt: Attempt = { key: req.key, attempt: req.attempt, pgid: null, pendingKill: null, settled: false, done: Promise.resolve() };
   current = attempt;
   attempt.done = runAttempt(req)
     .catch((err: unknown) => crash(err))
@@ -163,13 +167,28 @@ async function shutdown(code: number): Promise<void> {
   process.exit(code);
 }
 
+let crashing = false;
+
 function crash(err: unknown): void {
+  if (crashing) return;
+  crashing = true;
   process.stderr.write(`cairn worker ${process.pid} crashed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  const attempt = current;
   try {
-    if (current?.pgid != null) signalGroup(current.pgid, 'SIGKILL');
-  } finally {
-    process.exit(70);
+    if (attempt?.pgid != null) signalGroup(attempt.pgid, 'SIGKILL');
+  } catch {
+    // The group is gone already; exiting matters more.
   }
+  // MUST: an attempt whose process never started is reported as a failed start before this worker
+  // exits. A worker that just died gets its task reassigned without spending a retry, so a start that
+  // kills its worker every time would otherwise go round the workers for ever.
+  if (attempt !== null && !attempt.settled) {
+    const message = `the worker crashed while starting the task: ${err instanceof Error ? err.message : String(err)}`;
+    const errno = (err as NodeJS.ErrnoException | null)?.code;
+    send({ type: 'outcome', key: attempt.key, attempt: attempt.attempt, phase: 'command', outcome: spawnError(message, 0, typeof errno === 'string' ? errno : undefined) });
+  }
+  // Bounded: the scheduler may be gone, and a crashed worker must not linger.
+  void Promise.race([lastSend, sleep(1_000)]).finally(() => process.exit(70));
 }
 
 function main(): void {

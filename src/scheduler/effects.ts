@@ -1,10 +1,11 @@
 import { Decision } from '../model/decision.js';
-import { decide, workerShutdown } from '../model/decide.js';
+import { workerShutdown } from '../model/decide.js';
 import type { Task, TaskOutcome } from '../model/types.js';
 import { splitKey, taskKey } from '../model/types.js';
 import { killGroup, type OutcomeMessage, type SpawnedMessage } from '../runner/index.js';
 import type { Engine } from './engine.js';
 import type { Effect, WorkerRuntime } from './plan.js';
+import { DeathRow } from './restarts.js';
 
 /**
  * Carries out the plan's effects: starts attempts on workers, kills timed-out and cancelled ones,
@@ -12,7 +13,14 @@ import type { Effect, WorkerRuntime } from './plan.js';
  * `decide` and the store; every process through runner/.
  */
 export class Executor {
-  constructor(private readonly e: Engine) {}
+  /** Worker deaths in a row: they pace the replacements and, at the limit, stop the run. */
+  private readonly deaths: DeathRow;
+  /** Waits before a replacement starts; each wakes early (and the replacement is dropped) on stop. */
+  private readonly pauses = new Set<() => void>();
+
+  constructor(private readonly e: Engine) {
+    this.deaths = new DeathRow(e.store.config);
+  }
 
   run(effect: Exclude<Effect, { kind: 'wake_at' }>): void {
     switch (effect.kind) {
@@ -32,7 +40,10 @@ export class Executor {
         w.unresponsiveSince = null;
         return this.track(`health:${w.id}`, this.e.commit({ kind: 'worker_recovered', worker_id: w.id }));
       }
-      case 'shutdown': return void this.replace(effect.worker, effect.trigger, effect.reassign, effect.restart);
+      case 'shutdown': {
+        const death = effect.trigger === 'unresponsive' ? `worker ${effect.worker} stopped answering (no heartbeat)` : null;
+        return void this.replace(effect.worker, effect.trigger, effect.reassign, effect.restart, death);
+      }
       default: {
         const never: never = effect;
         throw new Error(`unknown effect ${JSON.stringify(never)}`);
@@ -51,7 +62,11 @@ export class Executor {
   }
 
   async startWorker(id: string): Promise<void> {
-    const pid = await this.e.pool.start(id);
+    await this.adopt(id, await this.e.pool.start(id));
+  }
+
+  /** Records a worker process that started and makes it available for tasks. */
+  private async adopt(id: string, pid: number): Promise<void> {
     const w: WorkerRuntime = { id, phase: 'up', key: null, attempt: 0, pgid: null, deadline: null, lastHeartbeat: this.e.clock(), unresponsiveSince: null, killing: null, holds: {} };
     this.e.rt.workers.set(id, w);
     await this.e.commit({ kind: 'worker_start', worker_id: id, pid, scheduler_id: this.e.id });
@@ -71,10 +86,10 @@ export class Executor {
       if (w && w.key === m.key) w.pgid = m.pgid ?? w.pgid;
     });
     pool.on('outcome', (id, m) => this.outcome(id, m));
-    pool.on('exit', (id) => {
+    pool.on('exit', (id, code, signal) => {
       const w = this.e.rt.workers.get(id);
       if (!w || w.phase === 'stopping' || this.e.isStopping) return;
-      void this.replace(id, 'worker_exited', true, false);
+      void this.replace(id, 'worker_exited', true, false, this.deathCause(id, code, signal));
     });
   }
 
@@ -133,6 +148,8 @@ export class Executor {
     // A worker being stopped or replaced reports the kill of its task: that is not the task's failure
     // (replace() reassigns it, or counts the lost worker against it, through workerShutdown).
     if (!w || w.phase === 'stopping' || w.key !== m.key || w.attempt !== m.attempt || this.e.isStopping) return;
+    // A worker that reports how an attempt ended works: worker deaths before it were not a crash loop.
+    this.deaths.reset();
     const [ws, id] = splitKey(m.key);
     let outcome: TaskOutcome = m.outcome;
     if (w.killing === 'timeout') outcome = { ...outcome, kind: 'timeout', message: `ran past its timeout and was killed (${outcome.signal ?? 'exit ' + String(outcome.exit_code)})` };
@@ -142,9 +159,8 @@ export class Executor {
     const started = this.e.rt.inFlight.has(`start:${m.key}`);
     const cmd = { kind: 'task_outcome', workstream_id: ws, task_id: id, attempt: m.attempt, phase: m.phase, outcome } as const;
     const p = started && m.phase === 'command' && !ok && outcome.kind === 'spawn_error'
-      // Nothing ever ran: record the start and the spawn error together.
-      ? this.e.store.commit((s) => [...decide(s, { kind: 'task_start', workstream_id: ws, task_id: id, worker_id: workerId, pid: null, pgid: null, process_start: null, scheduler_id: this.e.id, deadline: null }, { now: this.e.clock() })])
-        .then(() => this.e.commit(cmd))
+      // Nothing ever ran: record the start and the spawn error together, in one decision.
+      ? this.e.commit({ kind: 'task_start_failed', workstream_id: ws, task_id: id, worker_id: workerId, scheduler_id: this.e.id, outcome })
         .finally(() => this.endStart(m.key))
       : this.e.commit(cmd);
     if (final) {
@@ -167,8 +183,12 @@ export class Executor {
     else this.e.pool.kill(workerId, 'SIGTERM', grace);
   }
 
-  /** Stops a worker for good (unresponsive too long, exited, or on request) and starts its replacement. */
-  private async replace(id: string, trigger: string, reassign: boolean, sameId: boolean): Promise<void> {
+  /**
+   * Stops a worker for good (unresponsive too long, exited, or on request) and starts its replacement.
+   * A worker that died (`death` says how) is replaced after a backoff that grows with the deaths in a
+   * row; at worker_deaths_limit the run stops with WORKERS_FAILING instead (DeathRow).
+   */
+  private async replace(id: string, trigger: string, reassign: boolean, sameId: boolean, death: string | null = null): Promise<void> {
     const w = this.e.rt.workers.get(id);
     if (!w || w.phase === 'stopping') return;
     w.phase = 'stopping';
@@ -184,7 +204,8 @@ export class Executor {
       this.e.rt.workers.delete(id);
       if (!this.e.isStopping) {
         const next = sameId ? id : nextWorkerId(this.e.store.state.workerIds());
-        await this.startWorker(next);
+        if (death === null) await this.startWorker(next);
+        else await this.restart(id, death, next);
       }
     } catch (err) {
       this.e.fail(err);
@@ -194,8 +215,57 @@ export class Executor {
     }
   }
 
+  /** Starts `next` in place of worker `dead`, after the backoff; a replacement that fails to start is one more death. */
+  private async restart(dead: string, cause: string, next: string): Promise<void> {
+    let [worker, why] = [dead, cause];
+    for (;;) {
+      const wait = this.deaths.died(worker, why);
+      if (wait === null) {
+        this.e.fail(this.deaths.error((w) => this.e.store.paths.workerLog(w)));
+        return;
+      }
+      await this.pause(wait);
+      if (this.e.isStopping) return;
+      let pid: number;
+      try {
+        pid = await this.e.pool.start(next);
+      } catch (err) {
+        [worker, why] = [next, `worker ${next} did not start: ${(err as Error).message}`];
+        continue;
+      }
+      await this.adopt(next, pid);
+      return;
+    }
+  }
+
+  private pause(ms: number): Promise<void> {
+    if (ms <= 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.pauses.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.pauses.add(done);
+    });
+  }
+
+  /** How a worker died, for the operator: its exit, and the crash its log reports if any. */
+  private deathCause(id: string, code: number | null, signal: NodeJS.Signals | null): string {
+    const how = `worker ${id} exited (${signal !== null ? `signal ${signal}` : `code ${code}`})`;
+    let crash: string | undefined;
+    try {
+      crash = this.e.store.workerLogTail(id, 40)?.lines.filter((l) => / crashed: /.test(l)).pop();
+    } catch {
+      // The log is only a clue; the exit status is the cause.
+    }
+    return crash === undefined ? how : `${how}: ${crash.trim()}`;
+  }
+
   /** Ctrl-C: stop every worker (they kill their tasks) and requeue what was running, no retry spent. */
   async stopAll(reason: string): Promise<void> {
+    for (const wake of [...this.pauses]) wake();
     const ids = [...this.e.rt.workers.keys()];
     for (const w of this.e.rt.workers.values()) w.phase = 'stopping';
     await this.e.pool.stopAll();

@@ -22,6 +22,9 @@ export interface Config {
   lock_timeout_ms: number;
   retry_base_seconds: number;
   retry_cap_seconds: number;
+  worker_restart_base_ms: number;
+  worker_restart_cap_ms: number;
+  worker_deaths_limit: number;
 }
 
 /** The settings cairn uses when config.json, flags and environment say nothing. */
@@ -43,6 +46,11 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   lock_timeout_ms: 15_000,
   retry_base_seconds: 1,
   retry_cap_seconds: 300,
+  // A worker that died is replaced after base · 2^(deaths in a row − 1), at most the cap; at the
+  // limit `cairn run` stops (exit 1) instead of feeding a crash loop: 0.1 + 0.2 + … + 1.6 s, then stop.
+  worker_restart_base_ms: 100,
+  worker_restart_cap_ms: 5_000,
+  worker_deaths_limit: 6,
 });
 
 /** How many workers `cairn run` starts when neither a flag, CAIRN_WORKERS nor config.json says. */
@@ -92,6 +100,9 @@ export const CONFIG_SCHEMA: JsonSchema = {
     lock_timeout_ms: int('How long a command waits for the state lock before it gives up with exit 4.', 0, 'lock_timeout_ms'),
     retry_base_seconds: seconds('Backoff base for tasks whose spec does not set one.', 'retry_base_seconds'),
     retry_cap_seconds: seconds('Backoff cap for tasks whose spec does not set one; must be >= retry_base_seconds.', 'retry_cap_seconds'),
+    worker_restart_base_ms: int('A worker that died (or stopped answering) is replaced after this times 2^(deaths in a row - 1).', 0, 'worker_restart_base_ms'),
+    worker_restart_cap_ms: int('The longest wait before replacing a worker that died.', 0, 'worker_restart_cap_ms'),
+    worker_deaths_limit: int('After this many worker deaths in a row (no task attempt ending in between), cairn run stops with exit 1 and names the worker logs; the tasks stay as the log has them.', 1, 'worker_deaths_limit'),
   },
   additionalProperties: false,
 };

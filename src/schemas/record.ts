@@ -19,6 +19,7 @@ const OUTCOME = closedObject(
     signal: { description: 'Signal that ended the process (SIGTERM, SIGKILL, …), or null.', type: ['string', 'null'] },
     duration_ms: { description: 'Wall time of the attempt in milliseconds.', type: 'number', minimum: 0 },
     message: { description: 'A short human explanation (the spawn error, the timeout), or null.', type: ['string', 'null'] },
+    errno: { description: 'For a spawn_error the OS reported: its error code (E2BIG, ENOENT, EACCES, …). Absent otherwise and in older logs.', type: 'string', pattern: '^E[A-Z0-9]+$' },
   },
   ['kind', 'exit_code', 'signal', 'duration_ms', 'message'],
 );

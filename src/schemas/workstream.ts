@@ -58,7 +58,7 @@ function defaultable(): Record<string, JsonSchema> {
       pattern: NO_NUL_PATTERN,
     },
     env: {
-      description: 'Extra environment variables for the command. Numbers and booleans are turned into strings. A task\'s env is merged over the defaults\' env. Names starting with CAIRN_ are reserved.',
+      description: 'Extra environment variables for the command. Numbers and booleans are turned into strings. A task\'s env is merged over the defaults\' env. Names starting with CAIRN_ are reserved. NAME=value is at most 128 KiB (Linux MAX_ARG_STRLEN), like each argument of the command.',
       type: 'object',
       propertyNames: { description: 'A portable variable name.', pattern: ENV_NAME_PATTERN.source },
       additionalProperties: { description: 'The value (a number or boolean is written as JSON writes it).', type: scalar, pattern: NO_NUL_PATTERN },
@@ -102,7 +102,7 @@ export const WORKSTREAM_SCHEMA: JsonSchema = {
     $schema: { description: 'The schema this file follows, for editors; ignored by cairn.', type: 'string' },
     id: idString(`Workstream id, matching ${ID_PATTERN.source}. Default: ws-<ULID>.`),
     params: {
-      description: `Parameters given to every task as environment variables CAIRN_PARAM_<NAME>, NAME upper-cased (channel -> CAIRN_PARAM_CHANNEL); two names that differ only in case are an error. Names match ${PARAM_NAME_PATTERN.source}. Numbers and booleans are turned into strings. Default {}.`,
+      description: `Parameters given to every task as environment variables CAIRN_PARAM_<NAME>, NAME upper-cased (channel -> CAIRN_PARAM_CHANNEL); two names that differ only in case are an error. Names match ${PARAM_NAME_PATTERN.source}. Numbers and booleans are turned into strings. As a variable (CAIRN_PARAM_NAME=value) each is at most 128 KiB (Linux MAX_ARG_STRLEN), and a task's params, env and command together at most 2 MiB (ARG_MAX): pass large data in a file. Default {}.`,
       type: 'object',
       propertyNames: { description: 'A param name.', pattern: PARAM_NAME_PATTERN.source },
       additionalProperties: { description: 'The value (a number or boolean is written as JSON writes it).', type: scalar, pattern: NO_NUL_PATTERN },

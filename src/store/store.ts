@@ -14,6 +14,7 @@ import { StatePaths, stampOf } from './paths.js';
 import { checkRoot } from './root.js';
 import { bufferedCryptoPrng } from './ulid-prng.js';
 import { openWorkerLog, prepareTaskLog, removeStaleTemps, writeWorkersFile } from './runtime-files.js';
+import { workerLogTail } from './recovery-files.js';
 
 export interface StoreOptions {
   fs?: FsLayer;
@@ -303,6 +304,11 @@ export class Store {
 
   openWorkerLog(workerId: string): number {
     return openWorkerLog(this.io, this.paths, workerId);
+  }
+
+  /** The last `lines` lines of a worker's own stderr log (logs/_workers/<id>.log); null when it has none. */
+  workerLogTail(workerId: string, lines: number): { path: string; lines: string[] } | null {
+    return workerLogTail(this.io, this.paths, workerId, lines);
   }
 
   writeWorkers(doc: unknown): void {
