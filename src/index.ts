@@ -16,7 +16,7 @@ export { init } from './api/init.js';
 export { submit, loadSpec, type SubmitResult } from './api/submit.js';
 export { status, type StatusOptions } from './api/status.js';
 export { showTask, showDependencies } from './api/tasks.js';
-export { events } from './api/events.js';
+export { events, streamEvents, type EventQuery } from './api/events.js';
 export { validateState, type ValidateReport } from './api/validate.js';
 export { restoreState, type RestoreOptions, type RestoreResult } from './api/restore.js';
 export type { ActionOptions, ActionResult, RecordView, TaskTarget, DebugResult, RollbackOptions, WorkerRequestOptions, RepairResult, FailureReport, TaskDiagnosis, PlanStep, DagFormat, Change } from './api/recovery/index.js';
