@@ -22,8 +22,9 @@ export function readRecords(io: FsLayer, file: string, f: RecordFilter = {}): { 
   const out: LogRecord[] = [];
   const since = f.sinceSeq ?? 0;
   const types = f.types && f.types.length > 0 ? new Set(f.types) : null;
+  const maybe = rawFilter(f);
   const scan = scanLog(io, file, LOG_START, (buf, start, end, seq) => {
-    if (seq <= since) return;
+    if (seq <= since || !maybe(buf, start, end)) return;
     const r = JSON.parse(buf.toString('utf8', start, end)) as LogRecord;
     if (types && !types.has(r.type)) return;
     if (f.workstreamId !== undefined && r.workstream_id !== f.workstreamId) return;
@@ -35,6 +36,25 @@ export function readRecords(io: FsLayer, file: string, f: RecordFilter = {}): { 
   if (scan.problem?.kind === 'corrupt') throw corruptError(scan.problem);
   const records = f.last !== undefined ? out.slice(-f.last) : out;
   return { records, lastSeq: scan.end.seq };
+}
+
+/**
+ * A test on a line's bytes that every match passes, so most lines are skipped before JSON.parse:
+ * the codec writes compact JSON, and ids and type names need no escaping, so a record of task
+ * `t` holds the bytes `"task_id":"t"`. Lines that pass are still parsed and checked exactly.
+ */
+function rawFilter(f: RecordFilter): (buf: Buffer, start: number, end: number) => boolean {
+  const all: Buffer[] = [];
+  if (f.workstreamId !== undefined) all.push(Buffer.from(`"workstream_id":${JSON.stringify(f.workstreamId)}`));
+  if (f.taskId !== undefined) all.push(Buffer.from(`"task_id":${JSON.stringify(f.taskId)}`));
+  if (f.workerId !== undefined) all.push(Buffer.from(`"worker_id":${JSON.stringify(f.workerId)}`));
+  const anyType = f.types && f.types.length > 0 ? f.types.map((t) => Buffer.from(`"type":${JSON.stringify(t)}`)) : null;
+  if (all.length === 0 && !anyType) return () => true;
+  return (buf, start, end) => {
+    // Searched within the line only: indexOf on the whole chunk would run past it to the chunk's end.
+    const line = buf.subarray(start, end);
+    return all.every((n) => line.includes(n)) && (!anyType || anyType.some((n) => line.includes(n)));
+  };
 }
 
 /** Records read per slice by streamRecords: a few MiB, so a turn of the event loop comes often. */
@@ -51,9 +71,10 @@ export async function streamRecords(io: FsLayer, file: string, f: RecordFilter, 
   const types = f.types && f.types.length > 0 ? new Set(f.types) : null;
   let kept: LogRecord[] = [];
   let pos: LogPosition = LOG_START;
+  const maybe = rawFilter(f);
   for (;;) {
     const slice = scanLogSlice(io, file, pos, SLICE_RECORDS, (buf, start, end, seq) => {
-      if (seq <= since) return;
+      if (seq <= since || !maybe(buf, start, end)) return;
       const r = JSON.parse(buf.toString('utf8', start, end)) as LogRecord;
       if (types && !types.has(r.type)) return;
       if (f.workstreamId !== undefined && r.workstream_id !== f.workstreamId) return;
