@@ -6,6 +6,7 @@ import type * as Recovery from './api/recovery/index.js';
 import type * as RunApi from './api/run.js';
 
 export { CairnError, EXIT, exitCodeFor, type ErrorCode } from './errors.js';
+export { VERSION } from './version.js';
 export { RECORD_TYPES, type RecordType } from './model/catalogue.js';
 export { TASK_TRANSITIONS, WORKSTREAM_TRANSITIONS, WORKER_TRANSITIONS } from './model/transitions.js';
 export type { LogRecord, Task, Workstream, Worker, Resource, TaskOutcome, WorkstreamSpec } from './model/types.js';

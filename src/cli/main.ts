@@ -1,5 +1,5 @@
 import yargs, { type Argv, type CommandModule } from 'yargs';
-import { CairnError } from '../index.js';
+import { CairnError, VERSION } from '../index.js';
 import { report } from './output.js';
 import { COMMANDS } from './commands/index.js';
 import { guardStdio } from './pipes.js';
@@ -24,7 +24,7 @@ export async function main(argv: string[]): Promise<void> {
     .recommendCommands()
     .help()
     .alias('h', 'help')
-    .version(false)
+    .version('version', 'Print cairn\'s version and exit', VERSION)
     .wrap(Math.min(110, process.stdout.columns ?? 100))
     .epilogue('Exit codes: 0 done · 1 ran, outcome is a failure · 2 bad input, nothing changed · 3 state damaged, cairn refuses to write · 4 busy · 130 interrupted')
     .fail((msg, err) => {
