@@ -62,7 +62,7 @@ function checkTypes(types: readonly string[] | undefined): void {
     const near = closest(t, Object.keys(RECORD_TYPES));
     throw new CairnError('BAD_INPUT', `no record type ${JSON.stringify(t)}`, {
       details: { type: t, closest: near },
-      hint: `Did you mean: ${near.join(', ')}? The record types are listed in .state/README.md.`,
+      hint: `Did you mean: ${near.join(', ')}? Every record type has a schema in schemas/records/<type>.schema.json.`,
     });
   }
 }
