@@ -6,6 +6,7 @@ import type * as Recovery from './api/recovery/index.js';
 import type * as RunApi from './api/run.js';
 
 export { CairnError, EXIT, exitCodeFor, fromSystemError, type ErrorCode } from './errors.js';
+export { VERSION } from './version.js';
 export { RECORD_TYPES, type RecordType } from './model/catalogue.js';
 export { TASK_TRANSITIONS, WORKSTREAM_TRANSITIONS, WORKER_TRANSITIONS } from './model/transitions.js';
 export type { LogRecord, Task, Workstream, Worker, Resource, TaskOutcome, WorkstreamSpec } from './model/types.js';
@@ -16,7 +17,7 @@ export { init } from './api/init.js';
 export { submit, loadSpec, type SubmitResult } from './api/submit.js';
 export { status, type StatusOptions } from './api/status.js';
 export { showTask, showDependencies } from './api/tasks.js';
-export { events } from './api/events.js';
+export { events, streamEvents, type EventQuery } from './api/events.js';
 export { validateState, type ValidateReport } from './api/validate.js';
 export { restoreState, type RestoreOptions, type RestoreResult } from './api/restore.js';
 export type { ActionOptions, ActionResult, RecordView, TaskTarget, DebugResult, RollbackOptions, WorkerRequestOptions, RepairResult, FailureReport, TaskDiagnosis, PlanStep, DagFormat, Change } from './api/recovery/index.js';

@@ -170,7 +170,8 @@ describe('cancel-task', () => {
     assert.equal(r.code, 0, r.err);
     const recs = since(S, seq);
     assert.deepEqual(recs.map((x) => `${x.type} ${x.task_id ?? ''} ${x.trigger ?? ''}`), [
-      'task_cancelled a operator', 'task_cancelled b cascade', 'task_cancelled c cascade', 'workstream_completed  ',
+      // Every task cancelled: the workstream ends cancelled, not completed (issue 11).
+      'task_cancelled a operator', 'task_cancelled b cascade', 'task_cancelled c cascade', 'workstream_cancelled  all_tasks_cancelled',
     ]);
     const again = cli(S, ['cancel-task', '--task-id', 'cc/a', '--cascade', '--yes', '--json']);
     assert.equal(again.code, 0);

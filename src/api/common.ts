@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os';
 import { CairnError, fromSystemError } from '../errors.js';
 import { Store, type StoreOptions } from '../store/store.js';
 import type { FsLayer } from '../store/fsio.js';
@@ -20,8 +21,23 @@ export function stateDirOf(o: CommonOptions): string {
   return o.stateDir ?? process.env.CAIRN_STATE_DIR ?? '.state';
 }
 
+/**
+ * Who acts: --operator, else $CAIRN_OPERATOR, $USER, $LOGNAME, else the OS account running cairn
+ * (cron and containers often set no $USER); empty values count as unset.
+ */
 export function operatorOf(o: CommonOptions): string {
-  return o.operator ?? process.env.CAIRN_OPERATOR ?? process.env.USER ?? process.env.LOGNAME ?? 'unknown';
+  const given = [o.operator, process.env.CAIRN_OPERATOR, process.env.USER, process.env.LOGNAME].find((v) => v !== undefined && v !== '');
+  return given ?? osUser();
+}
+
+function osUser(): string {
+  try {
+    const name = userInfo().username;
+    if (name) return name;
+  } catch {
+    // No passwd entry for this uid (a container's arbitrary uid): the uid still names the account.
+  }
+  return `uid:${process.getuid?.() ?? 'unknown'}`;
 }
 
 export function openStore(o: CommonOptions, extra: StoreOptions = {}): Promise<Store> {

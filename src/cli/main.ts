@@ -1,7 +1,8 @@
 import yargs, { type Argv, type CommandModule } from 'yargs';
-import { CairnError } from '../index.js';
+import { CairnError, VERSION } from '../index.js';
 import { report } from './output.js';
 import { COMMANDS } from './commands/index.js';
+import { guardStdio } from './pipes.js';
 
 /**
  * The `cairn` binary: global flags and exit codes of DESIGN §6; every command is one module in
@@ -9,6 +10,7 @@ import { COMMANDS } from './commands/index.js';
  */
 export async function main(argv: string[]): Promise<void> {
   const json = argv.includes('--json');
+  guardStdio();
   let cli: Argv = yargs(argv)
     .scriptName('cairn')
     .usage('$0 <command> [options]\n\nA filesystem state-machine orchestrator: runs DAGs of shell tasks, records every change in .state/transitions.jsonl, and recovers from anything.')
@@ -22,7 +24,7 @@ export async function main(argv: string[]): Promise<void> {
     .recommendCommands()
     .help()
     .alias('h', 'help')
-    .version(false)
+    .version('version', 'Print cairn\'s version and exit', VERSION)
     .wrap(Math.min(110, process.stdout.columns ?? 100))
     .epilogue('Exit codes: 0 done · 1 ran, outcome is a failure · 2 bad input, nothing changed · 3 state damaged, cairn refuses to write · 4 busy · 130 interrupted')
     .fail((msg, err) => {

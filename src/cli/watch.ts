@@ -1,11 +1,13 @@
 import { watch } from 'chokidar';
 import { status, type StatusOptions } from '../index.js';
+import { onStdoutClosed, stdoutClosed } from './pipes.js';
 import { LiveView } from './progress.js';
 import { renderStatus } from './render.js';
 
 /**
  * `cairn status --watch`: redraws the status in place whenever the state folder changes (chokidar),
- * and at least every second, since a change event can be missed. Ends on Ctrl-C.
+ * and at least every second, since a change event can be missed. Ends on Ctrl-C, or quietly when
+ * stdout's reader goes away (`cairn status --watch | head`).
  */
 export async function watchStatus(o: StatusOptions): Promise<void> {
   const dir = o.stateDir ?? '.state';
@@ -13,7 +15,7 @@ export async function watchStatus(o: StatusOptions): Promise<void> {
   // On a terminal: the same live view as `cairn run`; otherwise the full status on each change.
   const view = process.stdout.isTTY ? new LiveView(process.stdout) : null;
   const draw = async () => {
-    if (pending) return;
+    if (pending || stdoutClosed()) return;
     pending = true;
     try {
       const s = await status(o);
@@ -33,6 +35,7 @@ export async function watchStatus(o: StatusOptions): Promise<void> {
     const stop = () => resolve();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+    onStdoutClosed(stop);
   });
   clearInterval(timer);
   await watcher.close();

@@ -14,9 +14,9 @@ interface Entry {
 export const RECORD_TYPES = {
   workstream_submitted: { entity: 'workstream', severity: 'info', description: 'A workstream and all its tasks were accepted from a spec; tasks start pending.' },
   workstream_started: { entity: 'workstream', severity: 'info', description: 'The first task of a pending workstream was queued.' },
-  workstream_completed: { entity: 'workstream', severity: 'info', description: 'Every task is completed, skipped or cancelled; the workstream moves to the archive.' },
+  workstream_completed: { entity: 'workstream', severity: 'info', description: 'Every task is completed, skipped or cancelled, and not all of them cancelled; the workstream moves to the archive.' },
   workstream_failed: { entity: 'workstream', severity: 'critical', description: 'A critical task failed, or nothing can make progress while a task is failed or blocked.' },
-  workstream_cancelled: { entity: 'workstream', severity: 'warning', description: 'An operator cancelled the whole workstream.' },
+  workstream_cancelled: { entity: 'workstream', severity: 'warning', description: 'Every task of the workstream was cancelled (trigger all_tasks_cancelled); it moves to the archive.' },
   workstream_reopened: { entity: 'workstream', severity: 'warning', description: 'A recovery brought a failed or cancelled workstream back from the archive.' },
   workstream_rolled_back: { entity: 'workstream', severity: 'warning', description: 'Task states were reset to a checkpoint; names the checkpoint seq.' },
   workstream_resumed: { entity: 'workstream', severity: 'warning', description: 'An operator resumed a workstream, optionally from a task and with changed params.' },

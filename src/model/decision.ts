@@ -134,7 +134,10 @@ export class Decision {
     }
     const done = c.completed + c.skipped + c.cancelled;
     const now = this.draft.workstream(wsId)!;
-    if (done === total) {
+    if (done === total && c.cancelled === total) {
+      // Nothing was done at all: calling that "completed" would tell a dashboard or a script the work happened.
+      this.emit({ type: 'workstream_cancelled', workstream_id: wsId, from: now.state, to: 'cancelled', trigger: 'all_tasks_cancelled' });
+    } else if (done === total) {
       this.emit({ type: 'workstream_completed', workstream_id: wsId, from: now.state, to: 'completed' });
     } else if (active === 0) {
       // Nothing runs or waits for a worker, and the rest cannot start: stuck behind a failure.

@@ -1,5 +1,6 @@
 import { CairnError } from '../errors.js';
-import { sortProblems, type Problem } from '../schemas/ajv.js';
+import { duplicateKeys } from '../log/duplicate-keys.js';
+import { jsonPath, sortProblems, type Problem } from '../schemas/ajv.js';
 import { findForbiddenKeys } from '../schemas/forbidden.js';
 import { validateWith } from '../schemas/validate.js';
 import { TASK_DEFAULTS, WORKSTREAM_SCHEMA } from '../schemas/workstream.js';
@@ -47,10 +48,15 @@ export function parseSpecText(text: string, file: string, opts: ParseSpecOptions
       hint: `Fix the JSON syntax of ${file} (a missing comma or quote, or a trailing comma, is usual).`,
     });
   }
-  return parseChecked(input, opts, file);
+  // JSON.parse kept the last of any repeated key; which one the author meant is anyone's guess.
+  const repeated: Problem[] = duplicateKeys(text).map((d) => ({
+    path: jsonPath([...d.path, d.key]),
+    message: `duplicate key ${JSON.stringify(d.key)}: JSON keeps only the last one, so what it means is ambiguous; write it once`,
+  }));
+  return parseChecked(input, opts, file, repeated);
 }
 
-function parseChecked(input: unknown, opts: ParseSpecOptions, what: string): WorkstreamSpec {
+function parseChecked(input: unknown, opts: ParseSpecOptions, what: string, repeated: Problem[] = []): WorkstreamSpec {
   const retry = {
     base: opts.config?.retry_base_seconds ?? TASK_DEFAULTS.retry_base_seconds,
     cap: opts.config?.retry_cap_seconds ?? TASK_DEFAULTS.retry_cap_seconds,
@@ -59,7 +65,7 @@ function parseChecked(input: unknown, opts: ParseSpecOptions, what: string): Wor
   const forbiddenPaths = new Set(forbidden.map((p) => p.path));
   const schema = validateWith(WORKSTREAM_SCHEMA.$id as string, input).filter((p) => !forbiddenPaths.has(p.path));
   const semantic = isObj(input) ? checkSpecSemantics(input, retry) : { problems: [], cycles: [] };
-  const problems = [...forbidden, ...schema, ...semantic.problems];
+  const problems = [...repeated, ...forbidden, ...schema, ...semantic.problems];
   if (problems.length > 0 || semantic.cycles.length > 0) throw specError(what, input, problems, semantic.cycles);
   return normalize(input as Obj, opts.defaultId, retry);
 }

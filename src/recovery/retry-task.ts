@@ -1,4 +1,5 @@
 import { CairnError } from '../errors.js';
+import { SPEC_LIMITS } from '../schemas/workstream.js';
 import { resolveTask } from '../model/resolve.js';
 import type { StateView } from '../model/state.js';
 import type { Draft } from '../model/types.js';
@@ -45,10 +46,11 @@ export function decide(state: StateView, req: RetryTaskRequest, now: number): Dr
 }
 
 function checkNumbers(req: RetryTaskRequest): void {
-  if (req.timeoutSeconds !== undefined && !(Number.isFinite(req.timeoutSeconds) && req.timeoutSeconds > 0)) {
-    throw new CairnError('BAD_INPUT', `--timeout must be a positive number of seconds, got ${req.timeoutSeconds}`);
+  // The same bounds as a spec's (schemas/workstream.ts says why): a huge timeout would overflow the timer.
+  if (req.timeoutSeconds !== undefined && !(Number.isFinite(req.timeoutSeconds) && req.timeoutSeconds > 0 && req.timeoutSeconds <= SPEC_LIMITS.timeout_seconds)) {
+    throw new CairnError('BAD_INPUT', `--timeout must be a positive number of seconds, at most ${SPEC_LIMITS.timeout_seconds} (7 days), got ${req.timeoutSeconds}`);
   }
-  if (req.maxRetries !== undefined && !(Number.isInteger(req.maxRetries) && req.maxRetries >= 0)) {
-    throw new CairnError('BAD_INPUT', `--max-retries must be a whole number >= 0, got ${req.maxRetries}`);
+  if (req.maxRetries !== undefined && !(Number.isInteger(req.maxRetries) && req.maxRetries >= 0 && req.maxRetries <= SPEC_LIMITS.max_retries)) {
+    throw new CairnError('BAD_INPUT', `--max-retries must be a whole number from 0 to ${SPEC_LIMITS.max_retries}, got ${req.maxRetries}`);
   }
 }

@@ -1,4 +1,5 @@
 import { CairnError } from '../errors.js';
+import { SPEC_LIMITS } from '../schemas/workstream.js';
 import { resolveResource } from '../model/resolve.js';
 import type { StateView } from '../model/state.js';
 import type { Draft } from '../model/types.js';
@@ -17,8 +18,8 @@ export interface SetResourceLimitRequest extends Operator {
  */
 export function decide(state: StateView, req: SetResourceLimitRequest, now: number): Draft[] {
   const r = resolveResource(state, req.resource);
-  if (req.maxHolders !== null && !(Number.isInteger(req.maxHolders) && req.maxHolders >= 1)) {
-    throw new CairnError('BAD_INPUT', `--max-holders must be a whole number >= 1 or "unlimited", got ${String(req.maxHolders)}`);
+  if (req.maxHolders !== null && !(Number.isInteger(req.maxHolders) && req.maxHolders >= 1 && req.maxHolders <= SPEC_LIMITS.holders)) {
+    throw new CairnError('BAD_INPUT', `--max-holders must be a whole number from 1 to ${SPEC_LIMITS.holders}, or "unlimited", got ${String(req.maxHolders)}`);
   }
   if (r.max_holders === req.maxHolders) return [];
   const d = operatorDecision(state, now, req, 'set_resource_limit');

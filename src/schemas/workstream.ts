@@ -18,6 +18,24 @@ export const TASK_DEFAULTS = {
   cwd: null,
 } as const;
 
+/**
+ * Upper bounds of the counts and durations of a spec, so a huge value is refused (exit 2) instead of
+ * overflowing a timer: Node fires a setTimeout longer than 2^31-1 ms (24.8 days) at once.
+ * - timeout_seconds: 7 days. Tasks are meant to take minutes; a week is far past any real one and
+ *   well inside a timer's range.
+ * - retry_base_seconds, retry_cap_seconds: 1 day. A wait longer than that is a schedule, not a retry.
+ * - max_retries: 100. Each retry is an attempt with its own log; past 100 a task is broken, not unlucky.
+ * - priority: -1,000,000 to 1,000,000, plenty of room between levels and exact in every comparison.
+ * - max_holders and units: 1,000,000, more than any machine or cluster has slots.
+ */
+export const SPEC_LIMITS = {
+  timeout_seconds: 7 * 24 * 3600,
+  retry_seconds: 24 * 3600,
+  max_retries: 100,
+  priority: 1_000_000,
+  holders: 1_000_000,
+} as const;
+
 const scalar = ['string', 'number', 'boolean'];
 
 /** Task fields that `defaults` may also set. */
@@ -28,28 +46,34 @@ function defaultable(): Record<string, JsonSchema> {
       type: 'boolean',
     },
     priority: {
-      description: 'Among ready tasks, higher priority runs first (then the longer remaining path, then definition order). Default 0.',
+      description: `Among ready tasks, higher priority runs first (then the longer remaining path, then definition order). From -${SPEC_LIMITS.priority} to ${SPEC_LIMITS.priority}. Default 0.`,
       type: 'integer',
+      minimum: -SPEC_LIMITS.priority,
+      maximum: SPEC_LIMITS.priority,
     },
     timeout_seconds: {
-      description: 'Seconds an attempt may run before its process group gets SIGTERM, then SIGKILL; the attempt counts as failed (task_timed_out). null: no limit. Default null.',
+      description: `Seconds an attempt may run before its process group gets SIGTERM, then SIGKILL; the attempt counts as failed (task_timed_out). At most ${SPEC_LIMITS.timeout_seconds} (7 days). null: no limit. Default null.`,
       type: ['number', 'null'],
       exclusiveMinimum: 0,
+      maximum: SPEC_LIMITS.timeout_seconds,
     },
     max_retries: {
-      description: 'How many times a failed attempt is retried automatically before the task fails (so at most max_retries + 1 attempts). Default 3.',
+      description: `How many times a failed attempt is retried automatically before the task fails (so at most max_retries + 1 attempts). At most ${SPEC_LIMITS.max_retries}. Default 3.`,
       type: 'integer',
       minimum: 0,
+      maximum: SPEC_LIMITS.max_retries,
     },
     retry_base_seconds: {
-      description: 'Backoff base: retry n (from 0) waits min(retry_cap_seconds, retry_base_seconds * 2^n). Default: .state/config.json, else 1.',
+      description: `Backoff base: retry n (from 0) waits min(retry_cap_seconds, retry_base_seconds * 2^n). At most ${SPEC_LIMITS.retry_seconds} (1 day). Default: .state/config.json, else 1.`,
       type: 'number',
       minimum: 0,
+      maximum: SPEC_LIMITS.retry_seconds,
     },
     retry_cap_seconds: {
-      description: 'Longest wait between two attempts; must be >= retry_base_seconds. Default: .state/config.json, else 300.',
+      description: `Longest wait between two attempts; must be >= retry_base_seconds. At most ${SPEC_LIMITS.retry_seconds} (1 day). Default: .state/config.json, else 300.`,
       type: 'number',
       minimum: 0,
+      maximum: SPEC_LIMITS.retry_seconds,
     },
     cwd: {
       description: 'Working directory of the command; a relative path is taken from the directory cairn runs in. null: that directory. Default null.',
@@ -83,7 +107,7 @@ const task = closedObject(
       uniqueItems: true,
       items: idString('A resource name; the task takes one unit.'),
       propertyNames: idString('A resource name.'),
-      additionalProperties: { description: 'Units taken; at most the resource\'s max_holders.', type: 'integer', minimum: 1 },
+      additionalProperties: { description: `Units taken; at most the resource's max_holders (and ${SPEC_LIMITS.holders}).`, type: 'integer', minimum: 1, maximum: SPEC_LIMITS.holders },
     },
     ...defaultable(),
     validate: commandSchema('A command run after the command exits 0, on the same worker; the task completes only if it exits 0 too. A failed validation fails the task without automatic retry. null: none. Default null.', true),
@@ -114,9 +138,10 @@ export const WORKSTREAM_SCHEMA: JsonSchema = {
       propertyNames: idString('A resource name.'),
       additionalProperties: closedObject('A resource.', {
         max_holders: {
-          description: 'How many units may be held at once (1: a mutex). null: unlimited. Default 1.',
+          description: `How many units may be held at once (1: a mutex), at most ${SPEC_LIMITS.holders}. null: unlimited. Default 1.`,
           type: ['integer', 'null'],
           minimum: 1,
+          maximum: SPEC_LIMITS.holders,
         },
       }),
     },

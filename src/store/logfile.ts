@@ -95,6 +95,28 @@ export function scanLog(io: FsLayer, path: string, from: LogPosition, visit?: Li
 }
 
 /**
+ * Like scanLog from `from`, on this thread only, but stops at the first decision boundary after
+ * `maxRecords` records (`more`: the log goes on after `end`). A reader that streams a log of any
+ * size reads it in such slices and gives the event loop a turn between them.
+ */
+export function scanLogSlice(io: FsLayer, path: string, from: LogPosition, maxRecords: number, visit: LineVisitor): ScanResult & { more: boolean } {
+  let fd: number;
+  try {
+    fd = io.openSync(path, FLAGS.read);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { end: from, size: 0, records: 0, problem: null, ino: 0, more: false };
+    if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw unsafe(path);
+    throw e;
+  }
+  try {
+    const r = scanFd(io, fd, from, visit, (n) => n >= maxRecords);
+    return { end: r.end, size: r.size, records: r.records, problem: r.problem, ino: io.fstatSync(fd).ino, more: r.yielded === true };
+  } finally {
+    io.closeSync(fd);
+  }
+}
+
+/**
  * The one-thread scan. With `yieldAt`, it asks every YIELD_EVERY records, at a decision boundary,
  * whether to stop there (a long scan's second thread is ready) and then returns `yielded`.
  */

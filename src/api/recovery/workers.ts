@@ -68,7 +68,7 @@ async function awaitOutcome(store: Store, after: number, done: (r: LogRecord) =>
     store.refresh();
     const got = readRecords(store.io, store.paths.log, { sinceSeq: from }).records;
     if (got.length > 0) from = got[got.length - 1]!.seq;
-    seen.push(...got);
+    for (const r of got) seen.push(r); // not push(...got): a long stretch of records would overflow the stack
     if (seen.some(done)) return seen;
     await sleep(50);
   }

@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
-import { events, showDependencies, showTask, status, submit } from '../../index.js';
-import { common, emit, type GlobalArgs, table } from '../output.js';
+import { showDependencies, showTask, status, submit } from '../../index.js';
+import { common, emit, type GlobalArgs } from '../output.js';
 import { renderStatus } from '../render.js';
 
 interface SubmitArgs extends GlobalArgs { spec: string }
@@ -81,25 +81,5 @@ export const showDependenciesCommand: CommandModule<GlobalArgs, TaskArgs> = {
       'needed by:', ...(r.dependents.length ? r.dependents.map((d) => `  ${d.id}  ${d.state}`) : ['  (nothing)']),
       ...(r.waiting_on.length ? [`waiting on: ${r.waiting_on.join(', ')}`] : []),
     ].join('\n'));
-  },
-};
-
-interface EventsArgs extends GlobalArgs { type?: string[]; 'workstream-id'?: string; 'task-id'?: string; 'worker-id'?: string; 'since-seq'?: number; last?: number }
-export const eventsCommand: CommandModule<GlobalArgs, EventsArgs> = {
-  command: 'events',
-  describe: 'Read and filter the transitions log',
-  builder: (y) => y
-    .option('type', { type: 'string', array: true, describe: 'record types to keep (repeatable)' })
-    .option('workstream-id', { type: 'string' })
-    .option('task-id', { type: 'string' })
-    .option('worker-id', { type: 'string' })
-    .option('since-seq', { type: 'number', describe: 'only records after this seq' })
-    .option('last', { type: 'number', describe: 'only the last N matching records' }) as never,
-  handler: (a) => {
-    const r = events({ ...common(a), types: a.type, workstreamId: a['workstream-id'], taskId: a['task-id'], workerId: a['worker-id'], sinceSeq: a['since-seq'], last: a.last });
-    emit(a, r, () => table(r.records.map((x) => [
-      String(x.seq), x.ts, x.severity, x.type,
-      [x.workstream_id && x.task_id ? `${String(x.workstream_id)}/${String(x.task_id)}` : x.workstream_id ?? x.worker_id ?? x.resource_id ?? '', x.from !== undefined || x.to !== undefined ? `${String(x.from ?? '')}->${String(x.to ?? '')}` : '', x.operator ? `by ${x.operator}` : '', x.reason ? `"${x.reason}"` : ''].filter(Boolean).join(' '),
-    ])) || '(no matching records)');
   },
 };

@@ -1,4 +1,5 @@
-import { eventsCommand, showDependenciesCommand, showTaskCommand, statusCommand, submitCommand } from './basic.js';
+import { eventsCommand } from './events.js';
+import { showDependenciesCommand, showTaskCommand, statusCommand, submitCommand } from './basic.js';
 import { initCommand, restoreCommand, validateCommand } from './state.js';
 import { RECOVERY_COMMANDS } from './recovery/index.js';
 import { runCommand } from './run.js';

@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { CairnError, MAX_WORKERS, run } from '../../index.js';
 import { common, emit, type GlobalArgs } from '../output.js';
+import { stdoutClosed } from '../pipes.js';
 import { changeLine, LiveView, runSummary } from '../progress.js';
 
 interface RunArgs extends GlobalArgs { spec?: string; workers?: number }
@@ -29,7 +30,8 @@ export const runCommand: CommandModule<GlobalArgs, RunArgs> = {
         signal: ac.signal,
         onProgress: view ? (doc) => view.draw(doc) : undefined,
         onRecord: (rec) => {
-          if (!view && !a.json) {
+          // Once stdout's reader left (`cairn run | head`), the run goes on quietly: nothing is lost, only unseen.
+          if (!view && !a.json && !stdoutClosed()) {
             const line = changeLine(rec);
             if (line) process.stdout.write(line + '\n');
           }

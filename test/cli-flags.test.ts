@@ -1,0 +1,74 @@
+// Flags through the real CLI: `events` takes ids like every other tool and refuses what it cannot
+// know (exit 2, naming the closest); the operator has a real default; --version answers.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { cairn, cairnJson, said } from './helpers/cli.js';
+import { ROOT } from './helpers/paths.js';
+import { scratch } from './helpers/tmp.js';
+import { assertTreeUnchanged, readTree } from './helpers/tree.js';
+
+const state = join(scratch('cairn-flags-'), '.state');
+const sd = ['--state-dir', state];
+
+before(async () => {
+  const r = await cairn(['submit', join(ROOT, 'examples', 'hello.json'), ...sd]);
+  assert.equal(r.code, 0, said(r));
+});
+
+describe('events', () => {
+  it('takes --task-id as <workstream>/<task>, like every other tool', async () => {
+    const r = await cairnJson(['events', '--task-id', 'hello/fetch', ...sd]);
+    assert.equal(r.code, 0, said(r));
+    assert.ok(r.doc.records.length > 0, said(r));
+    assert.ok(r.doc.records.every((x: { workstream_id: string; task_id: string }) => x.workstream_id === 'hello' && x.task_id === 'fetch'), said(r));
+  });
+
+  it('takes a bare --task-id when it is unambiguous', async () => {
+    const bare = await cairnJson(['events', '--task-id', 'fetch', ...sd]);
+    const full = await cairnJson(['events', '--task-id', 'hello/fetch', ...sd]);
+    assert.equal(bare.code, 0, said(bare));
+    assert.deepEqual(bare.doc, full.doc);
+  });
+
+  const refused: [string, string[], string, RegExp][] = [
+    ['an unknown --type', ['--type', 'task_complete'], 'BAD_INPUT', /task_completed/],
+    ['an unknown --workstream-id', ['--workstream-id', 'helo'], 'UNKNOWN_WORKSTREAM', /hello/],
+    ['an unknown --task-id', ['--task-id', 'hello/fetc'], 'UNKNOWN_TASK', /hello\/fetch/],
+    ['an unknown --worker-id', ['--worker-id', 'w9'], 'UNKNOWN_WORKER', /.+/],
+    ['--since-seq abc', ['--since-seq', 'abc'], 'BAD_INPUT', /whole number/],
+    ['--since-seq -1', ['--since-seq', '-1'], 'BAD_INPUT', /whole number/],
+    ['--last 0', ['--last', '0'], 'BAD_INPUT', /whole number/],
+  ];
+  for (const [what, args, code, names] of refused) {
+    it(`refuses ${what} with exit 2 and ${code}, naming what to type, changing nothing`, async () => {
+      const before = readTree(state);
+      const r = await cairnJson(['events', ...args, ...sd]);
+      assert.equal(r.code, 2, said(r));
+      assert.equal(r.doc.error.code, code, said(r));
+      assert.match(`${r.doc.error.message} ${r.doc.error.hint}`, names, said(r));
+      assert.match(r.stderr, new RegExp(`error \\[${code}\\]`), said(r));
+      assertTreeUnchanged(before, readTree(state));
+    });
+  }
+});
+
+describe('the operator', () => {
+  it('defaults to the OS user name when $USER, $LOGNAME and $CAIRN_OPERATOR are unset', async () => {
+    const env = { USER: undefined, LOGNAME: undefined, CAIRN_OPERATOR: undefined };
+    const r = await cairn(['cancel-task', '--task-id', 'hello/report', '--reason', 'not needed', '--yes', ...sd], { env });
+    assert.equal(r.code, 0, said(r));
+    const e = await cairnJson(['events', '--type', 'task_cancelled', ...sd]);
+    assert.equal(e.doc.records.at(-1).operator, userInfo().username, said(e));
+  });
+});
+
+describe('cairn --version', () => {
+  it('prints the version of package.json and exits 0', async () => {
+    const r = await cairn(['--version']);
+    assert.equal(r.code, 0, said(r));
+    assert.equal(r.stdout.trim(), JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version);
+  });
+});
