@@ -6,7 +6,8 @@
 
 interface Frame {
   kind: 'object' | 'array';
-  path: (string | number)[];
+  /** Where this value sits in its parent (nothing for the top value). */
+  seg: string | number | undefined;
   keys: Set<string>;
   key: string | null;
   expectKey: boolean;
@@ -16,12 +17,15 @@ interface Frame {
 /** Every repeated key of valid JSON `text`: the path of the object holding it (as segments) and the key, in text order. */
 export function duplicateKeys(text: string): { path: (string | number)[]; key: string }[] {
   const out: { path: (string | number)[]; key: string }[] = [];
+  // Each frame keeps only its own segment, and a path is built only for a repeated key: copying the
+  // path into every frame made text nested 200,000 deep cost quadratic memory.
   const stack: Frame[] = [];
-  const childPath = (): (string | number)[] => {
+  const childSeg = (): string | number | undefined => {
     const top = stack[stack.length - 1];
-    if (!top) return [];
-    return [...top.path, top.kind === 'object' ? top.key ?? '' : top.index];
+    if (!top) return undefined;
+    return top.kind === 'object' ? top.key ?? '' : top.index;
   };
+  const pathOf = (): (string | number)[] => stack.slice(1).map((f) => f.seg!);
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x22 /* " */) {
@@ -31,14 +35,14 @@ export function duplicateKeys(text: string): { path: (string | number)[]; key: s
       if (top?.kind === 'object' && top.expectKey) {
         // Decoded, so "a" and "\u0061" are the same key, as JSON.parse sees them.
         const key = JSON.parse(text.slice(i, j + 1)) as string;
-        if (top.keys.has(key)) out.push({ path: top.path, key });
+        if (top.keys.has(key)) out.push({ path: pathOf(), key });
         top.keys.add(key);
         top.key = key;
         top.expectKey = false;
       }
       i = j;
     } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
-      stack.push({ kind: c === 0x7b ? 'object' : 'array', path: childPath(), keys: new Set(), key: null, expectKey: c === 0x7b, index: 0 });
+      stack.push({ kind: c === 0x7b ? 'object' : 'array', seg: childSeg(), keys: new Set(), key: null, expectKey: c === 0x7b, index: 0 });
     } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
       stack.pop();
     } else if (c === 0x2c /* , */) {
