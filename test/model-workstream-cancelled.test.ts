@@ -55,3 +55,26 @@ describe('a workstream with a cancelled task and a completed or skipped one', ()
     assert.equal(s.doc.workstreams[0].state, 'completed', said(s));
   });
 });
+
+describe('cairn run of a workstream that ends cancelled', () => {
+  it('exits 1 with outcome cancelled: the run did not do what it was for', async () => {
+    const base = scratch('cairn-run-cancelled-');
+    const spec = join(base, 'spec.json');
+    writeFileSync(spec, JSON.stringify({ id: 'stopped', tasks: [{ id: 'long', command: ['sleep', '60'] }, { id: 'after', command: 'true', depends_on: ['long'] }] }));
+    const sd = ['--state-dir', join(base, '.state')];
+    const run = cairnJson(['run', spec, '--workers', '1', ...sd], { timeoutMs: 90_000 });
+    // Wait until the long task runs, then cancel it and what depends on it.
+    for (let i = 0; ; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      const s = await cairn(['status', '--json', ...sd]);
+      if (s.code === 0 && JSON.parse(s.stdout).workstreams[0]?.tasks?.some((t: { id: string; state: string }) => t.id === 'long' && t.state === 'running')) break;
+      assert.ok(i < 300, 'the task starts');
+    }
+    const c = await cairn(['cancel-task', '--task-id', 'stopped/long', '--cascade', '--reason', 'wrong branch', '--yes', ...sd]);
+    assert.equal(c.code, 0, said(c));
+    const r = await run;
+    assert.equal(r.code, 1, said(r));
+    assert.equal(r.doc.outcome, 'cancelled');
+    assert.equal(r.doc.workstreams[0].state, 'cancelled');
+  });
+});

@@ -24,7 +24,8 @@ export interface RunOptions extends CommonOptions {
 }
 
 export interface RunResult {
-  outcome: 'completed' | 'failed' | 'interrupted';
+  /** cancelled: no workstream failed, but one ended cancelled (its tasks were cancelled): not what the run was for. */
+  outcome: 'completed' | 'failed' | 'cancelled' | 'interrupted';
   exit_code: 0 | 1 | 130;
   workstreams: ReturnType<typeof workstreamSummary>[];
   notes: string[];
@@ -33,7 +34,7 @@ export interface RunResult {
 /**
  * The main job: init if needed, submit the spec (unless that workstream exists already), then
  * schedule until no active workstream is left. Resolves with exit code 0 when all completed, 1 when
- * one failed, 130 when interrupted.
+ * one failed or ended cancelled, 130 when interrupted.
  */
 export async function run(o: RunOptions): Promise<RunResult> {
   const notes: string[] = [];
@@ -78,12 +79,14 @@ export async function run(o: RunOptions): Promise<RunResult> {
     }
     const r = await engine.run();
     await engine.shutdown(interrupted ? 'interrupted' : 'done');
-    if (!spec && r.outcome === 'done' && r.completed.length + r.failed.length === 0) note('no active workstream, so nothing ran and nothing was recorded');
-    const ids = new Set([...r.failed, ...r.completed, ...(spec ? [spec.id] : [])]);
+    if (!spec && r.outcome === 'done' && r.completed.length + r.failed.length + r.cancelled.length === 0) note('no active workstream, so nothing ran and nothing was recorded');
+    const ids = new Set([...r.failed, ...r.cancelled, ...r.completed, ...(spec ? [spec.id] : [])]);
     const summaries = [...ids].filter((id) => store.state.workstream(id)).map((id) => workstreamSummary(store.state, store.state.workstream(id)!, true));
     const failed = summaries.some((w) => w.state === 'failed');
+    const cancelled = summaries.some((w) => w.state === 'cancelled');
     if (r.outcome === 'interrupted') return { outcome: 'interrupted', exit_code: 130, workstreams: summaries, notes };
-    return { outcome: failed ? 'failed' : 'completed', exit_code: failed ? 1 : 0, workstreams: summaries, notes };
+    if (failed) return { outcome: 'failed', exit_code: 1, workstreams: summaries, notes };
+    return cancelled ? { outcome: 'cancelled', exit_code: 1, workstreams: summaries, notes } : { outcome: 'completed', exit_code: 0, workstreams: summaries, notes };
   } catch (e) {
     await engine.shutdown(e instanceof CairnError && e.code === 'WORKERS_FAILING' ? 'workers_failing' : 'error').catch(() => undefined);
     throw e;

@@ -49,7 +49,7 @@ function statedHex(line: Buffer): number {
  * from the body's crc). Usually none or one; more than one is a guess the caller must not take.
  */
 export function oneBitFix(line: Buffer, seed: number): BitFix[] {
-  if (line.length < SUFFIX_LEN + 2 || line[0] !== 0x7b) return [];
+  if (line.length < SUFFIX_LEN + 2) return []; // the first byte may be the flipped one: no check of it here
   const m = line.length - SUFFIX_LEN; // body bytes taken from the line
   const actual = crc32('}', crc32(line.subarray(0, m), seed));
   const out: BitFix[] = [];

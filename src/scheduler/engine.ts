@@ -21,7 +21,7 @@ export interface EngineOptions {
   onNote?: (msg: string) => void;
 }
 
-export type EngineResult = { outcome: 'done' | 'interrupted'; failed: string[]; completed: string[] };
+export type EngineResult = { outcome: 'done' | 'interrupted'; failed: string[]; completed: string[]; cancelled: string[] };
 
 /**
  * The scheduler: one small loop that plans (pure), carries the effects out through runner/ and the
@@ -149,7 +149,8 @@ export class Engine {
   private result(outcome: EngineResult['outcome']): EngineResult {
     const s = this.store.state;
     const ids = [...this.seen];
-    return { outcome, failed: ids.filter((id) => s.workstream(id)?.state === 'failed'), completed: ids.filter((id) => s.workstream(id)?.state === 'completed') };
+    const inState = (st: string) => ids.filter((id) => s.workstream(id)?.state === st);
+    return { outcome, failed: inState('failed'), completed: inState('completed'), cancelled: inState('cancelled') };
   }
 
   private housekeeping(): void {
