@@ -20,22 +20,32 @@ export interface RecordFilter {
  */
 export function readRecords(io: FsLayer, file: string, f: RecordFilter = {}): { records: LogRecord[]; lastSeq: number } {
   const out: LogRecord[] = [];
-  const since = f.sinceSeq ?? 0;
-  const types = f.types && f.types.length > 0 ? new Set(f.types) : null;
-  const maybe = rawFilter(f);
+  const match = matcher(f);
   const scan = scanLog(io, file, LOG_START, (buf, start, end, seq) => {
-    if (seq <= since || !maybe(buf, start, end)) return;
-    const r = JSON.parse(buf.toString('utf8', start, end)) as LogRecord;
-    if (types && !types.has(r.type)) return;
-    if (f.workstreamId !== undefined && r.workstream_id !== f.workstreamId) return;
-    if (f.taskId !== undefined && r.task_id !== f.taskId) return;
-    if (f.workerId !== undefined && r.worker_id !== f.workerId) return;
+    const r = match(buf, start, end, seq);
+    if (!r) return;
     out.push(r);
     if (f.last !== undefined && out.length > f.last * 2) out.splice(0, out.length - f.last);
   });
   if (scan.problem?.kind === 'corrupt') throw corruptError(scan.problem);
   const records = f.last !== undefined ? out.slice(-f.last) : out;
   return { records, lastSeq: scan.end.seq };
+}
+
+/** The record of a good line when it passes the filter (bytes first, then the parsed fields), else null. */
+function matcher(f: RecordFilter): (buf: Buffer, start: number, end: number, seq: number) => LogRecord | null {
+  const since = f.sinceSeq ?? 0;
+  const types = f.types && f.types.length > 0 ? new Set(f.types) : null;
+  const maybe = rawFilter(f);
+  return (buf, start, end, seq) => {
+    if (seq <= since || !maybe(buf, start, end)) return null;
+    const r = JSON.parse(buf.toString('utf8', start, end)) as LogRecord;
+    if (types && !types.has(r.type)) return null;
+    if (f.workstreamId !== undefined && r.workstream_id !== f.workstreamId) return null;
+    if (f.taskId !== undefined && r.task_id !== f.taskId) return null;
+    if (f.workerId !== undefined && r.worker_id !== f.workerId) return null;
+    return r;
+  };
 }
 
 /**
@@ -67,20 +77,13 @@ const SLICE_RECORDS = 8192;
  * `last`, the last N matches), never the log.
  */
 export async function streamRecords(io: FsLayer, file: string, f: RecordFilter, sink: (records: LogRecord[]) => Promise<boolean> | boolean): Promise<{ lastSeq: number; stopped: boolean }> {
-  const since = f.sinceSeq ?? 0;
-  const types = f.types && f.types.length > 0 ? new Set(f.types) : null;
   let kept: LogRecord[] = [];
   let pos: LogPosition = LOG_START;
-  const maybe = rawFilter(f);
+  const match = matcher(f);
   for (;;) {
     const slice = scanLogSlice(io, file, pos, SLICE_RECORDS, (buf, start, end, seq) => {
-      if (seq <= since || !maybe(buf, start, end)) return;
-      const r = JSON.parse(buf.toString('utf8', start, end)) as LogRecord;
-      if (types && !types.has(r.type)) return;
-      if (f.workstreamId !== undefined && r.workstream_id !== f.workstreamId) return;
-      if (f.taskId !== undefined && r.task_id !== f.taskId) return;
-      if (f.workerId !== undefined && r.worker_id !== f.workerId) return;
-      kept.push(r);
+      const r = match(buf, start, end, seq);
+      if (r) kept.push(r);
     });
     if (slice.problem?.kind === 'corrupt') throw corruptError(slice.problem);
     pos = slice.end;
