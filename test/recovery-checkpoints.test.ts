@@ -29,15 +29,32 @@ function oracle(log: string): Map<string, Map<number, string>> {
     for (const [id, w] of s.workstreams) {
       if (before.get(id) === w.last_task_seq) continue;
       if (!out.has(id)) out.set(id, new Map());
-      out.get(id)!.set(w.last_task_seq, compactJson(checkpointDoc(s, id)));
+      out.get(id)!.set(w.last_task_seq, content(checkpointDoc(s, id)));
     }
   }
   return out;
 }
 
+/** A checkpoint without where it stands among the files (previous, oldest_kept) and its hash: what a replay decides. */
+function content(doc: object): string {
+  const { previous: _p, oldest_kept: _o, hash: _h, ...rest } = doc as Record<string, unknown>;
+  return compactJson(rest);
+}
+
 function onDisk(ws: string): Map<number, string> {
   const dir = join(S, 'checkpoints', ws);
-  return new Map(readdirSync(dir).map((f) => [Number(f.replace('.json', '')), compactJson(JSON.parse(readFileSync(join(dir, f), 'utf8')))]));
+  return new Map(readdirSync(dir).map((f) => [Number(f.replace('.json', '')), content(JSON.parse(readFileSync(join(dir, f), 'utf8')))]));
+}
+
+/** Each file names the one before it and the oldest kept, so validate-state can tell a deleted one. */
+function assertChained(ws: string): void {
+  const dir = join(S, 'checkpoints', ws);
+  const seqs = readdirSync(dir).map((f) => Number(f.replace('.json', ''))).sort((a, b) => a - b);
+  seqs.forEach((seq, i) => {
+    const d = JSON.parse(readFileSync(join(dir, `${seq}.json`), 'utf8'));
+    assert.equal(d.previous, i > 0 ? seqs[i - 1] : null, `previous of checkpoint ${seq}`);
+    assert.equal(d.oldest_kept, seqs[0], `oldest_kept of checkpoint ${seq}`);
+  });
 }
 
 function expected(ws: string, keep: number): Map<number, string> {
@@ -69,6 +86,7 @@ describe('every checkpoint the log implies', () => {
     const now = expected('chain', 5); // the restore's own record moves no task
     assert.deepEqual([...got.keys()].sort((a, b) => a - b), [...now.keys()].sort((a, b) => a - b));
     for (const [seq, doc] of now) assert.equal(got.get(seq), doc, `checkpoint at seq ${seq}`);
+    assertChained('chain');
     assert.equal(readFileSync(join(S, 'checkpoints', 'chain_latest.json'), 'utf8').length > 0, true);
     assert.equal(cli(S, ['validate-state']).code, 0);
   });
@@ -86,6 +104,7 @@ describe('every checkpoint the log implies', () => {
     assert.equal(existsSync(join(dir, '99999.json')), false);
     const want = expected('chain', 5);
     for (const [seq, doc] of onDisk('chain')) assert.equal(doc, want.get(seq), `checkpoint at seq ${seq}`);
+    assertChained('chain');
     assert.ok(r.json().actions.some((a: string) => a.startsWith('wrote every checkpoint the log implies (5 file(s)')), r.json().actions.join('\n'));
   });
 });

@@ -128,3 +128,48 @@ describe('validate-state and checkpoint files', () => {
     }
   });
 });
+
+describe('validate-state and older checkpoint files', () => {
+  /** A workstream of four tasks, each skipped by its own command: one checkpoint file per skip. */
+  async function fourCheckpoints(config: Record<string, unknown> = {}): Promise<{ state: string; files: () => number[] }> {
+    const { dir, state } = await fresh(config);
+    const f = join(dir, 'a.json');
+    writeFileSync(f, JSON.stringify({ id: 'a', tasks: ['t1', 't2', 't3', 't4'].map((id) => ({ id, command: 'true' })) }));
+    await ok(['submit', f], state);
+    for (const t of ['t1', 't2', 't3', 't4']) await ok(['skip-task', '--task-id', `a/${t}`, '--reason', 'by hand', '--yes'], state);
+    const files = () => readdirSync(join(state, 'checkpoints', 'a')).map((n) => Number(n.replace('.json', ''))).sort((x, y) => x - y);
+    return { state, files };
+  }
+
+  it('notices a deleted checkpoint file older than the latest (CHECKPOINT_MISSING naming it, exit 1); restore-state and repair-state write it back', async () => {
+    const { state, files } = await fourCheckpoints();
+    const seqs = files();
+    assert.ok(seqs.length >= 4, `four skips leave four checkpoint files, got ${seqs.join(',')}`);
+    const clean = await cairnJson(['validate-state', '--state-dir', state]);
+    assert.deepEqual(clean.doc.problems, []);
+    const middle = seqs[seqs.length - 3]!;
+    for (const fixer of [['restore-state', '--from-transitions', join(state, 'transitions.jsonl'), '--yes'], ['repair-state', '--yes']]) {
+      rmSync(join(state, 'checkpoints', 'a', `${middle}.json`));
+      const r = await cairnJson(['validate-state', '--state-dir', state]);
+      assert.equal(r.code, 1, said(r));
+      assert.deepEqual(r.doc.problems.map((p: { code: string; file: string }) => [p.code, p.file]), [['CHECKPOINT_MISSING', `checkpoints/a/${middle}.json`]]);
+      assert.match(r.doc.problems[0].message, /written after it/);
+      await ok(fixer, state);
+      assert.ok(files().includes(middle), `${fixer[0]} writes checkpoints/a/${middle}.json back`);
+      const after = await cairnJson(['validate-state', '--state-dir', state]);
+      assert.deepEqual(after.doc.problems, [], `after ${fixer[0]}`);
+    }
+  });
+
+  it('does not take files pruned beyond checkpoints_keep for deleted ones, and notices the oldest kept file deleted', async () => {
+    const { state, files } = await fourCheckpoints({ checkpoints_keep: 2 });
+    const seqs = files();
+    assert.equal(seqs.length, 2, `checkpoints_keep 2 keeps two files, got ${seqs.join(',')}`);
+    const clean = await cairnJson(['validate-state', '--state-dir', state]);
+    assert.deepEqual(clean.doc.problems, []);
+    rmSync(join(state, 'checkpoints', 'a', `${seqs[0]}.json`));
+    const r = await cairnJson(['validate-state', '--state-dir', state]);
+    assert.equal(r.code, 1, said(r));
+    assert.deepEqual(r.doc.problems.map((p: { code: string; file: string }) => [p.code, p.file]), [['CHECKPOINT_MISSING', `checkpoints/a/${seqs[0]}.json`]]);
+  });
+});

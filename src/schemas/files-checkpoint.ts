@@ -14,6 +14,11 @@ const CHECKPOINT: FieldSchemas<CheckpointDoc> = {
   workstream_id: idString('The workstream this checkpoint is of.'),
   seq: seq('seq of the task transition the checkpoint is taken as of; rollback_workstream --to-checkpoint <seq> names it.'),
   checkpoint_at: timestamp('ts of that record.'),
+  previous: {
+    description: 'seq of the checkpoint file of this workstream written before this one; null when none was on disk. validate-state follows it from <workstream_id>_latest.json to oldest_kept, so a deleted checkpoint file is noticed.',
+    anyOf: [{ type: 'integer', minimum: 0 }, { type: 'null' }],
+  },
+  oldest_kept: seq('seq of the oldest checkpoint file of this workstream left on disk when this one was written (the newest checkpoints_keep are kept).'),
   tasks: mapOf(
     'Every task of the workstream, keyed by id.',
     idString('A task id.'),

@@ -97,10 +97,12 @@ export class CheckpointTracker {
       // Changes after the newest point (none, as every task change is a task transition) are undone first.
       for (const [tid, v] of this.silent.get(wsId) ?? []) vals.set(tid, v);
       const docs: CheckpointDoc[] = [];
+      const oldest = list[0]!.seq;
       for (let i = list.length - 1; i >= 0; i--) {
         const p = list[i]!;
         const ids = ws.task_ids.filter((tid) => vals.get(tid));
-        docs.push(checkpointDocOf(wsId, ids, (tid) => ({ ...vals.get(tid)!, resources: state.tasks.get(`${wsId}/${tid}`)!.resources }), p.seq, p.at));
+        const chain = { previous: i > 0 ? list[i - 1]!.seq : null, oldest_kept: oldest };
+        docs.push(checkpointDocOf(wsId, ids, (tid) => ({ ...vals.get(tid)!, resources: state.tasks.get(`${wsId}/${tid}`)!.resources }), p.seq, p.at, chain));
         for (const [tid, v] of p.before) vals.set(tid, v);
       }
       out.set(wsId, docs.reverse());

@@ -103,12 +103,20 @@ export class DerivedWriter {
       this.checkpointed.set(wsId, known);
     }
     if (!rewrite && ws.last_task_seq <= known!) return;
-    const doc = prettyJson(checkpointDoc(s, wsId));
+    if (rewrite) known = this.readLatestSeq(wsId);
+    const seq = ws.last_task_seq;
+    // The files left after this write, oldest first: the newest checkpoints_keep, this one included.
+    const seqs = listCheckpointSeqs(this.io, this.paths, wsId).filter((n) => n !== seq);
+    seqs.push(seq);
+    seqs.sort((a, b) => a - b);
+    const kept = seqs.slice(-this.cfg.checkpoints_keep);
+    const previous = known! > 0 && known! < seq ? known! : null;
+    const doc = prettyJson(checkpointDoc(s, wsId, { previous, oldest_kept: kept[0]! }));
     ensureDir(this.io, this.paths.checkpointDir(wsId));
-    atomicWrite(this.io, this.paths.checkpoint(wsId, ws.last_task_seq), doc);
+    atomicWrite(this.io, this.paths.checkpoint(wsId, seq), doc);
     atomicWrite(this.io, this.paths.checkpointLatest(wsId), doc);
-    this.checkpointed.set(wsId, ws.last_task_seq);
-    this.prune(this.paths.checkpointDir(wsId), listCheckpointSeqs(this.io, this.paths, wsId).map((n) => `${n}.json`), this.cfg.checkpoints_keep);
+    this.checkpointed.set(wsId, seq);
+    this.prune(this.paths.checkpointDir(wsId), seqs.map((n) => `${n}.json`), this.cfg.checkpoints_keep);
   }
 
   private readLatestSeq(wsId: string): number {

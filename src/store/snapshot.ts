@@ -202,6 +202,10 @@ export interface CheckpointDoc {
   workstream_id: string;
   seq: number;
   checkpoint_at: string;
+  /** seq of the workstream's checkpoint file written before this one; null when none was on disk. */
+  previous: number | null;
+  /** The oldest checkpoint file of the workstream left on disk when this one was written (pruning keeps the newest checkpoints_keep). */
+  oldest_kept: number;
   tasks: Record<string, { state: string; retry_count: number }>;
   completed_tasks: string[];
   failed_tasks: string[];
@@ -210,14 +214,24 @@ export interface CheckpointDoc {
   hash: string;
 }
 
-export function checkpointDoc(s: State, wsId: string): CheckpointDoc {
+/**
+ * Where a checkpoint file stands among its workstream's files: validate-state follows `previous`
+ * from `<ws>_latest.json` down to `oldest_kept`, so a deleted file in between is noticed (pruning
+ * removes the oldest only, never one in the middle).
+ */
+export interface CheckpointChain {
+  previous: number | null;
+  oldest_kept: number;
+}
+
+export function checkpointDoc(s: State, wsId: string, chain?: CheckpointChain): CheckpointDoc {
   const ws = s.workstreams.get(wsId)!;
-  return checkpointDocOf(wsId, ws.task_ids, (tid) => s.tasks.get(`${wsId}/${tid}`)!, ws.last_task_seq, ws.last_task_at);
+  return checkpointDocOf(wsId, ws.task_ids, (tid) => s.tasks.get(`${wsId}/${tid}`)!, ws.last_task_seq, ws.last_task_at, chain ?? { previous: null, oldest_kept: ws.last_task_seq });
 }
 
 /** A checkpoint of workstream `wsId` at `seq` from each task's state, retry count and resources. */
 export function checkpointDocOf(
-  wsId: string, taskIds: readonly string[], task: (id: string) => { state: string; retry_count: number; resources: Record<string, number> }, seq: number, at: string,
+  wsId: string, taskIds: readonly string[], task: (id: string) => { state: string; retry_count: number; resources: Record<string, number> }, seq: number, at: string, chain: CheckpointChain,
 ): CheckpointDoc {
   const tasks: CheckpointDoc['tasks'] = {};
   const completed: string[] = [];
@@ -239,6 +253,8 @@ export function checkpointDocOf(
     workstream_id: wsId,
     seq,
     checkpoint_at: at,
+    previous: chain.previous,
+    oldest_kept: chain.oldest_kept,
     tasks,
     completed_tasks: completed,
     failed_tasks: failed,

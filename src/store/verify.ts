@@ -10,7 +10,7 @@ import { applyLine, REPAIR_HINT } from './load.js';
 import { LOG_START, scanLog } from './logfile.js';
 import { metricsDoc } from './metrics.js';
 import { configProblems } from './verify-config.js';
-import { lastTransitions, missingCheckpoints } from './verify-checkpoints.js';
+import { brokenChains, lastTransitions, missingCheckpoints } from './verify-checkpoints.js';
 import type { StatePaths } from './paths.js';
 import { checkCheckpoint, checkpointDoc, checkpointHash, checkSnapshot, hashMatches, parseDoc, snapshotDoc, workstreamDoc, type SnapshotDoc } from './snapshot.js';
 
@@ -84,6 +84,7 @@ export function verifyState(io: FsLayer, paths: StatePaths): { problems: Problem
     problems.push({ code: 'SNAPSHOT_TOO_NEW', message: `current.json is at seq ${snap.seq} but the log ends at ${scan.end.seq}`, fix: REBUILD });
   }
   if (expected) problems.push(...missingCheckpoints(io, paths, expected));
+  problems.push(...brokenChains(io, paths, checkpoints));
   for (const v of checkInvariants(state)) problems.push({ code: v.code, message: v.message, fix: v.fix ?? REPAIR });
   compareDerivedNow(io, paths, state, records, problems);
   return { problems, seq: state.seq, records: scan.records };
@@ -227,8 +228,9 @@ function compareCheckpoint(state: State, c: Ckpt, problems: Problem[]): void {
     return;
   }
   const mine = checkpointDoc(state, ws);
-  const { checkpoint_at: _a, ...a } = mine;
-  const { checkpoint_at: _b, ...b } = c.doc;
+  // Where the file stands among its workstream's files depends on when it was written, not on the log.
+  const { previous: _p, oldest_kept: _o, hash: _h, ...a } = mine;
+  const { previous: _q, oldest_kept: _r, hash: _i, ...b } = c.doc;
   if (mine.seq !== c.doc.seq || compactJson(a) !== compactJson(b)) {
     problems.push({ code: 'CHECKPOINT_DIFFERS', message: `checkpoints/${c.file} differs from a replay of the log at seq ${c.doc.seq}`, fix: REBUILD });
   }
