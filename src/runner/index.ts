@@ -24,3 +24,4 @@ export type {
   ValidatingMessage,
   WorkerMessage,
 } from './protocol.js';
+export { runGit, gitOrThrow, type GitResult } from './git.js';
