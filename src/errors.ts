@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'UNKNOWN_WORKER' // no worker with that id
   | 'UNKNOWN_RESOURCE' // no resource with that id
   | 'UNKNOWN_CHECKPOINT' // no checkpoint with that seq
+  | 'UNKNOWN_POINT' // a point in time (seq, date-time, git:<rev>) that the log or git does not have
   | 'DUPLICATE_WORKSTREAM' // a workstream with that id already exists
   | 'ILLEGAL_TRANSITION' // the state machine does not allow this change from the current state
   | 'ILLEGAL_REQUEST' // the request makes no sense in the current state (not a single transition)
@@ -72,6 +73,7 @@ export function exitCodeFor(code: ErrorCode): number {
     case 'UNKNOWN_WORKER':
     case 'UNKNOWN_RESOURCE':
     case 'UNKNOWN_CHECKPOINT':
+    case 'UNKNOWN_POINT':
     case 'DUPLICATE_WORKSTREAM':
     case 'ILLEGAL_TRANSITION':
     case 'ILLEGAL_REQUEST':

@@ -4,6 +4,7 @@
  */
 import type * as Recovery from './api/recovery/index.js';
 import type * as RunApi from './api/run.js';
+import type * as HistoryApi from './api/history/index.js';
 
 export { CairnError, EXIT, exitCodeFor, fromSystemError, type ErrorCode } from './errors.js';
 export { VERSION } from './version.js';
@@ -63,4 +64,12 @@ export const repairState = lazy('repairState');
 /** The main job (api/run.ts), loaded on first call like the recovery tools. */
 export async function run(o: RunApi.RunOptions): Promise<RunApi.RunResult> {
   return (await import('./api/run.js')).run(o);
+}
+
+/** The history verbs (api/history/), loaded on first call: points in time, state --at, diff, history, log. */
+let historyModule: Promise<typeof HistoryApi> | undefined;
+const history = (): Promise<typeof HistoryApi> => (historyModule ??= import('./api/history/index.js'));
+export type { ResolvedPoint, GitSource } from './api/history/index.js';
+export async function resolvePoint(...a: Parameters<typeof HistoryApi.resolvePoint>): Promise<ReturnType<typeof HistoryApi.resolvePoint>> {
+  return (await history()).resolvePoint(...a);
 }
