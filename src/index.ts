@@ -73,3 +73,10 @@ export type { ResolvedPoint, GitSource } from './api/history/index.js';
 export async function resolvePoint(...a: Parameters<typeof HistoryApi.resolvePoint>): Promise<ReturnType<typeof HistoryApi.resolvePoint>> {
   return (await history()).resolvePoint(...a);
 }
+export type { HistoryQuery, TaskHistory, WorkstreamHistory, AttemptWithLog, StoryEvent, TaskSummary, LogQuery, LogResult, LogBound, DecisionLine } from './api/history/index.js';
+export async function readHistory(...a: Parameters<typeof HistoryApi.readHistory>): ReturnType<typeof HistoryApi.readHistory> {
+  return (await history()).readHistory(...a);
+}
+export async function streamLog(...a: Parameters<typeof HistoryApi.streamLog>): ReturnType<typeof HistoryApi.streamLog> {
+  return (await history()).streamLog(...a);
+}

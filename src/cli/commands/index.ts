@@ -1,4 +1,6 @@
 import { eventsCommand } from './events.js';
+import { historyCommand } from './history.js';
+import { logCommand } from './log.js';
 import { showDependenciesCommand, showTaskCommand, statusCommand, submitCommand } from './basic.js';
 import { initCommand, restoreCommand, validateCommand } from './state.js';
 import { RECOVERY_COMMANDS } from './recovery/index.js';
@@ -13,6 +15,8 @@ export const COMMANDS = [
   showTaskCommand,
   showDependenciesCommand,
   eventsCommand,
+  historyCommand,
+  logCommand,
   validateCommand,
   restoreCommand,
   ...RECOVERY_COMMANDS,
