@@ -90,6 +90,32 @@ describe(`a log of a million records`, () => {
     assert.equal(JSON.parse(r.stdout).records.length, 5, said(r));
   });
 
+  it('log prints one line a decision, newest first, and -n the newest N', async () => {
+    const all = await capped(['log'], 'awk \'NR == 1 { print } END { print NR }\'');
+    clean(all);
+    assert.equal(all.code, 0, said(all));
+    const [first, count] = all.stdout.trim().split('\n');
+    assert.match(first!, new RegExp(`^(\\d+-)?${lastSeq} `), 'the newest decision ends at the last seq');
+    assert.ok(Number(count) > lastSeq / 2 && Number(count) <= lastSeq, `${count} decisions`);
+    const five = await capped(['log', '-n', '5', '--json']);
+    clean(five);
+    const doc = JSON.parse(five.stdout) as { decisions: { last_seq: number }[] };
+    assert.equal(doc.decisions.length, 5);
+    assert.equal(doc.decisions[0]!.last_seq, lastSeq);
+  });
+
+  it('history tells a task\'s story and the workstream\'s', async () => {
+    const t = await capped(['history', '--task-id', 'nightly/t00007', '--json']);
+    clean(t);
+    assert.equal(t.code, 0, said(t));
+    const h = JSON.parse(t.stdout) as { state: string; attempts: unknown[]; events: { seq: number }[] };
+    assert.equal(h.state, 'completed');
+    assert.ok(h.attempts.length > 10, `${h.attempts.length} attempts`);
+    const w = await capped(['history', '--workstream-id', 'nightly', '--json']);
+    clean(w);
+    assert.equal((JSON.parse(w.stdout) as { tasks: unknown[] }).tasks.length, 300);
+  });
+
   it('status, show-task and validate-state replay it', async () => {
     const s = await capped(['status', '--all', '--json']);
     clean(s);
