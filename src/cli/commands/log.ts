@@ -17,7 +17,7 @@ export const logCommand: CommandModule<GlobalArgs, LogArgs> = {
   builder: (y) => y
     .option('since', { type: 'string', describe: 'only decisions after this point: a seq, a date-time, git:<rev> or now' })
     .option('until', { type: 'string', describe: 'only decisions up to and including this point' })
-    .option('operator', { type: 'string', describe: 'only decisions by this operator (here a filter: log changes nothing)' })
+    .option('operator', { type: 'string', describe: 'only decisions by this operator (here a filter: log changes nothing)', defaultDescription: 'every operator' })
     .option('grep', { type: 'string', describe: 'only decisions whose summary, reason, tool or ids contain this text (case-insensitive)' })
     .option('interventions', { type: 'boolean', describe: 'only decisions an operator made (retry-task, skip-task, rollbacks, …)' })
     .option('max-count', { alias: 'n', type: 'string', describe: 'at most this many decisions, the newest (N >= 1)' })
