@@ -40,7 +40,8 @@ test('a cancel recorded by another process stops the running task within a secon
 
 test('a second scheduler on the same state folder says which pid runs and exits 4', async () => {
   const dir = tmp();
-  const spec = setup(dir, { id: 'one', tasks: [{ id: 'long', command: node('sleep.mjs', '3000') }] });
+  // Long enough that the first run is still there however slowly the second starts (it is killed below).
+  const spec = setup(dir, { id: 'one', tasks: [{ id: 'long', command: node('sleep.mjs', '30000') }] });
   const first = startRun(dir, [spec]);
   try {
     await until(() => json(dir, ['status']).scheduler !== null, 15_000, 'the first scheduler');
