@@ -1,6 +1,7 @@
 import { crc32 } from 'node:zlib';
 import { lineBatch, lineSeq, statedCrc, verifyLine } from '../log/codec.js';
 import { FILE_MODE, FLAGS, type FsLayer, ioError, realFs, unsafe, writeAll } from './fsio.js';
+import { hasConflictMarkers } from '../history/merged-log.js';
 import { scanAheadWorthIt, scanAheadYield, startAhead } from './scan-ahead.js';
 
 /** Where a reader or writer stands in the log: the byte offset after the last good record, its seq and crc. */
@@ -22,7 +23,7 @@ export const LOG_START: LogPosition = { offset: 0, seq: 0, crc: 0 };
 export type LogProblem =
   | { kind: 'torn'; offset: number; bytes: number; seq: number; reason: string }
   | { kind: 'incomplete'; offset: number; bytes: number; seq: number; reason: string }
-  | { kind: 'corrupt'; offset: number; seq: number; reason: string };
+  | { kind: 'corrupt'; offset: number; seq: number; reason: string; merge?: true };
 
 export interface ScanResult {
   end: LogPosition;
@@ -224,6 +225,10 @@ function classify(io: FsLayer, fd: number, pos: LogPosition, size: number, reaso
     got += n;
   }
   const data = buf.subarray(0, got);
+  // MUST: a log git merged line by line is never a torn tail to cut off: the other branch's
+  // records are after the markers. It is corruption (nothing writes), named as a merge.
+  const merged = mergeSign(data, pos.seq, lastLine(io, fd, pos.offset));
+  if (merged) return { kind: 'corrupt', offset: pos.offset, seq: pos.seq + 1, reason: merged, merge: true };
   let firstAfter = true;
   // A record may start at a line start, or right after a newline that was itself damaged.
   for (let p = data.indexOf(RECORD_START, 1); p > 0; p = data.indexOf(RECORD_START, p + 1)) {
@@ -240,6 +245,35 @@ function classify(io: FsLayer, fd: number, pos: LogPosition, size: number, reaso
   }
   return { kind: 'torn', offset: pos.offset, bytes: rest, seq: pos.seq + 1, reason };
 }
+
+/**
+ * Why the bad stretch `data` (from the first bad line on) looks like two branches merged line by
+ * line: a conflict marker at a line start, or a record whose seq the good part already has (the
+ * other branch's records after ours, or interleaved with them). null when it does not.
+ */
+function mergeSign(data: Buffer, goodSeq: number, last: Buffer): string | null {
+  if (hasConflictMarkers(data)) return 'git conflict markers (<<<<<<< ======= >>>>>>>): the log was merged line by line, without the cairn merge driver';
+  const nl = data.indexOf(10);
+  const end = nl < 0 ? data.length : nl;
+  const seq = lineSeq(data, 0, end);
+  // A second copy of the last good record is a repeated write (salvage drops it), not a branch.
+  if (data.subarray(0, end).equals(last)) return null;
+  if (seq >= 1 && seq <= goodSeq && statedCrc(data, 0, end) >= 0 && /"id":"[0-9A-Z]{26}"/.test(data.toString('latin1', 0, Math.min(end, 64)))) {
+    return `seq ${seq} appears twice: the records of two branches were put together line by line, without the cairn merge driver`;
+  }
+  return null;
+}
+
+/** The line (without its newline) that ends at `offset`, the last good record; empty at the start. */
+function lastLine(io: FsLayer, fd: number, offset: number): Buffer {
+  const n = Math.min(offset, MAX_PREV);
+  if (n <= 1) return Buffer.alloc(0);
+  const b = Buffer.allocUnsafe(n);
+  const got = io.readSync(fd, b, 0, n, offset - n);
+  const body = b.subarray(0, Math.max(0, got - 1));
+  return body.subarray(body.lastIndexOf(10) + 1);
+}
+const MAX_PREV = 1024 * 1024;
 
 /** How every record line starts, and the length of its `,"crc":"xxxxxxxx"}` ending (see log/codec.ts). */
 const RECORD_START = Buffer.from('{"seq":');

@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { init, restoreState, validateState } from '../../index.js';
+import { EXIT, init, restoreState, validateState } from '../../index.js';
 import { confirm } from '../confirm.js';
 import { common, emit, type GlobalArgs, table, warn } from '../output.js';
 
@@ -21,7 +21,8 @@ export const validateCommand: CommandModule<GlobalArgs, ValidateArgs> = {
     emit(a, r, () => r.ok
       ? `ok: ${r.records} records, seq ${r.seq}; the log, invariants and derived files agree`
       : [`${r.problems.length} problem(s) in ${r.state_dir}:`, ...r.problems.map((p) => `  [${p.code}] ${p.message}\n      fix: ${p.fix}`)].join('\n'));
-    if (!r.ok) process.exitCode = 1;
+    // A log git merged line by line is damaged state (exit 3): no command writes until it is repaired.
+    if (!r.ok) process.exitCode = r.problems.some((p) => p.code === 'LOG_MERGE_CONFLICT') ? EXIT.DAMAGED : EXIT.FAILURE;
   },
 };
 
