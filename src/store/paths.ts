@@ -13,6 +13,8 @@ export class StatePaths {
   tornLog(stamp: string) { return path.join(this.root, `transitions.jsonl.torn-${stamp}`); }
   /** Where repair-state keeps the part of a log after a corrupt or illegal record. */
   corruptLog(stamp: string) { return path.join(this.root, `transitions.jsonl.corrupt-${stamp}`); }
+  /** Where repair-state keeps the other branch's records of a log git merged line by line. */
+  theirsLog(stamp: string) { return path.join(this.root, `transitions.jsonl.theirs-${stamp}`); }
   get current() { return path.join(this.root, 'current.json'); }
   get config() { return path.join(this.root, 'config.json'); }
   get metrics() { return path.join(this.root, 'metrics.json'); }
