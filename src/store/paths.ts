@@ -21,6 +21,7 @@ export class StatePaths {
   get interventions() { return path.join(this.root, 'interventions.log'); }
   get workers() { return path.join(this.root, 'workers.json'); }
   get gitignore() { return path.join(this.root, '.gitignore'); }
+  get gitattributes() { return path.join(this.root, '.gitattributes'); }
   get readme() { return path.join(this.root, 'README.md'); }
   /** Lock target; the lock lives in the folder `<this>.lock` (see lock.ts). */
   get stateLockTarget() { return path.join(this.root, 'state'); }
