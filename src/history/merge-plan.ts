@@ -34,7 +34,7 @@ export interface TheirDecision {
 
 export type PlanStep =
   | { kind: 'redecide'; from: RebasedFrom; what: string; decide: (s: StateView, now: number) => Draft[]; records: LogRecord[] }
-  | { kind: 'already'; from: RebasedFrom; what: string; records: LogRecord[] }
+  | { kind: 'already'; from: RebasedFrom; what: string; why: string; records: LogRecord[] }
   | { kind: 'conflict'; from: RebasedFrom; what: string; why: string; records: LogRecord[] };
 
 /** Groups records (in log order) into decisions by their `batch` counts. */
@@ -66,7 +66,13 @@ export function planMerge(theirs: readonly TheirDecision[], ours: ReadonlySet<st
     const from: RebasedFrom = { id: originOf(first), seq: first.seq };
     const what = describe(d.records);
     if (d.origins.some((id) => ours.has(id))) {
-      steps.push({ kind: 'already', from, what, records: d.records });
+      steps.push({ kind: 'already', from, what, why: 'ours already has it', records: d.records });
+      continue;
+    }
+    // restore-state or a repair that only rebuilt files: about the other branch's own derived
+    // files, no change of the state (apply does nothing with them), so nothing to decide on ours.
+    if (d.records.every((r) => r.type === 'state_restored' || r.type === 'state_repaired')) {
+      steps.push({ kind: 'already', from, what, why: 'it rebuilt the other branch\'s own files and changes no state', records: d.records });
       continue;
     }
     const req = requestOf(d.records);

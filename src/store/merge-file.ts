@@ -82,7 +82,7 @@ export function mergeLogFiles(io: FsLayer, files: { ours: string; theirs: string
   const r: MergeFileResult = { ...base, clean: false, mode: 'redecided', result_seq: ours.end.seq };
   for (const s of steps) {
     if (s.kind === 'conflict') r.conflicts.push({ what: s.what, why: s.why, records: s.records.map(named) });
-    if (s.kind === 'already') r.skipped.push({ from: s.from, what: s.what, why: 'ours already has it' });
+    if (s.kind === 'already') r.skipped.push({ from: s.from, what: s.what, why: s.why });
   }
   if (r.conflicts.length > 0) return r;
   const todo = steps.flatMap((s) => (s.kind === 'redecide' ? [s] : []));
