@@ -23,6 +23,8 @@ export type ErrorCode =
   | 'UNSAFE_PATH' // a symlink or a foreign file where cairn expects its own
   | 'LOG_CORRUPT' // a record in the middle of the log fails its checksum or does not parse
   | 'LOG_INVALID' // a record is well-formed but breaks the state machine during replay
+  | 'LOG_MERGE_CONFLICT' // git merged the log line by line (no merge driver): two branches' records, or conflict markers, in one file
+  | 'MERGE_CONFLICT' // the merge driver could not put the other branch's records on ours; our log is left as it was
   | 'SNAPSHOT_INVALID' // a snapshot or derived file is unusable
   | 'STATE_LOCKED' // the state lock could not be taken in time
   | 'LOCK_COMPROMISED' // the state lock was lost while held; writing stopped
@@ -83,9 +85,11 @@ export function exitCodeFor(code: ErrorCode): number {
     case 'PERMISSION_DENIED':
       return EXIT.BAD_INPUT;
     case 'NO_SCHEDULER':
+    case 'MERGE_CONFLICT':
       return EXIT.FAILURE;
     case 'LOG_CORRUPT':
     case 'LOG_INVALID':
+    case 'LOG_MERGE_CONFLICT':
     case 'SNAPSHOT_INVALID':
       return EXIT.DAMAGED;
     case 'STATE_LOCKED':

@@ -21,6 +21,8 @@ export { showTask, showDependencies } from './api/tasks.js';
 export { events, streamEvents, type EventQuery } from './api/events.js';
 export { validateState, type ValidateReport } from './api/validate.js';
 export { restoreState, type RestoreOptions, type RestoreResult } from './api/restore.js';
+export { gitSetup, driverWarning, repositoryOf, type GitSetupResult } from './api/git.js';
+export type { MergeDriverOptions, MergeDriverResult } from './api/merge.js';
 export type { ActionOptions, ActionResult, RecordView, TaskTarget, DebugResult, RollbackOptions, WorkerRequestOptions, RepairResult, FailureReport, TaskDiagnosis, PlanStep, DagFormat, Change } from './api/recovery/index.js';
 export { parseMaxHolders } from './api/recovery/parse.js';
 export type { RunOptions, RunResult } from './api/run.js';
@@ -60,6 +62,11 @@ export const setResourceLimit = lazy('setResourceLimit');
 export const visualizeDag = lazy('visualizeDag');
 export const removeDependency = lazy('removeDependency');
 export const repairState = lazy('repairState');
+
+/** The git merge driver (api/merge.ts), loaded on first call: it brings the recovery tools' decide. */
+export async function mergeDriver(o: import('./api/merge.js').MergeDriverOptions): Promise<import('./api/merge.js').MergeDriverResult> {
+  return (await import('./api/merge.js')).mergeDriver(o);
+}
 
 /** The main job (api/run.ts), loaded on first call like the recovery tools. */
 export async function run(o: RunApi.RunOptions): Promise<RunApi.RunResult> {

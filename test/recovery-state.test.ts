@@ -175,7 +175,7 @@ describe('scripts/', () => {
     'check_worker', 'restart_worker', 'force_shutdown_worker', 'show_worker_logs',
     'show_resources', 'set_resource_limit', 'visualize_dag', 'remove_dependency',
     'restore_state', 'validate_state', 'repair_state',
-    'history', 'log',
+    'history', 'log', 'git_setup', 'merge_driver',
   ];
 
   it('holds one executable per recovery tool, each running `cairn <name-with-dashes>` with the same flags', () => {

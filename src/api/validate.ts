@@ -4,6 +4,7 @@ import { realFs } from '../store/fsio.js';
 import { StatePaths } from '../store/paths.js';
 import { verifyState, type Problem } from '../store/verify.js';
 import { type CommonOptions, stateDirOf } from './common.js';
+import { driverWarning } from './git.js';
 
 export interface ValidateReport {
   ok: boolean;
@@ -11,6 +12,8 @@ export interface ValidateReport {
   seq: number;
   records: number;
   problems: Problem[];
+  /** Not problems of the state, but worth knowing (a merge driver named and not registered). */
+  warnings: string[];
 }
 
 /** validate-state: every check of the state folder, changing nothing. `ok` is false when any problem is found. */
@@ -19,5 +22,6 @@ export function validateState(o: CommonOptions): ValidateReport {
   const io = o.fs ?? realFs;
   checkRoot(io, root);
   const r = verifyState(io, new StatePaths(root));
-  return { ok: r.problems.length === 0, state_dir: resolvePath(root), seq: r.seq, records: r.records, problems: r.problems };
+  const driver = driverWarning(o);
+  return { ok: r.problems.length === 0, state_dir: resolvePath(root), seq: r.seq, records: r.records, problems: r.problems, warnings: driver ? [driver] : [] };
 }

@@ -83,7 +83,7 @@ export const RECORD_SCHEMA: JsonSchema = {
   $schema: DRAFT,
   $id: RECORD_SCHEMA_ID,
   title: 'cairn log record',
-  description: 'One line of .state/transitions.jsonl, the only source of truth. Keys are written in a fixed order and crc comes last. The envelope fields are listed here (action and trigger may appear on any record); each record type adds its own fields: see records/<type>.schema.json.',
+  description: 'One line of .state/transitions.jsonl, the only source of truth. Keys are written in a fixed order and crc comes last. The envelope fields are listed here (action, trigger and rebased_from may appear on any record); each record type adds its own fields: see records/<type>.schema.json.',
   type: 'object',
   required: ['seq', 'id', 'ts', 'type', 'severity', 'operator', 'crc'],
   properties: {
@@ -105,6 +105,11 @@ export const RECORD_SCHEMA: JsonSchema = {
       type: 'string',
       minLength: 1,
     },
+    rebased_from: closedObject(
+      'On a record the git merge driver decided again on this branch: the first record of the other branch\'s decision it came from (a merge skips decisions whose id or rebased_from this branch already has, so merging either way converges).',
+      { id: ulid('Id of that record.'), seq: { description: 'Its seq on the other branch.', type: 'integer', minimum: 1 } },
+      ['id', 'seq'],
+    ),
     trigger: {
       description: 'What caused the change, in one snake_case word (dependencies_met, retry_due, worker_lost, critical_failure, …).',
       type: 'string',

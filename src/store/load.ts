@@ -302,6 +302,9 @@ export function isIsoTs(s: string): boolean {
 
 const TS_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22];
 
+/** What to do about a log git merged line by line. */
+export const MERGE_HINT = 'See both sides: cairn validate-state. Keep ours and set theirs aside: cairn repair-state --dry-run, then --yes. Or redo the merge through the driver: git merge --abort, cairn git-setup, git merge again';
+
 export const REPAIR_HINT = 'Run: cairn repair-state --dry-run (it keeps every record before the bad one and sets the rest aside), then cairn repair-state --yes';
 
 /** Backups, newest first. */
@@ -320,6 +323,12 @@ export function listBackups(io: FsLayer, paths: StatePaths): { file: string; sta
 
 /** Throws the error a damaged log deserves (exit 3), naming the bad seq and the repair command. */
 export function corruptError(p: Extract<LogProblem, { kind: 'corrupt' }>): CairnError {
+  if (p.merge) {
+    return new CairnError('LOG_MERGE_CONFLICT', `transitions.jsonl was merged line by line by git after seq ${p.seq - 1}: ${p.reason}; cairn will not write`, {
+      details: { seq: p.seq, offset: p.offset, reason: p.reason },
+      hint: MERGE_HINT,
+    });
+  }
   return new CairnError('LOG_CORRUPT', `transitions.jsonl is damaged at seq ${p.seq} (byte ${p.offset}): ${p.reason}, and valid records follow it; cairn will not write`, {
     details: { seq: p.seq, offset: p.offset, reason: p.reason },
     hint: REPAIR_HINT,

@@ -1,6 +1,7 @@
 import { crc32 } from 'node:zlib';
 import { lineBatch, lineSeq, statedCrc, verifyLine } from '../log/codec.js';
 import { FILE_MODE, FLAGS, type FsLayer, ioError, realFs, unsafe, writeAll } from './fsio.js';
+import { hasConflictMarkers } from '../history/merged-log.js';
 import { scanAheadWorthIt, scanAheadYield, startAhead } from './scan-ahead.js';
 
 /** Where a reader or writer stands in the log: the byte offset after the last good record, its seq and crc. */
@@ -22,7 +23,7 @@ export const LOG_START: LogPosition = { offset: 0, seq: 0, crc: 0 };
 export type LogProblem =
   | { kind: 'torn'; offset: number; bytes: number; seq: number; reason: string }
   | { kind: 'incomplete'; offset: number; bytes: number; seq: number; reason: string }
-  | { kind: 'corrupt'; offset: number; seq: number; reason: string };
+  | { kind: 'corrupt'; offset: number; seq: number; reason: string; merge?: true };
 
 export interface ScanResult {
   end: LogPosition;
@@ -224,6 +225,10 @@ function classify(io: FsLayer, fd: number, pos: LogPosition, size: number, reaso
     got += n;
   }
   const data = buf.subarray(0, got);
+  // MUST: a log git merged line by line is never a torn tail to cut off: the other branch's
+  // records are after the markers. It is corruption (nothing writes), named as a merge.
+  const merged = mergeSign(data, pos.seq, goodTail(io, fd, pos.offset));
+  if (merged) return { kind: 'corrupt', offset: pos.offset, seq: pos.seq + 1, reason: merged, merge: true };
   let firstAfter = true;
   // A record may start at a line start, or right after a newline that was itself damaged.
   for (let p = data.indexOf(RECORD_START, 1); p > 0; p = data.indexOf(RECORD_START, p + 1)) {
@@ -240,6 +245,49 @@ function classify(io: FsLayer, fd: number, pos: LogPosition, size: number, reaso
   }
   return { kind: 'torn', offset: pos.offset, bytes: rest, seq: pos.seq + 1, reason };
 }
+
+/**
+ * Why the bad stretch `data` (from the first bad line on) looks like two branches merged line by
+ * line: a conflict marker at a line start, or a record whose seq the good part already has (the
+ * other branch's records after ours, or interleaved with them). null when it does not.
+ */
+function mergeSign(data: Buffer, goodSeq: number, before: Buffer): string | null {
+  if (hasConflictMarkers(data)) return 'git conflict markers (<<<<<<< ======= >>>>>>>): the log was merged line by line, without the cairn merge driver';
+  const nl = data.indexOf(10);
+  const end = nl < 0 ? data.length : nl;
+  const seq = lineSeq(data, 0, end);
+  if (seq < 1 || seq > goodSeq) return null;
+  // A second copy of the last good record is a repeated write (salvage drops it), not a branch.
+  const lastStart = before.lastIndexOf(10, before.length - 2) + 1;
+  if (data.subarray(0, end).equals(before.subarray(lastStart, Math.max(lastStart, before.length - 1)))) return null;
+  // Another branch's record chains on a record the good part has (a damaged seq digit does not).
+  if (seq === 1) return verifyLine(data, 0, end, 0) >= 0 ? twice(seq) : null;
+  for (let p = 0; p < before.length;) {
+    let e = before.indexOf(10, p);
+    if (e < 0) e = before.length;
+    if (lineSeq(before, p, e) === seq - 1) {
+      const c = statedCrc(before, p, e);
+      if (c >= 0 && verifyLine(data, 0, end, c) >= 0) return twice(seq);
+    }
+    p = e + 1;
+  }
+  return null;
+}
+
+function twice(seq: number): string {
+  return `seq ${seq} appears twice: the records of two branches were put together line by line, without the cairn merge driver`;
+}
+
+/** Up to MAX_PREV bytes of the log before `offset` (the end of the good part), from a line start. */
+function goodTail(io: FsLayer, fd: number, offset: number): Buffer {
+  const n = Math.min(offset, MAX_PREV);
+  if (n <= 1) return Buffer.alloc(0);
+  const b = Buffer.allocUnsafe(n);
+  const got = io.readSync(fd, b, 0, n, offset - n);
+  const body = b.subarray(0, got);
+  return n === offset ? body : body.subarray(body.indexOf(10) + 1);
+}
+const MAX_PREV = 1024 * 1024;
 
 /** How every record line starts, and the length of its `,"crc":"xxxxxxxx"}` ending (see log/codec.ts). */
 const RECORD_START = Buffer.from('{"seq":');

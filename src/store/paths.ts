@@ -13,12 +13,15 @@ export class StatePaths {
   tornLog(stamp: string) { return path.join(this.root, `transitions.jsonl.torn-${stamp}`); }
   /** Where repair-state keeps the part of a log after a corrupt or illegal record. */
   corruptLog(stamp: string) { return path.join(this.root, `transitions.jsonl.corrupt-${stamp}`); }
+  /** Where repair-state keeps the other branch's records of a log git merged line by line. */
+  theirsLog(stamp: string) { return path.join(this.root, `transitions.jsonl.theirs-${stamp}`); }
   get current() { return path.join(this.root, 'current.json'); }
   get config() { return path.join(this.root, 'config.json'); }
   get metrics() { return path.join(this.root, 'metrics.json'); }
   get interventions() { return path.join(this.root, 'interventions.log'); }
   get workers() { return path.join(this.root, 'workers.json'); }
   get gitignore() { return path.join(this.root, '.gitignore'); }
+  get gitattributes() { return path.join(this.root, '.gitattributes'); }
   get readme() { return path.join(this.root, 'README.md'); }
   /** Lock target; the lock lives in the folder `<this>.lock` (see lock.ts). */
   get stateLockTarget() { return path.join(this.root, 'state'); }

@@ -17,6 +17,8 @@ import { checkArchive, checkCheckpoint, checkSnapshot, parseDoc } from './snapsh
  * Read before the derived files are rebuilt, so what they held is not gone by then.
  */
 export function carrySources(io: FsLayer, paths: StatePaths, insp: LogInspection): { sources: CarrySource[]; unrecoverable: string[] } {
+  // A merged log's other branch is set aside on purpose, not lost: its derived files are not carried in.
+  if (insp.merge) return { sources: [], unrecoverable: [] };
   const end = insp.salvage ? insp.salvage.seq : insp.goodSeq;
   // A log cut at a record boundary looks whole: files written after its end are what shows it lost
   // its tail. A damaged log may have lost records anywhere after its intact part.

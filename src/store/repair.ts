@@ -12,6 +12,7 @@ import { applyLine, applyRecord, decodeLine, listBackups } from './load.js';
 import { CheckpointTracker, writeImpliedCheckpoints } from './checkpoint-points.js';
 import { acquire, clearStaleLock, isLocked, lockPresent } from './lock.js';
 import { LOG_START, scanLog } from './logfile.js';
+import { inspectMerge } from './repair-merge.js';
 import { salvageTail, type TailSalvage } from './salvage-log.js';
 import { passThenLock, stateLockOptions } from './long-pass.js';
 import { type StatePaths, stampOf } from './paths.js';
@@ -26,8 +27,11 @@ import { isArchived, parseDoc } from './snapshot.js';
 
 /** Why the log stops being good at `offset`. */
 export interface LogDamage {
-  /** torn: nothing valid follows; corrupt: valid records follow a bad one; invalid: a well-formed record the state machine refuses. */
-  kind: 'torn' | 'incomplete' | 'corrupt' | 'invalid';
+  /**
+   * torn: nothing valid follows; corrupt: valid records follow a bad one; invalid: a well-formed
+   * record the state machine refuses; merge: git merged two branches of the log line by line.
+   */
+  kind: 'torn' | 'incomplete' | 'corrupt' | 'invalid' | 'merge';
   seq: number;
   offset: number;
   reason: string;
@@ -61,7 +65,12 @@ export interface LogInspection {
   statedAt: Map<number, number>;
   /** The file name (in the state folder) the damaged stretch is set aside in. */
   asideName: string | null;
+  /** A log git merged line by line: the other branch's records (set aside byte for byte, alone) and ours (kept). */
+  merge: { commonSeq: number; theirs: Buffer; theirsRecords: AsideRecord[]; oursRecords: AsideRecord[] } | null;
 }
+
+/** A record of a merged log's branch, as far as it can be read. */
+export interface AsideRecord { seq: number; type: string; ids: string; id: string }
 
 /** Who repairs, and when: the placeholders of lost records carry them. */
 export interface InspectOptions {
@@ -94,6 +103,10 @@ export function inspectLog(io: FsLayer, paths: StatePaths, o: InspectOptions, wa
     records++;
   });
   const p = scan.problem;
+  if (p?.kind === 'corrupt' && p.merge && !invalid) {
+    const merged = mergedInspection(io, paths, o, scan.size, p, crcAt, wantCrc);
+    if (merged) return merged;
+  }
   const bad = invalid as LogDamage | null;
   const damage: LogDamage | null = bad ?? (p ? { kind: p.kind, seq: p.seq, offset: p.offset, reason: p.reason } : null);
   const goodOffset = bad ? bad.offset : scan.end.offset;
@@ -114,7 +127,25 @@ export function inspectLog(io: FsLayer, paths: StatePaths, o: InspectOptions, wa
       for (const l of salvaged.lines) if (l.kind !== 'set_aside' && wantCrc.has(l.seq)) crcAt.set(l.seq, crcHex(salvaged.crcs.get(l.seq) ?? -1));
     }
   }
-  return { size: scan.size, goodOffset, goodSeq, records, damage, aside: damage ? describeAside(io, paths, goodOffset) : null, state, manual, crcAt, salvage: salvaged, statedAt, asideName };
+  return { size: scan.size, goodOffset, goodSeq, records, damage, aside: damage ? describeAside(io, paths, goodOffset) : null, state, manual, crcAt, salvage: salvaged, statedAt, asideName, merge: null };
+}
+
+/** inspectLog of a log git merged line by line: the shared part and our branch are kept, theirs set aside. */
+function mergedInspection(io: FsLayer, paths: StatePaths, o: InspectOptions, size: number, p: { seq: number; offset: number; reason: string }, crcAt: Map<number, string>, wantCrc: ReadonlySet<number>): LogInspection | null {
+  const all = readWhole(io, paths.log) ?? Buffer.alloc(0);
+  if (all.length !== size) return null;
+  const m = inspectMerge(all);
+  if (!m) return null;
+  for (const seq of crcAt.keys()) if (seq > m.commonSeq) crcAt.delete(seq);
+  for (const [seq, crc] of m.salvage.crcs) if (wantCrc.has(seq)) crcAt.set(seq, crcHex(crc));
+  const asideName = path.basename(paths.theirsLog(stampOf(o.nowMs)));
+  return {
+    size, goodOffset: m.goodOffset, goodSeq: m.commonSeq, records: m.commonSeq + m.salvage.kept,
+    damage: { kind: 'merge', seq: p.seq, offset: p.offset, reason: p.reason },
+    aside: { bytes: m.theirs.length, lines: m.theirsRecords.map((r) => ({ seq: r.seq, type: r.type, ids: r.ids || null, intact: true })) },
+    state: m.state, manual: m.manual, crcAt, salvage: m.salvage, statedAt: new Map(), asideName,
+    merge: { commonSeq: m.commonSeq, theirs: m.theirs, theirsRecords: m.theirsRecords, oursRecords: m.oursRecords },
+  };
 }
 
 /** seq -> the crc each line of `buf` states (lines that have both). */
@@ -206,7 +237,7 @@ export async function setAsideLogTail(io: FsLayer, paths: StatePaths, cfg: Store
   const aside = path.join(paths.root, asideName);
   // MUST: the damaged stretch is durable beside the log before the log is cut or replaced, and a
   // replaced log is replaced whole (temp file, fsync, rename, folder fsync): a crash leaves the old or the new.
-  atomicWrite(io, aside, all.subarray(seen.goodOffset));
+  atomicWrite(io, aside, seen.merge ? seen.merge.theirs : all.subarray(seen.goodOffset));
   const tail = seen.salvage?.tail;
   const next = tail && tail.length > 0 ? prepareAtomic(io, paths.log, Buffer.concat([all.subarray(0, seen.goodOffset), tail])) : null;
   try {

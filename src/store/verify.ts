@@ -4,9 +4,10 @@ import { checkInvariants } from '../model/invariants.js';
 import { State } from '../model/state.js';
 import type { LogRecord } from '../model/types.js';
 import { STATE_FILE_SCHEMAS, validateStateFile, type StateFileKind } from '../schemas/files-validate.js';
+import { analyzeMergedLog, describeLine } from '../history/merged-log.js';
 import { interventionLines, listCheckpointSeqs } from './derived.js';
 import { type FsLayer, readWhole, unsafe } from './fsio.js';
-import { applyLine, REPAIR_HINT } from './load.js';
+import { applyLine, MERGE_HINT, REPAIR_HINT } from './load.js';
 import { LOG_START, scanLog } from './logfile.js';
 import { metricsDoc } from './metrics.js';
 import { configProblems } from './verify-config.js';
@@ -23,6 +24,8 @@ export interface Problem {
   file?: string;
   /** The JSON path in that file, like `$.workstreams.w.tasks.a.retry_count` (schema problems). */
   path?: string;
+  /** Facts a program may want (LOG_MERGE_CONFLICT: the last common seq and both sides' records). */
+  details?: Record<string, unknown>;
 }
 
 const REBUILD = 'cairn restore-state --from-transitions .state/transitions.jsonl --yes';
@@ -71,7 +74,9 @@ export function verifyState(io: FsLayer, paths: StatePaths): { problems: Problem
   });
   if (scan.problem) {
     const p = scan.problem;
-    problems.push(p.kind === 'corrupt'
+    problems.push(p.kind === 'corrupt' && p.merge
+      ? mergeProblem(readWhole(io, paths.log) ?? Buffer.alloc(0))
+      : p.kind === 'corrupt'
       ? { code: 'LOG_CORRUPT', message: `the log is damaged at seq ${p.seq} (byte ${p.offset}): ${p.reason}; valid records follow`, fix: REPAIR }
       : { code: 'LOG_TORN_TAIL', message: `the log ends with ${p.bytes} bytes of an unfinished record (seq ${p.seq})`, fix: 'any cairn command that writes sets it aside; or: cairn repair-state --yes' });
   }
@@ -302,3 +307,18 @@ function firstDiff(a: unknown, b: unknown, path = ''): string {
 }
 
 export { REPAIR_HINT };
+
+/** LOG_MERGE_CONFLICT: where the two branches fork, and each one's records after it. */
+function mergeProblem(log: Buffer): Problem {
+  const m = analyzeMergedLog(log);
+  const side = (ls: typeof m.ours) => ls.map((l) => describeLine(log, l));
+  const ours = side(m.ours);
+  const theirs = side(m.theirs);
+  const list = (xs: typeof ours) => (xs.length === 0 ? 'none' : xs.map((x) => `${x.seq} ${x.type}${x.ids ? ` ${x.ids}` : ''}`).join(', '));
+  return {
+    code: 'LOG_MERGE_CONFLICT',
+    message: `git merged the log line by line (without the cairn merge driver): both branches appended after seq ${m.common.seq}, the last common record. Ours (first in the file): ${list(ours)}. Theirs: ${list(theirs)}${m.markers ? `; ${m.markers} conflict marker line(s)` : ''}${m.stray ? `; ${m.stray} line(s) of neither branch` : ''}`,
+    fix: MERGE_HINT,
+    details: { last_common_seq: m.common.seq, ours, theirs, markers: m.markers, stray: m.stray },
+  };
+}

@@ -196,6 +196,7 @@ async function repairIn(root: string, o: ActionOptions, ctx: RepairContext): Pro
 function logActions(insp: LogInspection): string[] {
   const d = insp.damage!;
   const sv = insp.salvage;
+  if (insp.merge && sv) return mergeActions(insp, insp.merge, sv);
   const out = [`set aside bytes ${insp.goodOffset}-${insp.size} of transitions.jsonl (from seq ${d.seq}; ${d.kind}: ${d.reason}) in ${insp.asideName}`];
   if (!sv) {
     out.push(`cut transitions.jsonl back to seq ${insp.goodSeq}: seq ${d.seq} cannot be applied, so nothing after it is judged`);
@@ -217,6 +218,19 @@ function logActions(insp: LogInspection): string[] {
     ? `rewrote transitions.jsonl: records 1-${insp.goodSeq} unchanged, seq ${insp.goodSeq + 1}-${sv.seq} salvaged (${sv.kept} record(s), chained anew where a record before them changed)`
     : `cut transitions.jsonl back to seq ${insp.goodSeq}`);
   return out;
+}
+
+/** What repair does to a log git merged line by line: keeps ours, sets theirs aside, says how to bring theirs back. */
+function mergeActions(insp: LogInspection, m: NonNullable<LogInspection['merge']>, sv: NonNullable<LogInspection['salvage']>): string[] {
+  const list = (rs: typeof m.theirsRecords) => rs.map((r) => `${r.seq} ${r.type}${r.ids ? ` ${r.ids}` : ''}`).join(', ') || 'none';
+  const submitted = [...new Set(m.theirsRecords.filter((r) => r.type === 'workstream_submitted').map((r) => r.ids))];
+  return [
+    `the log was merged line by line by git: both branches appended after seq ${m.commonSeq}; kept ours (the records first in the file, between <<<<<<< and =======)`,
+    `set aside the other branch's ${m.theirsRecords.length} record(s) byte for byte in ${insp.asideName}: ${list(m.theirsRecords)}`,
+    sv.cut ? `stopped keeping ours at seq ${sv.cut.seq}: ${sv.cut.reason}` : `kept our ${sv.kept} record(s) unchanged: ${list(m.oursRecords)}`,
+    `rewrote transitions.jsonl: records 1-${m.commonSeq} shared, ${m.commonSeq + 1}-${sv.seq} ours`,
+    `to bring the other branch's records back: ${submitted.length ? `submit ${submitted.map((w) => `workstream ${w}`).join(', ')} again (cairn submit <spec>), ` : ''}redo its interventions (operator and reason are in ${insp.asideName}), or undo this merge and merge again through the driver (cairn git-setup, then git merge)`,
+  ];
 }
 
 function fileChanges(before: Map<string, string>, after: Map<string, string>): RepairResult['files'] {

@@ -5,6 +5,7 @@ import { showDependenciesCommand, showTaskCommand, statusCommand, submitCommand 
 import { initCommand, restoreCommand, validateCommand } from './state.js';
 import { RECOVERY_COMMANDS } from './recovery/index.js';
 import { runCommand } from './run.js';
+import { gitSetupCommand, mergeDriverCommand } from './git.js';
 
 /** Every command of the CLI, in the order --help lists them. Registered explicitly (no commandDir). */
 export const COMMANDS = [
@@ -19,5 +20,7 @@ export const COMMANDS = [
   logCommand,
   validateCommand,
   restoreCommand,
+  gitSetupCommand,
+  mergeDriverCommand,
   ...RECOVERY_COMMANDS,
 ];

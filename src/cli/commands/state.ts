@@ -1,14 +1,22 @@
 import type { CommandModule } from 'yargs';
-import { init, restoreState, validateState } from '../../index.js';
+import { EXIT, gitSetup, init, repositoryOf, restoreState, validateState } from '../../index.js';
+import { describeGitSetup } from './git.js';
 import { confirm } from '../confirm.js';
 import { common, emit, type GlobalArgs, table, warn } from '../output.js';
 
-export const initCommand: CommandModule<GlobalArgs, GlobalArgs> = {
+export const initCommand: CommandModule<GlobalArgs, GlobalArgs & { git?: boolean }> = {
   command: 'init',
   describe: 'Create the state folder (.state) with its log, config and .gitignore',
+  builder: (y) => y
+    .option('git', { type: 'boolean', describe: 'Also set the folder up for git (as cairn git-setup): .gitattributes and the merge driver in the repository\'s config' })
+    .example('$0 init --git', 'a state folder to commit, whose log git merges through cairn') as never,
   handler: (a) => {
+    // Outside a git repository --git is refused before anything is created.
+    if (a.git) repositoryOf(common(a).stateDir);
     const r = init(common(a));
-    emit(a, r, () => (r.created ? `initialized ${r.state_dir}` : `${r.state_dir} is already initialized`));
+    const g = a.git ? gitSetup(common(a)) : null;
+    if (g && !a.json) warn(g.warnings);
+    emit(a, g ? { ...r, git: g } : r, () => [r.created ? `initialized ${r.state_dir}` : `${r.state_dir} is already initialized`, ...(g ? [describeGitSetup(g)] : [])].join('\n'));
   },
 };
 
@@ -18,10 +26,12 @@ export const validateCommand: CommandModule<GlobalArgs, ValidateArgs> = {
   describe: 'Check the log, every invariant and every derived file against a replay; changes nothing',
   handler: (a) => {
     const r = validateState(common(a));
+    if (!a.json) warn(r.warnings);
     emit(a, r, () => r.ok
       ? `ok: ${r.records} records, seq ${r.seq}; the log, invariants and derived files agree`
       : [`${r.problems.length} problem(s) in ${r.state_dir}:`, ...r.problems.map((p) => `  [${p.code}] ${p.message}\n      fix: ${p.fix}`)].join('\n'));
-    if (!r.ok) process.exitCode = 1;
+    // A log git merged line by line is damaged state (exit 3): no command writes until it is repaired.
+    if (!r.ok) process.exitCode = r.problems.some((p) => p.code === 'LOG_MERGE_CONFLICT') ? EXIT.DAMAGED : EXIT.FAILURE;
   },
 };
 
