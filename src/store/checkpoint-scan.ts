@@ -29,6 +29,8 @@ export interface PointsScan {
   neighbours: { before: number | null; after: number | null };
   /** The documents at the points named in `capture`. */
   captured: Map<number, CheckpointDoc>;
+  /** seq of the last record read. */
+  lastSeq: number;
 }
 
 /**
@@ -65,7 +67,7 @@ export function scanPoints(io: FsLayer, paths: StatePaths, wsId: string, o: { ta
     pos = slice.end;
     if (!slice.more) break;
   }
-  return { points: finder.points, doc, found: finder.found, neighbours: finder.neighbours(), captured };
+  return { points: finder.points, doc, found: finder.found, neighbours: finder.neighbours(), captured, lastSeq: pos.seq };
 }
 
 /**
@@ -77,7 +79,8 @@ export function checkpointAt(io: FsLayer, paths: StatePaths, wsId: string, seq: 
   if (scan.doc) return scan.doc;
   const { before, after } = scan.neighbours;
   const near = [before, after].filter((x): x is number => x !== null);
-  throw new CairnError('UNKNOWN_CHECKPOINT', `seq ${seq} is not a checkpoint of workstream ${wsId}: no task of it changed state there${near.length ? ` (the nearest points are ${[before !== null ? `${before} before` : null, after !== null ? `${after} after` : null].filter(Boolean).join(' and ')})` : ''}`, {
+  const why = seq > scan.lastSeq ? `the log ends at seq ${scan.lastSeq}` : 'no task of it changed state there';
+  throw new CairnError('UNKNOWN_CHECKPOINT', `seq ${seq} is not a checkpoint of workstream ${wsId}: ${why}${near.length ? ` (the nearest points are ${[before !== null ? `${before} before` : null, after !== null ? `${after} after` : null].filter(Boolean).join(' and ')})` : ''}`, {
     details: { workstream_id: wsId, checkpoint: String(seq), before, after, closest: near.map(String), available: ['latest'], last_task_seq: lastTaskSeq },
     hint: `Pick a point: cairn checkpoints --workstream-id ${wsId} lists them all${near.length ? `, e.g. --to-checkpoint ${near[0]}` : ''}; or --to-checkpoint latest`,
   });
