@@ -12,7 +12,7 @@ import { apply } from '../src/model/apply.js';
 import { State } from '../src/model/state.js';
 import type { LogRecord } from '../src/model/types.js';
 import { checkpointDoc } from '../src/store/snapshot.js';
-import { cli, lastSeq, runSpec, since, status } from './recovery-helpers.js';
+import { cli, lastSeq, runSpec, script, since, status } from './recovery-helpers.js';
 
 let work = '';
 /** The state folder as `cairn run` left it: workstream hc failed, a few checkpoint files written with its snapshots. */
@@ -128,6 +128,8 @@ describe('checkpoints computed from the log', () => {
       assert.deepEqual(cli(RUN, ['checkpoints', '--workstream-id', 'hc', '--show', String(p.seq), '--json']).json(), JSON.parse(r.out), '--json is the same document');
     }
     assert.equal(cli(RUN, ['checkpoints', '--workstream-id', 'hc', '--show', 'latest']).out, readFileSync(join(RUN, 'checkpoints', 'hc_latest.json'), 'utf8'));
+    const one = files[0]!;
+    assert.equal(script(RUN, 'checkpoints', ['--workstream-id', 'hc', '--show', String(one)]).out, readFileSync(join(RUN, 'checkpoints', 'hc', `${one}.json`), 'utf8'), 'scripts/checkpoints takes --show too');
   });
 
   it('marks a file that does not say what the log says as not written, and --show then prints the log\'s document', () => {
