@@ -102,17 +102,17 @@ export function checkpointContent(d: CheckpointDoc): string {
   return compactJson(rest);
 }
 
-/** The files of checkpoints/<ws>/ by seq, each compared with the log's document when one is given. */
+/** The files of checkpoints/<ws>/ by seq, with their hash checked (not yet compared with the log: markOf does that). */
 export function fileMarks(io: FsLayer, paths: StatePaths, wsId: string): Map<number, CheckpointEntry> {
   const out = new Map<number, CheckpointEntry>();
   for (const e of listCheckpoints(io, paths, wsId)) if (e.name !== 'latest') out.set(Number(e.name), e);
   return out;
 }
 
-/** The mark of one point given its file entry (if any) and, when known, the document the log gives. */
-export function markOf(entry: CheckpointEntry | undefined, fromLog: CheckpointDoc | null): FileMark {
+/** The mark of one point given its file entry (if any) and the document the log gives there: written only when the two agree. */
+export function markOf(entry: CheckpointEntry | undefined, fromLog: CheckpointDoc | undefined): FileMark {
   if (!entry) return { written: false, file: null, problem: null, doc: null };
   if (!entry.doc) return { written: false, file: entry.file, problem: entry.error, doc: null };
-  if (fromLog && checkpointContent(entry.doc) !== checkpointContent(fromLog)) return { written: false, file: entry.file, problem: 'differs from the log', doc: null };
+  if (!fromLog || checkpointContent(entry.doc) !== checkpointContent(fromLog)) return { written: false, file: entry.file, problem: 'differs from the log', doc: null };
   return { written: true, file: entry.file, problem: null, doc: entry.doc };
 }

@@ -65,7 +65,7 @@ export async function listCheckpoints(o: CommonOptions & { workstream: string })
     const files = fileMarks(store.io, store.paths, ws.id);
     const scan = scanPoints(store.io, store.paths, ws.id, { capture: new Set(files.keys()) });
     const points: PointView[] = scan.points.map((p) => {
-      const m = markOf(files.get(p.seq), scan.captured.get(p.seq) ?? null);
+      const m = markOf(files.get(p.seq), scan.captured.get(p.seq));
       return { ...p, written: m.written, file: m.file, file_problem: m.problem };
     });
     const list = listFiles(store.io, store.paths, ws.id).map((c) => ({
