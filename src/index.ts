@@ -52,6 +52,7 @@ export const retryFailedTasks = lazy('retryFailedTasks');
 export const resumeWorkstream = lazy('resumeWorkstream');
 export const rollbackWorkstream = lazy('rollbackWorkstream');
 export const listCheckpoints = lazy('listCheckpoints');
+export const showCheckpoint = lazy('showCheckpoint');
 export const analyzeWorkstreamFailure = lazy('analyzeWorkstreamFailure');
 export const checkWorker = lazy('checkWorker');
 export const showWorkerLogs = lazy('showWorkerLogs');

@@ -9,6 +9,8 @@ import { StatePaths } from '../store/paths.js';
 import { rebuildInterventions, replaceLog, replayFile, snapshotOnlyState } from '../store/replace.js';
 import { checkRoot, Store } from '../store/store.js';
 import { afterCommit, type CommonOptions, operatorOf, stateDirOf } from './common.js';
+import { commitIntervention, type GitCommitInfo } from './git-commit.js';
+import type { LogRecord } from '../model/types.js';
 import { refuseWhileScheduling } from './scheduler-guard.js';
 
 export interface RestoreOptions extends CommonOptions {
@@ -33,6 +35,8 @@ export interface RestoreResult {
    */
   kept_snapshot: string | null;
   warnings: string[];
+  /** With git_commit in config.json: the commit of the state folder, or why there is none. */
+  git_commit?: GitCommitInfo;
 }
 
 function sameFile(a: string, b: string): boolean {
@@ -110,8 +114,9 @@ async function finish(o: RestoreOptions, extra: { skipCurrent: boolean }, source
 async function record(o: RestoreOptions, store: Store, kind: 'backup' | 'transitions', source: string, changes: Change[], replaced: string | null): Promise<RestoreResult> {
   const seqBefore = store.position.seq;
   let kept: string | null = null;
+  let recs: LogRecord[];
   try {
-    await store.commit(() => [{
+    recs = await store.commit(() => [{
       type: 'state_restored', operator: operatorOf(o), reason: o.reason ?? `restore-state from ${source}`, action: 'restore_state',
       source: kind, file: source === 'transitions' ? 'transitions.jsonl' : source, changes: changes.length, ...(replaced ? { replaced_log: replaced } : {}),
     }]);
@@ -128,5 +133,6 @@ async function record(o: RestoreOptions, store: Store, kind: 'backup' | 'transit
     await store.close().catch(() => undefined); // the first failure is the one to report
     throw afterCommit(e, store, seqBefore);
   }
-  return { dry_run: false, source, changes, seq: store.state.seq, replaced_log: replaced, kept_snapshot: kept === null ? null : path.basename(kept), warnings: store.warnings };
+  const git = commitIntervention(store.config.git_commit, store.paths.root, 'restore_state', recs, store.warnings);
+  return { dry_run: false, source, changes, seq: store.state.seq, replaced_log: replaced, kept_snapshot: kept === null ? null : path.basename(kept), warnings: store.warnings, ...(git ? { git_commit: git } : {}) };
 }

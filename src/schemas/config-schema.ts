@@ -25,6 +25,8 @@ export interface Config {
   worker_restart_base_ms: number;
   worker_restart_cap_ms: number;
   worker_deaths_limit: number;
+  /** Commit the state folder with git after every intervention (DESIGN §10); off by default. */
+  git_commit: boolean;
 }
 
 /** The settings cairn uses when config.json, flags and environment say nothing. */
@@ -51,6 +53,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   worker_restart_base_ms: 100,
   worker_restart_cap_ms: 5_000,
   worker_deaths_limit: 6,
+  git_commit: false,
 });
 
 /** How many workers `cairn run` starts when neither a flag, CAIRN_WORKERS nor config.json says. */
@@ -103,6 +106,11 @@ export const CONFIG_SCHEMA: JsonSchema = {
     worker_restart_base_ms: int('A worker that died (or stopped answering) is replaced after this times 2^(deaths in a row - 1).', 0, 'worker_restart_base_ms'),
     worker_restart_cap_ms: int('The longest wait before replacing a worker that died.', 0, 'worker_restart_cap_ms'),
     worker_deaths_limit: int('After this many worker deaths in a row (no task attempt ending in between), cairn run stops with exit 1 and names the worker logs; the tasks stay as the log has them.', 1, 'worker_deaths_limit'),
+    git_commit: {
+      description: 'After every intervention (a recovery command that records an operator: retry-task, skip-task, rollback-workstream, restore-state, repair-state, set-resource-limit, …) and once its records are durable, commit the state folder with git (only its own paths; other staged work is left alone), with a message naming the tool, target, operator, reason and seq range, so recoveries are bisectable. Not in a git repository, or git fails: the intervention still stands and a warning says why no commit was made. Default false.',
+      type: 'boolean',
+      default: false,
+    },
   },
   additionalProperties: false,
 };

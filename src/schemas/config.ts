@@ -38,7 +38,8 @@ export function parseConfig(obj: unknown, file = 'config.json'): Config {
     const given = obj as Record<string, unknown>;
     config = { ...DEFAULT_CONFIG };
     for (const key of Object.keys(DEFAULT_CONFIG) as (keyof Config)[]) {
-      if (typeof given[key] === 'number') (config as Record<keyof Config, number | null>)[key] = given[key] as number;
+      // The schema has checked each value's type; booleans (git_commit) are copied like numbers.
+      if (typeof given[key] === 'number' || typeof given[key] === 'boolean') (config as Record<keyof Config, unknown>)[key] = given[key];
     }
     problems.push(...crossChecks(given, config));
   }

@@ -1,5 +1,3 @@
-import { CairnError } from '../errors.js';
-import { closest } from '../model/resolve.js';
 import { listCheckpointSeqs } from './derived.js';
 import { type FsLayer, readWhole } from './fsio.js';
 import type { StatePaths } from './paths.js';
@@ -38,33 +36,6 @@ export function listCheckpoints(io: FsLayer, paths: StatePaths, wsId: string): C
   const out = listCheckpointSeqs(io, paths, wsId).map((seq) => entry(io, String(seq), paths.checkpoint(wsId, seq), `checkpoints/${wsId}/${seq}.json`));
   if (io.lstatSync(paths.checkpointLatest(wsId))) out.push(entry(io, 'latest', paths.checkpointLatest(wsId), `checkpoints/${wsId}_latest.json`));
   return out;
-}
-
-/**
- * The checkpoint `latest` or `<seq>` of a workstream, its hash checked. Throws UNKNOWN_CHECKPOINT
- * naming the closest seqs when there is none, SNAPSHOT_INVALID (exit 3) when its hash does not hold.
- */
-export function readCheckpoint(io: FsLayer, paths: StatePaths, wsId: string, which: string): CheckpointDoc {
-  const all = listCheckpoints(io, paths, wsId);
-  const found = all.find((c) => c.name === which);
-  if (!found) {
-    const seqs = all.filter((c) => c.name !== 'latest').map((c) => c.name);
-    const near = which === 'latest' ? seqs.slice(-3) : closest(which, seqs);
-    throw new CairnError('UNKNOWN_CHECKPOINT', `workstream ${wsId} has no checkpoint ${which}`, {
-      details: { workstream_id: wsId, checkpoint: which, closest: near, available: [...seqs, ...(all.some((c) => c.name === 'latest') ? ['latest'] : [])] },
-      hint: all.length > 0 ? `Available: ${all.map((c) => c.name).join(', ')} (cairn checkpoints --workstream-id ${wsId})` : 'This workstream has no checkpoints yet.',
-    });
-  }
-  if (!found.doc) {
-    throw new CairnError('SNAPSHOT_INVALID', `checkpoint ${found.file} cannot be used: ${found.error}`, {
-      details: { workstream_id: wsId, checkpoint: which },
-      hint: `Pick another one (cairn checkpoints --workstream-id ${wsId}), or rebuild them: cairn repair-state --dry-run`,
-    });
-  }
-  if (found.doc.workstream_id !== wsId) {
-    throw new CairnError('SNAPSHOT_INVALID', `checkpoint ${found.file} belongs to workstream ${found.doc.workstream_id}`, { hint: 'cairn repair-state --dry-run' });
-  }
-  return found.doc;
 }
 
 /** A worker's live health as the running scheduler last wrote it to workers.json. */

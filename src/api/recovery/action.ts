@@ -9,6 +9,7 @@ import type { ToolName } from '../../recovery/common.js';
 import { killOrphanTask, liveScheduler } from '../../scheduler/liveness.js';
 import type { Store } from '../../store/store.js';
 import { type CommonOptions, operatorOf, withStore } from '../common.js';
+import { commitIntervention, type GitCommitInfo } from '../git-commit.js';
 
 /** Options of every recovery verb that changes the state. */
 export interface ActionOptions extends CommonOptions {
@@ -37,6 +38,8 @@ export interface ActionResult {
   warnings: string[];
   /** For requests to the scheduler: whether it carried them out while the tool waited. */
   scheduler_acted?: boolean;
+  /** With git_commit in config.json: the commit of the state folder made after the records were durable, or why there is none. */
+  git_commit?: GitCommitInfo;
 }
 
 /** How one verb plugs into the common flow. */
@@ -79,7 +82,8 @@ export function preview(s: StateView, drafts: readonly Draft[], now: number): { 
  */
 export async function runAction(o: ActionOptions, spec: ActionSpec): Promise<ActionResult> {
   const clock = o.clock ?? Date.now;
-  return withStore(o, o.dryRun ? { readOnly: true } : {}, async (store) => {
+  let gitCommit: { enabled: boolean; root: string } | null = null;
+  const out = await withStore(o, o.dryRun ? { readOnly: true } : {}, async (store) => {
     const live = await liveScheduler(store);
     const base = { action: spec.tool, dry_run: o.dryRun === true, scheduler: { live: live !== null, pid: live?.pid ?? null }, warnings: [...store.warnings] };
     const drafts = spec.decide(store.state, clock(), live);
@@ -115,8 +119,16 @@ export async function runAction(o: ActionOptions, spec: ActionSpec): Promise<Act
       next: nextSteps(store.state, committed, live !== null),
     };
     await spec.after?.(store, committed, result);
+    gitCommit = { enabled: store.config.git_commit, root: store.paths.root };
     return result;
   });
+  // After the store closed: the commit holds the derived files written from these records too.
+  const g = gitCommit as { enabled: boolean; root: string } | null;
+  if (g && out.changed) {
+    const info = commitIntervention(g.enabled, g.root, spec.tool, out.records as unknown as LogRecord[], out.warnings);
+    if (info) out.git_commit = info;
+  }
+  return out;
 }
 
 /** With no scheduler, something must run what the action queued. */

@@ -1,7 +1,8 @@
 /** The recovery verbs of the public API (one module per tool group); re-exported by src/index.ts. */
 export type { ActionOptions, ActionResult, RecordView } from './action.js';
 export { retryTask, skipTask, cancelTask, debugTask, type TaskTarget, type DebugResult } from './tasks.js';
-export { retryWorkstream, retryFailedTasks, resumeWorkstream, rollbackWorkstream, listCheckpoints, type RollbackOptions } from './workstreams.js';
+export { retryWorkstream, retryFailedTasks, resumeWorkstream, rollbackWorkstream, type RollbackOptions } from './workstreams.js';
+export { listCheckpoints, showCheckpoint } from './checkpoints.js';
 export { analyzeWorkstreamFailure } from './analyze.js';
 export { checkWorker, showWorkerLogs, restartWorker, forceShutdownWorker, type WorkerRequestOptions } from './workers.js';
 export { showResources, setResourceLimit, visualizeDag, removeDependency } from './resources.js';

@@ -16,6 +16,8 @@ import { clearLock, inspectLog, lockStates, rebuildDerived, setAsideLogTail, typ
 import { checkRoot, Store } from '../../store/store.js';
 import { verifyState, type Problem } from '../../store/verify.js';
 import { stateDirOf } from '../common.js';
+import { commitIntervention, type GitCommitInfo } from '../git-commit.js';
+import type { LogRecord } from '../../model/types.js';
 import { refuseWhileScheduling } from '../scheduler-guard.js';
 import { actor, type ActionOptions, type RecordView } from './action.js';
 
@@ -49,6 +51,8 @@ export interface RepairResult {
   /** What validate-state still finds after the repair. */
   remaining: Problem[];
   warnings: string[];
+  /** With git_commit in config.json: the commit of the state folder, or why there is none. */
+  git_commit?: GitCommitInfo;
 }
 
 const DERIVED = /^(SNAPSHOT|CHECKPOINT|ARCHIVE|METRICS|INTERVENTIONS)_|^SCHEMA_INVALID_FILE$/;
@@ -185,8 +189,9 @@ async function repairIn(root: string, o: ActionOptions, ctx: RepairContext): Pro
   const remaining = verifyState(io, paths).problems;
   const actions = (records.at(-1)?.actions as string[] | undefined) ?? done;
   const carried = records.filter((r) => r.type === 'workstream_carried_forward').map((r) => `${String(r.workstream_id)} from ${String(r.source)}`);
+  const git = ctx.rehearsal ? null : commitIntervention(store.config.git_commit, root, 'repair_state', records as unknown as LogRecord[], warnings);
   return {
-    ...base, dry_run: false, changed: true, carried,
+    ...base, dry_run: false, changed: true, carried, ...(git ? { git_commit: git } : {}),
     message: `repaired ${root}: ${actions.length} action(s); a copy of the state before is in ${copy?.dest ?? '(none)'}`,
     actions, files, records, copy, killed, remaining,
   };

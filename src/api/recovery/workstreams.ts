@@ -5,10 +5,9 @@ import { decide as resumeDecide } from '../../recovery/resume-workstream.js';
 import { decide as retryFailedDecide } from '../../recovery/retry-failed-tasks.js';
 import { decide as retryWsDecide } from '../../recovery/retry-workstream.js';
 import { decide as rollbackDecide, rollbackTarget } from '../../recovery/rollback-workstream.js';
-import { listCheckpoints as listCkpts, readCheckpoint } from '../../store/recovery-files.js';
-import type { CheckpointDoc } from '../../store/snapshot.js';
-import { type CommonOptions, withStore } from '../common.js';
+import { withStore } from '../common.js';
 import { actor, type ActionOptions, type ActionResult, runAction } from './action.js';
+import { checkpointFor, parseWhich } from './checkpoints.js';
 
 function wsState(s: StateView, id: string): string {
   const ws = resolveWorkstream(s, id);
@@ -53,14 +52,18 @@ export function resumeWorkstream(o: ActionOptions & { workstream: string; fromTa
 
 export interface RollbackOptions extends ActionOptions {
   workstream: string;
-  /** `latest` or a checkpoint seq. */
+  /** `latest` or the seq of any point at which a task of the workstream changed state (see: cairn checkpoints). */
   toCheckpoint?: string;
 }
 
-/** rollback_workstream: the workstream's tasks go back to a checkpoint (DESIGN §6). */
+/**
+ * rollback_workstream: the workstream's tasks go back to a checkpoint (DESIGN §6), computed from the
+ * log (DESIGN §10): any point its tasks moved at, whether or not a checkpoint file was written for it.
+ */
 export async function rollbackWorkstream(o: RollbackOptions): Promise<ActionResult & { checkpoint: { seq: number; checkpoint_at: string; targets: Record<string, string> } }> {
-  const which = o.toCheckpoint ?? 'latest';
-  const cp = await withStore(o, { readOnly: true }, async (store) => readCheckpoint(store.io, store.paths, resolveWorkstream(store.state, o.workstream).id, which));
+  const which = parseWhich(o.toCheckpoint ?? 'latest', '--to-checkpoint');
+  // Read before the action's own store opens: the replay of a long log runs outside the state lock.
+  const cp = await withStore(o, { readOnly: true }, async (store) => checkpointFor(store, resolveWorkstream(store.state, o.workstream).id, which));
   const req = { ...actor(o), workstream: o.workstream, checkpoint: cp };
   const r = await runAction(o, {
     tool: 'rollback_workstream',
@@ -71,20 +74,4 @@ export async function rollbackWorkstream(o: RollbackOptions): Promise<ActionResu
   const targets: Record<string, string> = {};
   for (const id of Object.keys(cp.tasks)) targets[id] = rollbackTarget(cp, id).to;
   return { ...r, checkpoint: { seq: cp.seq, checkpoint_at: cp.checkpoint_at, targets } };
-}
-
-/** checkpoints: a workstream's checkpoints with seq, time, hash status and task counts. */
-export async function listCheckpoints(o: CommonOptions & { workstream: string }) {
-  return withStore(o, { readOnly: true }, async (store) => {
-    const ws = resolveWorkstream(store.state, o.workstream);
-    const list = listCkpts(store.io, store.paths, ws.id).map((c) => ({
-      name: c.name, file: c.file, seq: c.seq, checkpoint_at: c.checkpoint_at, hash_ok: c.hash_ok, error: c.error,
-      ...(c.doc ? summary(c.doc) : {}),
-    }));
-    return { workstream_id: ws.id, state: ws.state, last_task_seq: ws.last_task_seq, checkpoints: list };
-  });
-}
-
-function summary(d: CheckpointDoc) {
-  return { completed: d.completed_tasks.length, failed: d.failed_tasks.length, pending: d.pending_tasks.length, tasks: Object.keys(d.tasks).length };
 }

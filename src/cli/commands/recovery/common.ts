@@ -66,6 +66,7 @@ export function renderAction(r: ActionResult): string {
   if (r.killed.length) out.push(`killed the processes a dead scheduler left for: ${r.killed.join(', ')}`);
   if (r.dry_run && r.changed) out.push('(dry run: nothing was written)');
   if (r.next.length) out.push(`no scheduler runs: start one to carry on: ${r.next.join('; ')}`);
+  if (r.git_commit?.committed) out.push(`committed the state folder to git: ${r.git_commit.sha!.slice(0, 12)} ${r.git_commit.subject}`);
   return out.join('\n');
 }
 

@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { analyzeWorkstreamFailure, listCheckpoints, resumeWorkstream, retryFailedTasks, retryWorkstream, rollbackWorkstream, CairnError } from '../../../index.js';
+import { analyzeWorkstreamFailure, listCheckpoints, showCheckpoint, resumeWorkstream, retryFailedTasks, retryWorkstream, rollbackWorkstream, CairnError } from '../../../index.js';
 import { common, emit, type GlobalArgs, table } from '../../output.js';
 import { type ActionArgs, perform, renderAction, withDryRun } from './common.js';
 
@@ -53,27 +53,38 @@ export const rollbackWorkstreamCommand: CommandModule<GlobalArgs, RollbackArgs> 
   command: 'rollback-workstream',
   describe: 'Reset a workstream\'s tasks to a checkpoint: running ones killed, each unfinished task back to the checkpoint\'s completed/skipped or to pending (asks for confirmation)',
   builder: (y) => withDryRun(wsFlag(y))
-    .option('to-checkpoint', { type: 'string', default: 'latest', describe: 'latest, or a checkpoint seq (see: cairn checkpoints)' }) as never,
+    .option('to-checkpoint', { type: 'string', default: 'latest', describe: 'latest, or the seq of any point at which a task of the workstream changed state, computed from the log; no checkpoint file needed (list them: cairn checkpoints)' }) as never,
   handler: async (a) => {
     await perform(a, (dryRun) => rollbackWorkstream({ ...common(a), workstream: a['workstream-id'], toCheckpoint: String(a['to-checkpoint']), dryRun }), renderAction,
       (p) => `Roll workstream ${a['workstream-id']} back to checkpoint ${p.checkpoint.seq} (${p.records.filter((r) => r.type === 'task_cancelled').length} running task(s) killed)?`);
   },
 };
 
-type CkArgs = WsArgs;
+interface CkArgs extends WsArgs { show?: string }
 export const checkpointsCommand: CommandModule<GlobalArgs, CkArgs> = {
   command: 'checkpoints',
-  describe: 'List a workstream\'s checkpoints with seq, time and hash status',
-  builder: (y) => wsFlag(y) as never,
+  describe: 'List every checkpoint of a workstream computed from the log (each point its tasks changed state at: seq, time, counts, what moved it; * = a checkpoint file is written for it), then the files with their hash status; --show <seq> prints one',
+  builder: (y) => wsFlag(y).option('show', { type: 'string', describe: 'print the checkpoint at this seq (or latest): the document a checkpoint file holds, computed from the log' }) as never,
   handler: async (a) => {
+    if (a.show !== undefined) {
+      const s = await showCheckpoint({ ...common(a), workstream: a['workstream-id'], show: String(a.show) });
+      // The document itself, in --json too: byte for byte what a checkpoint file holds.
+      emit(a, s.doc, () => JSON.stringify(s.doc, null, 2));
+      return;
+    }
     const r = await listCheckpoints({ ...common(a), workstream: a['workstream-id'] });
+    const by = (p: (typeof r.points)[number]) => `${p.decision.types.join(',')}${p.decision.operator ? ` by ${p.decision.operator}${p.decision.action ? ` (${p.decision.action})` : ''}` : ''}`;
     emit(a, r, () => [
-      `workstream ${r.workstream_id} (${r.state}), last task change at seq ${r.last_task_seq}:`,
+      `workstream ${r.workstream_id} (${r.state}), ${r.points.length} checkpoint(s) in the log, last task change at seq ${r.last_task_seq} (* = file written):`,
+      table([['   seq', 'time', 'completed', 'failed', 'pending', 'moved by'], ...r.points.map((p) => [
+        `${p.written ? ' *' : '  '} ${p.seq}`, p.checkpoint_at, String(p.completed), String(p.failed), String(p.pending), `${by(p)}${p.file_problem ? ` [file ${p.file}: ${p.file_problem}]` : ''}`,
+      ])]),
+      'files:',
       table([['  name', 'seq', 'time', 'hash', 'completed', 'failed', 'pending'], ...r.checkpoints.map((c) => [
         `  ${c.name}`, String(c.seq ?? '-'), c.checkpoint_at ?? '-', c.hash_ok ? 'ok' : `BAD: ${c.error}`,
         String(c.completed ?? '-'), String(c.failed ?? '-'), String(c.pending ?? '-'),
       ])]),
-      ...(r.checkpoints.length === 0 ? ['  (none yet)'] : []),
+      ...(r.checkpoints.length === 0 ? ['  (none written; every checkpoint above is still computed from the log)'] : []),
     ].join('\n'));
   },
 };
