@@ -73,3 +73,10 @@ export type { ResolvedPoint, GitSource } from './api/history/index.js';
 export async function resolvePoint(...a: Parameters<typeof HistoryApi.resolvePoint>): Promise<ReturnType<typeof HistoryApi.resolvePoint>> {
   return (await history()).resolvePoint(...a);
 }
+export type { StateAtOptions, PointHeader, DiffOptions, DiffResult } from './api/history/index.js';
+export async function stateAt(o: HistoryApi.StateAtOptions): Promise<Awaited<ReturnType<typeof HistoryApi.stateAt>>> {
+  return (await history()).stateAt(o);
+}
+export async function diff(o: HistoryApi.DiffOptions): Promise<HistoryApi.DiffResult> {
+  return (await history()).diff(o);
+}

@@ -3,6 +3,7 @@ import { showDependenciesCommand, showTaskCommand, statusCommand, submitCommand 
 import { initCommand, restoreCommand, validateCommand } from './state.js';
 import { RECOVERY_COMMANDS } from './recovery/index.js';
 import { runCommand } from './run.js';
+import { diffCommand, stateCommand } from './history-state.js';
 
 /** Every command of the CLI, in the order --help lists them. Registered explicitly (no commandDir). */
 export const COMMANDS = [
@@ -13,6 +14,8 @@ export const COMMANDS = [
   showTaskCommand,
   showDependenciesCommand,
   eventsCommand,
+  stateCommand,
+  diffCommand,
   validateCommand,
   restoreCommand,
   ...RECOVERY_COMMANDS,

@@ -1,0 +1,102 @@
+import { CairnError } from '../errors.js';
+import { State } from '../model/state.js';
+import type { LogRecord } from '../model/types.js';
+import type { FsLayer } from './fsio.js';
+import { collectGarbage, REPLAY_GC_BYTES } from './gc.js';
+import { corruptError, replayLine } from './load.js';
+import { LOG_START, type LogPosition, scanLogSlice } from './logfile.js';
+import type { StatePaths } from './paths.js';
+import { listSnapshots, loadSnapshot, positionHolds, removeSnapshot, SNAPSHOT_EVERY, snapshotOffset, writeSnapshot } from './snapshots.js';
+import { parseCrcHex } from '../log/codec.js';
+
+/** The state at a point of a log, and how it was reached (for notes and the benchmarks). */
+export interface StateAt {
+  state: State;
+  /** The seq of the snapshot the replay started from (0: the start of the log). */
+  baseSeq: number;
+  /** Records applied on top of it. */
+  replayed: number;
+  /** Snapshots written on the way. */
+  written: number;
+}
+
+const SLICE = 4096;
+
+/**
+ * The state at `target` (the end of a decision) of the log at `file`: the nearest snapshot at or
+ * before it whose position holds in that log, plus a replay of the records after it with the same
+ * apply as every load. `own` when `file` is this folder's log: then a stretch of log without
+ * snapshots gets them as the replay passes (every SNAPSHOT_EVERY records), and snapshots that no
+ * longer hold are deleted. A log read from git is never `own`: our snapshots are used where its
+ * history is ours (the crc at their seq matches), and nothing is written for it.
+ */
+export function stateAt(io: FsLayer, paths: StatePaths, file: string, target: LogPosition, own: boolean): StateAt {
+  let state: State | null = null;
+  let pos: LogPosition = LOG_START;
+  const list = listSnapshots(io, paths);
+  for (let i = list.length - 1; i >= 0 && state === null; i--) {
+    const f = list[i]!;
+    if (f.seq > target.seq) continue;
+    const offset = snapshotOffset(io, f);
+    const at = { offset: offset ?? -1, seq: f.seq, crc: parseCrcHex(f.crc) };
+    if (offset === null || offset > target.offset || !positionHolds(io, file, at)) {
+      if (own) removeSnapshot(io, f.file);
+      continue;
+    }
+    state = loadSnapshot(io, f, at, own);
+    if (state) pos = at;
+  }
+  const baseSeq = pos.seq;
+  state ??= new State();
+  let replayed = 0;
+  let written = 0;
+  let lastSnap = baseSeq;
+  let sinceGc = 0;
+  while (pos.seq < target.seq) {
+    // A slice ends at a decision boundary; sized so that one ends near the next snapshot's place.
+    const toSnap = own ? SNAPSHOT_EVERY - (pos.seq - lastSnap) : Infinity;
+    const slice = scanLogSlice(io, file, pos, Math.max(1, Math.min(SLICE, target.seq - pos.seq, toSnap)), (buf, start, end, seq, crc) => {
+      if (seq > target.seq) return;
+      replayLine(state, buf, start, end, seq, crc);
+      replayed++;
+      sinceGc += end - start;
+    });
+    if (slice.problem?.kind === 'corrupt') throw corruptError(slice.problem);
+    if (slice.end.seq <= pos.seq) {
+      throw new CairnError('UNKNOWN_POINT', `the log ends at seq ${pos.seq}, before seq ${target.seq} (it changed while it was read)`, { hint: 'run the command again' });
+    }
+    pos = slice.end;
+    if (own && pos.seq <= target.seq && pos.seq - lastSnap >= SNAPSHOT_EVERY) {
+      if (writeSnapshot(io, paths, state, pos.offset)) written++;
+      lastSnap = pos.seq;
+    }
+    if (sinceGc >= REPLAY_GC_BYTES) {
+      // A long replay: keep peak memory at the size of the state, not of the log (see gc.ts).
+      sinceGc = 0;
+      collectGarbage();
+    }
+  }
+  return { state, baseSeq, replayed, written };
+}
+
+const AUTOMATIC = Buffer.from('"operator":null');
+
+/**
+ * The records an operator decided (operator not null) after `from` up to and including seq `toSeq`,
+ * oldest first: the interventions between two points. Automatic records are skipped on their bytes
+ * (the codec writes `"operator":null`), so only manual ones are parsed.
+ */
+export function manualRecordsBetween(io: FsLayer, file: string, from: LogPosition, toSeq: number): LogRecord[] {
+  const out: LogRecord[] = [];
+  let pos = from;
+  while (pos.seq < toSeq) {
+    const slice = scanLogSlice(io, file, pos, Math.min(8192, toSeq - pos.seq), (buf, start, end, seq) => {
+      if (seq > toSeq || buf.subarray(start, end).includes(AUTOMATIC)) return;
+      out.push(JSON.parse(buf.toString('utf8', start, end)) as LogRecord);
+    });
+    if (slice.problem?.kind === 'corrupt') throw corruptError(slice.problem);
+    if (slice.end.seq <= pos.seq) break;
+    pos = slice.end;
+  }
+  return out;
+}
