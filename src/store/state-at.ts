@@ -7,7 +7,7 @@ import { corruptError, replayLine } from './load.js';
 import { LOG_START, type LogPosition, scanLogSlice } from './logfile.js';
 import type { StatePaths } from './paths.js';
 import { listSnapshots, loadSnapshot, positionHolds, removeSnapshot, SNAPSHOT_EVERY, snapshotOffset, writeSnapshot } from './snapshots.js';
-import { parseCrcHex } from '../log/codec.js';
+import { lineBatch, parseCrcHex } from '../log/codec.js';
 
 /** The state at a point of a log, and how it was reached (for notes and the benchmarks). */
 export interface StateAt {
@@ -30,7 +30,7 @@ const SLICE = 4096;
  * longer hold are deleted. A log read from git is never `own`: our snapshots are used where its
  * history is ours (the crc at their seq matches), and nothing is written for it.
  */
-export function stateAt(io: FsLayer, paths: StatePaths, file: string, target: LogPosition, own: boolean): StateAt {
+export function stateAt(io: FsLayer, paths: StatePaths, file: string, target: LogPosition, own: boolean, every = SNAPSHOT_EVERY): StateAt {
   let state: State | null = null;
   let pos: LogPosition = LOG_START;
   const list = listSnapshots(io, paths);
@@ -52,24 +52,25 @@ export function stateAt(io: FsLayer, paths: StatePaths, file: string, target: Lo
   let written = 0;
   let lastSnap = baseSeq;
   let sinceGc = 0;
+  let left = 0;
   while (pos.seq < target.seq) {
-    // A slice ends at a decision boundary; sized so that one ends near the next snapshot's place.
-    const toSnap = own ? SNAPSHOT_EVERY - (pos.seq - lastSnap) : Infinity;
-    const slice = scanLogSlice(io, file, pos, Math.max(1, Math.min(SLICE, target.seq - pos.seq, toSnap)), (buf, start, end, seq, crc) => {
+    const slice = scanLogSlice(io, file, pos, Math.max(1, Math.min(SLICE, target.seq - pos.seq)), (buf, start, end, seq, crc, offset) => {
       if (seq > target.seq) return;
+      if (left === 0) left = Math.max(1, lineBatch(buf, start, end));
       replayLine(state, buf, start, end, seq, crc);
       replayed++;
       sinceGc += end - start;
+      // At the end of a decision far enough from the last snapshot: this is where the next one goes.
+      if (--left === 0 && own && seq - lastSnap >= every) {
+        if (writeSnapshot(io, paths, state, offset + (end - start) + 1)) written++;
+        lastSnap = seq;
+      }
     });
     if (slice.problem?.kind === 'corrupt') throw corruptError(slice.problem);
     if (slice.end.seq <= pos.seq) {
       throw new CairnError('UNKNOWN_POINT', `the log ends at seq ${pos.seq}, before seq ${target.seq} (it changed while it was read)`, { hint: 'run the command again' });
     }
     pos = slice.end;
-    if (own && pos.seq <= target.seq && pos.seq - lastSnap >= SNAPSHOT_EVERY) {
-      if (writeSnapshot(io, paths, state, pos.offset)) written++;
-      lastSnap = pos.seq;
-    }
     if (sinceGc >= REPLAY_GC_BYTES) {
       // A long replay: keep peak memory at the size of the state, not of the log (see gc.ts).
       sinceGc = 0;

@@ -7,7 +7,8 @@ import { loadState } from '../../store/load.js';
 import type { LogPosition } from '../../store/logfile.js';
 import { StatePaths } from '../../store/paths.js';
 import { pointAtSeq } from '../../store/points.js';
-import { nearestPosition } from '../../store/snapshots.js';
+import { nearestPosition, SNAPSHOT_EVERY } from '../../store/snapshots.js';
+import { CairnError } from '../../errors.js';
 import { stateAt as replayTo } from '../../store/state-at.js';
 import { checkRoot } from '../../store/store.js';
 import { type CommonOptions, stateDirOf } from '../common.js';
@@ -61,7 +62,7 @@ export function withPointState<T>(o: CommonOptions, text: string, fn: (p: PointS
   const p = resolvePoint(o, text);
   const header: PointHeader = { point: p.text, kind: p.kind, seq: p.seq, ts: p.ts, commit: p.git?.commit ?? null, prefix: p.git?.prefix ?? null };
   if (p.at) {
-    const got = replayTo(io, paths, paths.log, p.at, true);
+    const got = replayTo(io, paths, paths.log, p.at, true, snapshotEvery());
     return fn({ header, state: got.state, file: paths.log, at: p.at, own: true, source: sourceOf(got.baseSeq), replayed: got.replayed, warnings: [] });
   }
   const git = p.git!;
@@ -72,6 +73,19 @@ export function withPointState<T>(o: CommonOptions, text: string, fn: (p: PointS
     const warnings = [`${p.text} (${git.commit.slice(0, 12)}): the log committed there is not a prefix of this folder's log; replayed from git`];
     return fn({ header: { ...header, ts: at.ts ?? header.ts }, state: got.state, file, at, own: false, source: `git ${git.commit.slice(0, 12)}${got.baseSeq > 0 ? ` from snapshot ${got.baseSeq}` : ''}`, replayed: got.replayed, warnings });
   });
+}
+
+/**
+ * Records between whole-state snapshots: CAIRN_SNAPSHOT_EVERY when set (tests and tuning), else the
+ * measured default (store/snapshots.ts).
+ */
+function snapshotEvery(): number {
+  const v = process.env.CAIRN_SNAPSHOT_EVERY;
+  if (v === undefined || v === '') return SNAPSHOT_EVERY;
+  if (!/^\d{1,9}$/.test(v) || Number(v) < 1) {
+    throw new CairnError('BAD_INPUT', `CAIRN_SNAPSHOT_EVERY is ${JSON.stringify(v)}, not a positive whole number of records`, { hint: `unset it to use the default (${SNAPSHOT_EVERY})` });
+  }
+  return Number(v);
 }
 
 function sourceOf(baseSeq: number): string {
