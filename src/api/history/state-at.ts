@@ -35,6 +35,8 @@ export interface PointState {
   at: LogPosition;
   /** Whether `file` is this folder's own log. */
   own: boolean;
+  /** Whether the point is the end of this folder's log: the state now. */
+  atEnd: boolean;
   /** What the state was built from: current.json, `snapshot <seq>`, or `log`. */
   source: string;
   /** Records applied on top of it. */
@@ -57,13 +59,14 @@ export function withPointState<T>(o: CommonOptions, text: string, fn: (p: PointS
   if (parsePoint(text).kind === 'now') {
     const loaded = loadState(io, paths);
     const header: PointHeader = { point: text.trim(), kind: 'now', seq: loaded.end.seq, ts: loaded.end.seq > 0 ? loaded.state.lastTs : null, commit: null, prefix: null };
-    return fn({ header, state: loaded.state, file: paths.log, at: loaded.end, own: true, source: loaded.source, replayed: loaded.end.seq - loaded.baseSeq, warnings: loaded.warnings });
+    return fn({ header, state: loaded.state, file: paths.log, at: loaded.end, own: true, atEnd: true, source: loaded.source, replayed: loaded.end.seq - loaded.baseSeq, warnings: loaded.warnings });
   }
   const p = resolvePoint(o, text);
   const header: PointHeader = { point: p.text, kind: p.kind, seq: p.seq, ts: p.ts, commit: p.git?.commit ?? null, prefix: p.git?.prefix ?? null };
   if (p.at) {
     const got = replayTo(io, paths, paths.log, p.at, true, snapshotEvery());
-    return fn({ header, state: got.state, file: paths.log, at: p.at, own: true, source: sourceOf(got.baseSeq), replayed: got.replayed, warnings: [] });
+    const atEnd = p.at.offset === io.lstatSync(paths.log)?.size;
+    return fn({ header, state: got.state, file: paths.log, at: p.at, own: true, atEnd, source: sourceOf(got.baseSeq), replayed: got.replayed, warnings: [] });
   }
   const git = p.git!;
   return withTempLog(git.log, (file) => {
@@ -71,7 +74,7 @@ export function withPointState<T>(o: CommonOptions, text: string, fn: (p: PointS
     const at = pointAtSeq(realFs, file, p.seq, from);
     const got = replayTo(realFs, paths, file, at, false);
     const warnings = [`${p.text} (${git.commit.slice(0, 12)}): the log committed there is not a prefix of this folder's log; replayed from git`];
-    return fn({ header: { ...header, ts: at.ts ?? header.ts }, state: got.state, file, at, own: false, source: `git ${git.commit.slice(0, 12)}${got.baseSeq > 0 ? ` from snapshot ${got.baseSeq}` : ''}`, replayed: got.replayed, warnings });
+    return fn({ header: { ...header, ts: at.ts ?? header.ts }, state: got.state, file, at, own: false, atEnd: false, source: `git ${git.commit.slice(0, 12)}${got.baseSeq > 0 ? ` from snapshot ${got.baseSeq}` : ''}`, replayed: got.replayed, warnings });
   });
 }
 
@@ -102,12 +105,13 @@ export interface StateAtOptions extends CommonOptions {
  * `cairn state --at <point>`: what `cairn status` would have shown at that point, in the same
  * document (workstreams finished by then listed as archived, or in full with `all` or a
  * workstream id), with `at` saying which point. At a past point the scheduler the state records is
- * shown as running (it was, as far as the log knows then); at `now` it is checked by pid as status does.
+ * shown as running (it was, as far as the log knows then); at the end of the log (now) it is checked
+ * by pid as status does.
  */
 export async function stateAt(o: StateAtOptions) {
   return withPointState(o, o.at, (p) => {
     const sched = p.state.scheduler();
-    const alive = p.header.kind !== 'now' || sched === null || isAlive(sched.pid, sched.process_start);
+    const alive = !p.atEnd || sched === null || isAlive(sched.pid, sched.process_start);
     const doc = statusOf(p.state, { ...o, workstreamId: o.workstreamId, all: o.all }, { seq: p.header.seq, source: p.source, warnings: p.warnings, schedulerAlive: alive });
     return { at: p.header, ...doc };
   });
