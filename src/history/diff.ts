@@ -19,7 +19,8 @@ export interface TaskChange {
 
 /**
  * - submitted: absent at `from`, present at `to`; removed: the reverse (only in a reversed diff);
- * - finished: terminal at `to` and not at `from`; reopened: terminal at `from` and not at `to`;
+ * - finished: terminal at `to` and not at `from`; reopened: terminal at `from` and not at `to`
+ *   (both, when it is terminal at both points but changed: it was reopened and finished again);
  * - changed: any other difference in its tasks or state.
  */
 export type WorkstreamChangeKind = 'submitted' | 'removed' | 'finished' | 'reopened' | 'changed';
@@ -116,6 +117,8 @@ function workstreamChange(a: StateView, b: StateView, id: string): WorkstreamCha
   if (!wb) kinds.push('removed');
   if (isTerminal(to) && !isTerminal(from)) kinds.push('finished');
   if (isTerminal(from) && wb && !isTerminal(to)) kinds.push('reopened');
+  // Terminal at both points yet different: it was reopened and finished again in between.
+  if (isTerminal(from) && isTerminal(to) && (from !== to || tasks.length > 0)) kinds.push('reopened', 'finished');
   if (kinds.length === 0 && (from !== to || tasks.length > 0)) kinds.push('changed');
   if (kinds.length === 0) return null;
   return { id, kinds, from, to, tasks, stat: { tasks_changed: tasks.filter((t) => t.from !== t.to).length, attempts } };
