@@ -120,6 +120,9 @@ describe('state --at', () => {
     const again = await stateAt(state, String(target));
     assert.match(String(again.loaded_from), /^snapshot \d+$/);
     assert.deepEqual(shown(again), shown(first));
+    // A cache validate-state does not choke on.
+    const valid = await cairn(['validate-state', '--state-dir', state], { env: ENV });
+    assert.equal(valid.code, 0, said(valid));
     rmSync(join(state, 'snapshots'), { recursive: true });
     const none = await stateAt(state, String(target));
     assert.deepEqual(shown(none), seen.get(target)!.plain);
@@ -247,6 +250,10 @@ describe('state --at git:<rev>', () => {
     assert.match((other.warnings as string[])[0]!, /not a prefix of this folder's log; replayed from git/);
     const human = await cairn(['state', '--at', 'git:other', '--state-dir', state], { env: ENV });
     assert.match(human.stdout, /^as of git:other = seq \d+ \(.*, commit [0-9a-f]{12}, a history of its own\)/);
+
+    // The snapshots the queries wrote stay out of git.
+    assert.ok(snapshots(state).length > 0);
+    assert.equal(git(repo, 'status', '--porcelain', '--untracked-files=all', '--', '.state/snapshots'), '');
 
     const missing = await cairn(['state', '--at', 'git:no-such-branch', '--state-dir', state], { env: ENV });
     assert.equal(missing.code, 2, said(missing));

@@ -20,8 +20,6 @@ export interface StateAt {
   written: number;
 }
 
-const SLICE = 4096;
-
 /**
  * The state at `target` (the end of a decision) of the log at `file`: the nearest snapshot at or
  * before it whose position holds in that log, plus a replay of the records after it with the same
@@ -54,7 +52,9 @@ export function stateAt(io: FsLayer, paths: StatePaths, file: string, target: Lo
   let sinceGc = 0;
   let left = 0;
   while (pos.seq < target.seq) {
-    const slice = scanLogSlice(io, file, pos, Math.max(1, Math.min(SLICE, target.seq - pos.seq)), (buf, start, end, seq, crc, offset) => {
+    // One slice for the whole stretch: scanLogSlice reads in 4 MiB chunks within a call, but
+    // allocates and fills a fresh chunk per call.
+    const slice = scanLogSlice(io, file, pos, target.seq - pos.seq, (buf, start, end, seq, crc, offset) => {
       if (seq > target.seq) return;
       if (left === 0) left = Math.max(1, lineBatch(buf, start, end));
       replayLine(state, buf, start, end, seq, crc);
