@@ -251,7 +251,8 @@ describe('state --at git:<rev>', () => {
     const human = await cairn(['state', '--at', 'git:other', '--state-dir', state], { env: ENV });
     assert.match(human.stdout, /^as of git:other = seq \d+ \(.*, commit [0-9a-f]{12}, a history of its own\)/);
 
-    // The snapshots the queries wrote stay out of git.
+    // The snapshots the queries write stay out of git.
+    await stateAt(state, String(lastSeq(state)));
     assert.ok(snapshots(state).length > 0);
     assert.equal(git(repo, 'status', '--porcelain', '--untracked-files=all', '--', '.state/snapshots'), '');
 
