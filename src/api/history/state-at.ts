@@ -7,7 +7,7 @@ import { loadState } from '../../store/load.js';
 import type { LogPosition } from '../../store/logfile.js';
 import { StatePaths } from '../../store/paths.js';
 import { pointAtSeq } from '../../store/points.js';
-import { nearestPosition, SNAPSHOT_EVERY } from '../../store/snapshots.js';
+import { SNAPSHOT_EVERY } from '../../store/snapshots.js';
 import { CairnError } from '../../errors.js';
 import { stateAt as replayTo } from '../../store/state-at.js';
 import { checkRoot } from '../../store/store.js';
@@ -61,27 +61,35 @@ export function withPointState<T>(o: CommonOptions, text: string, fn: (p: PointS
     const header: PointHeader = { point: text.trim(), kind: 'now', seq: loaded.end.seq, ts: loaded.end.seq > 0 ? loaded.state.lastTs : null, commit: null, prefix: null };
     return fn({ header, state: loaded.state, file: paths.log, at: loaded.end, own: true, atEnd: true, source: loaded.source, replayed: loaded.end.seq - loaded.baseSeq, warnings: loaded.warnings });
   }
+  const parsed = parsePoint(text);
+  if (parsed.kind === 'seq' && parsed.seq > 0) {
+    // A seq on our log: the replay from the nearest snapshot finds the end of its decision itself.
+    const got = replayTo(io, paths, paths.log, parsed.seq, true, snapshotEvery());
+    if (got.at === null) resolvePoint(o, text); // past the end: says what the log holds (UNKNOWN_POINT)
+    const at = got.at!;
+    const header: PointHeader = { point: parsed.text, kind: 'seq', seq: at.seq, ts: at.ts, commit: null, prefix: null };
+    return fn({ header, state: got.state, file: paths.log, at, own: true, atEnd: atEndOf(io, paths, at), source: sourceOf(got.baseSeq), replayed: got.replayed, warnings: [] });
+  }
   const p = resolvePoint(o, text);
   const header: PointHeader = { point: p.text, kind: p.kind, seq: p.seq, ts: p.ts, commit: p.git?.commit ?? null, prefix: p.git?.prefix ?? null };
   if (p.at) {
-    const got = replayTo(io, paths, paths.log, p.at, true, snapshotEvery());
-    const atEnd = p.at.offset === io.lstatSync(paths.log)?.size;
-    return fn({ header, state: got.state, file: paths.log, at: p.at, own: true, atEnd, source: sourceOf(got.baseSeq), replayed: got.replayed, warnings: [] });
+    const got = replayTo(io, paths, paths.log, p.at.seq, true, snapshotEvery());
+    return fn({ header, state: got.state, file: paths.log, at: p.at, own: true, atEnd: atEndOf(io, paths, p.at), source: sourceOf(got.baseSeq), replayed: got.replayed, warnings: [] });
   }
   const git = p.git!;
   return withTempLog(git.log, (file) => {
-    const from = nearestPosition(realFs, paths, file, p.seq - 1, false)?.pos;
-    const at = pointAtSeq(realFs, file, p.seq, from);
-    const got = replayTo(realFs, paths, file, at, false);
+    const got = replayTo(realFs, paths, file, p.seq, false);
+    const at = got.at ?? pointAtSeq(realFs, file, p.seq); // the committed log ends inside a decision: pointAtSeq says so
     const warnings = [`${p.text} (${git.commit.slice(0, 12)}): the log committed there is not a prefix of this folder's log; replayed from git`];
     return fn({ header: { ...header, ts: at.ts ?? header.ts }, state: got.state, file, at, own: false, atEnd: false, source: `git ${git.commit.slice(0, 12)}${got.baseSeq > 0 ? ` from snapshot ${got.baseSeq}` : ''}`, replayed: got.replayed, warnings });
   });
 }
 
-/**
- * Records between whole-state snapshots: CAIRN_SNAPSHOT_EVERY when set (tests and tuning), else the
- * measured default (store/snapshots.ts).
- */
+/** Whether a point is the end of this folder's log (the state now). */
+function atEndOf(io: NonNullable<CommonOptions['fs']>, paths: StatePaths, at: LogPosition): boolean {
+  return at.offset === io.lstatSync(paths.log)?.size;
+}
+
 function snapshotEvery(): number {
   const v = process.env.CAIRN_SNAPSHOT_EVERY;
   if (v === undefined || v === '') return SNAPSHOT_EVERY;
