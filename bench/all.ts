@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import { benchCommit, benchCommitScale } from './commit.js';
 import { benchReplay } from './replay.js';
+import { benchDiff, benchStateAt } from './history.js';
 import { benchRunScale, benchRunVsXargs } from './run.js';
 import { benchStatus } from './status.js';
 import { type BenchContext, type BenchResult, makeScratch } from './util.js';
@@ -21,6 +22,8 @@ const BENCHES: [string, Bench][] = [
   ['status', benchStatus],
   ['run-vs-xargs', benchRunVsXargs],
   ['run-scale', benchRunScale],
+  ['state-at', benchStateAt],
+  ['diff', benchDiff],
 ];
 
 async function main(argv: string[]): Promise<number> {

@@ -88,3 +88,10 @@ export async function readHistory(...a: Parameters<typeof HistoryApi.readHistory
 export async function streamLog(...a: Parameters<typeof HistoryApi.streamLog>): ReturnType<typeof HistoryApi.streamLog> {
   return (await history()).streamLog(...a);
 }
+export type { StateAtOptions, PointHeader, DiffOptions, DiffResult } from './api/history/index.js';
+export async function stateAt(o: HistoryApi.StateAtOptions): Promise<Awaited<ReturnType<typeof HistoryApi.stateAt>>> {
+  return (await history()).stateAt(o);
+}
+export async function diff(o: HistoryApi.DiffOptions): Promise<HistoryApi.DiffResult> {
+  return (await history()).diff(o);
+}

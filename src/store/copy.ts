@@ -17,10 +17,10 @@ export interface CopyResult {
   skipped: string[];
 }
 
-/** Top-level entries of the state folder a copy leaves out: earlier copies (a copy never holds itself). */
-const NOT_COPIED = new Set(['repair-copies']);
+/** Top-level entries of the state folder a copy leaves out: earlier copies (a copy never holds itself) and the snapshot cache (rebuilt from the log). */
+const NOT_COPIED = new Set(['repair-copies', 'snapshots']);
 /** A rehearsal (repair-state --dry-run) also leaves out what repair never reads: task logs and the locks. */
-const NOT_REHEARSED = new Set(['repair-copies', 'logs', 'state.lock', 'scheduler.lock']);
+const NOT_REHEARSED = new Set(['repair-copies', 'snapshots', 'logs', 'state.lock', 'scheduler.lock']);
 
 /** Where the copy of a repair at `nowMs` goes: `<state>/repair-copies/<stamp>/` (git-ignored), a free name. */
 export function repairCopyDest(io: FsLayer, paths: StatePaths, nowMs: number): string {

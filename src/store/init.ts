@@ -20,6 +20,7 @@ logs/
 workers.json
 backups/
 repair-copies/
+snapshots/
 `;
 
 /**

@@ -43,10 +43,16 @@ export class StatePaths {
   workerLog(worker: string) { return path.join(this.logs, '_workers', `${id('worker', worker)}.log`); }
   /** Full copies repair-state takes before it changes anything (git-ignored, like backups). */
   get repairCopies() { return path.join(this.root, 'repair-copies'); }
+  /** Whole-state snapshots (store/snapshots.ts): a git-ignored cache of the state at every N records. */
+  get snapshots() { return path.join(this.root, 'snapshots'); }
+  snapshot(seq: number, crc: string) { return path.join(this.snapshots, `${seq}-${crc}.json`); }
 }
 
 /** Backup file names: `current_<YYYY-MM-DDTHH-MM-SS.mmmZ>_<seq>.json`. */
 export const BACKUP_NAME = /^current_(\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}\.\d{3}Z)_(\d+)\.json$/;
+
+/** Whole-state snapshot names: `<seq>-<crc>.json` (the seq and crc of the log record they end at). */
+export const SNAPSHOT_NAME = /^(\d{1,15})-([0-9a-f]{8})\.json$/;
 
 export function stampOf(ms: number): string {
   return new Date(ms).toISOString().replace(/:/g, '-');

@@ -33,14 +33,14 @@ export function lineTs(buf: Buffer, start: number, end: number): string {
  * stops reading (within a slice) once it returns true. Damage in the middle of the log is LOG_CORRUPT:
  * history is read from a log that is whole, never guessed past a bad record.
  */
-export function walkDecisions(io: FsLayer, file: string, from: LogPosition, stop: (p: LogPoint) => boolean): LogPoint {
+export function walkDecisions(io: FsLayer, file: string, from: LogPosition, stop: (p: LogPoint) => boolean, slice = SLICE): LogPoint {
   let done = false;
   let left = 0;
   let ts = '';
   let last: LogPoint = { ...from, ts: null };
   let pos = from;
   for (;;) {
-    const r = scanLogSlice(io, file, pos, SLICE, (buf, start, end, seq, crc, offset) => {
+    const r = scanLogSlice(io, file, pos, slice, (buf, start, end, seq, crc, offset) => {
       if (done) return;
       if (left === 0) {
         const b = lineBatch(buf, start, end);
@@ -81,7 +81,9 @@ export function pointAtSeq(io: FsLayer, file: string, seq: number, from: LogPosi
     if (seq === 0) return { ...LOG_START, ts: null };
     if (seq === from.seq) return { ...from, ts: null };
   }
-  const p = walkDecisions(io, file, from.seq < seq ? from : LOG_START, (q) => q.seq >= seq);
+  const start = from.seq < seq ? from : LOG_START;
+  // The walk's length is known: one slice for it (each slice allocates and fills a 4 MiB chunk).
+  const p = walkDecisions(io, file, start, (q) => q.seq >= seq, Math.max(SLICE, seq - start.seq));
   if (p.seq < seq) throw unknown(`seq ${seq} is past the end of the log`, io, file);
   return p;
 }

@@ -4,3 +4,5 @@ export { readHistory, type HistoryQuery, type TaskHistory, type WorkstreamHistor
 export { streamLog, type LogQuery, type LogResult, type LogBound } from './log.js';
 export type { DecisionLine } from '../../history/decisions.js';
 export type { StoryEvent, TaskSummary } from '../../history/story.js';
+export { stateAt, withPointState, type StateAtOptions, type PointHeader, type PointState } from './state-at.js';
+export { diff, type DiffOptions, type DiffResult } from './diff.js';

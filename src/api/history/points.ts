@@ -9,6 +9,8 @@ import { loadState } from '../../store/load.js';
 import { StatePaths } from '../../store/paths.js';
 import { type LogPoint, pointAtSeq, pointAtTime } from '../../store/points.js';
 import { checkRoot } from '../../store/store.js';
+import { LOG_START, type LogPosition } from '../../store/logfile.js';
+import { nearestPosition } from '../../store/snapshots.js';
 import { type CommonOptions, stateDirOf } from '../common.js';
 
 /** A git revision a point named, and the log committed there. */
@@ -49,7 +51,7 @@ export function resolvePoint(o: CommonOptions, text: string): ResolvedPoint {
   const p = parsePoint(text);
   switch (p.kind) {
     case 'seq': {
-      const at = pointAtSeq(io, log, p.seq);
+      const at = pointAtSeq(io, log, p.seq, walkFrom(io, root, log, p.seq));
       return { text: p.text, kind: p.kind, at, seq: at.seq, ts: at.ts, git: null };
     }
     case 'time': {
@@ -57,8 +59,9 @@ export function resolvePoint(o: CommonOptions, text: string): ResolvedPoint {
       return { text: p.text, kind: p.kind, at, seq: at.seq, ts: at.ts, git: null };
     }
     case 'now': {
-      const end = loadState(io, new StatePaths(root)).end;
-      const at = pointAtSeq(io, log, end.seq);
+      // The end of the loaded log is the end of its last decision already: no second walk.
+      const { end, state } = loadState(io, new StatePaths(root));
+      const at: LogPoint = { ...end, ts: end.seq > 0 ? state.lastTs : null };
       return { text: p.text, kind: p.kind, at, seq: at.seq, ts: at.ts, git: null };
     }
     case 'git':
@@ -94,12 +97,21 @@ function resolveGit(io: NonNullable<CommonOptions['fs']>, root: string, log: str
   // The committed log is a prefix of ours when our record at its last seq has its crc: the chain
   // makes every record before it equal too.
   try {
-    const at = pointAtSeq(io, log, last.seq);
+    const at = pointAtSeq(io, log, last.seq, walkFrom(io, root, log, last.seq));
     if (at.seq === last.seq && at.crc === last.crc) return { text: p.text, kind: 'git', at, seq: at.seq, ts: at.ts, git: { ...source, prefix: true } };
   } catch (e) {
     if (!(e instanceof CairnError && e.code === 'UNKNOWN_POINT')) throw e;
   }
   return { text: p.text, kind: 'git', at: null, seq: last.seq, ts: last.ts, git: source };
+}
+
+/**
+ * Where a walk to `seq` may start: the position of the nearest whole-state snapshot before it that
+ * holds in the log (store/snapshots.ts), else the start of the log. Strictly before, so the walk
+ * reads the decision that ends at `seq` and learns its ts.
+ */
+function walkFrom(io: NonNullable<CommonOptions['fs']>, root: string, log: string, seq: number): LogPosition {
+  return nearestPosition(io, new StatePaths(root), log, seq - 1, false)?.pos ?? LOG_START;
 }
 
 /** The seq, crc and ts of the last whole record of a log's bytes (null when it has none). */

@@ -6,6 +6,7 @@ import { initCommand, restoreCommand, validateCommand } from './state.js';
 import { RECOVERY_COMMANDS } from './recovery/index.js';
 import { runCommand } from './run.js';
 import { gitSetupCommand, mergeDriverCommand } from './git.js';
+import { diffCommand, stateCommand } from './history-state.js';
 
 /** Every command of the CLI, in the order --help lists them. Registered explicitly (no commandDir). */
 export const COMMANDS = [
@@ -18,6 +19,8 @@ export const COMMANDS = [
   eventsCommand,
   historyCommand,
   logCommand,
+  stateCommand,
+  diffCommand,
   validateCommand,
   restoreCommand,
   gitSetupCommand,
