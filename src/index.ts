@@ -21,7 +21,7 @@ export { showTask, showDependencies } from './api/tasks.js';
 export { events, streamEvents, type EventQuery } from './api/events.js';
 export { validateState, type ValidateReport } from './api/validate.js';
 export { restoreState, type RestoreOptions, type RestoreResult } from './api/restore.js';
-export type { ActionOptions, ActionResult, RecordView, TaskTarget, DebugResult, RollbackOptions, WorkerRequestOptions, RepairResult, FailureReport, TaskDiagnosis, PlanStep, DagFormat, Change } from './api/recovery/index.js';
+export type { ActionOptions, ActionResult, RecordView, TaskTarget, DebugResult, RollbackOptions, WorkerRequestOptions, RepairResult, TaskChanges, FailureReport, TaskDiagnosis, PlanStep, DagFormat, Change } from './api/recovery/index.js';
 export { parseMaxHolders } from './api/recovery/parse.js';
 export type { RunOptions, RunResult } from './api/run.js';
 
@@ -60,6 +60,10 @@ export const setResourceLimit = lazy('setResourceLimit');
 export const visualizeDag = lazy('visualizeDag');
 export const removeDependency = lazy('removeDependency');
 export const repairState = lazy('repairState');
+export const updateTask = lazy('updateTask');
+export const submitUpdate = lazy('submitUpdate');
+export const rerunWorkstream = lazy('rerunWorkstream');
+export const resetWorkstream = lazy('resetWorkstream');
 
 /** The main job (api/run.ts), loaded on first call like the recovery tools. */
 export async function run(o: RunApi.RunOptions): Promise<RunApi.RunResult> {
