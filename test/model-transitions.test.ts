@@ -7,7 +7,8 @@ import { CairnError } from '../src/errors.js';
 import { RECORD_TYPES, RECORD_TYPE_NAMES, type RecordType } from '../src/model/catalogue.js';
 import { Decision } from '../src/model/decision.js';
 import { TASK_STATES, WORKER_STATES, WORKSTREAM_STATES, type TaskState, type WorkerState, type WorkstreamState } from '../src/model/states.js';
-import { TASK_TRANSITIONS, WORKER_TRANSITIONS, WORKSTREAM_TRANSITIONS, allowedTargets } from '../src/model/transitions.js';
+import { TASK_DEFINITION_CHANGES, TASK_TRANSITIONS, WORKER_TRANSITIONS, WORKSTREAM_TRANSITIONS, allowedTargets } from '../src/model/transitions.js';
+import { defOf } from '../src/model/task-def.js';
 import type { Draft } from '../src/model/types.js';
 import { T0, World, exit, iso, ok, spec, startCmd } from './helpers/model.js';
 
@@ -114,8 +115,9 @@ const TASK_TYPES = typesOf(TASK_TRANSITIONS);
 describe('the task table', () => {
   it('covers every record type about a task that changes its state', () => {
     const taskEntity = RECORD_TYPE_NAMES.filter((t) => RECORD_TYPES[t].entity === 'task').sort();
-    // task_dependency_removed changes an edge of the DAG, never a task's state.
-    assert.deepEqual(TASK_TYPES, taskEntity.filter((t) => t !== 'task_dependency_removed'));
+    // task_dependency_removed changes an edge of the DAG, never a task's state; task_updated changes a
+    // definition (TASK_DEFINITION_CHANGES says in which states) and task_added creates a task.
+    assert.deepEqual(TASK_TYPES, taskEntity.filter((t) => !['task_dependency_removed', 'task_updated', 'task_added'].includes(t)));
   });
 
   it('has a row for every task state and no terminal state but the table says so', () => {
@@ -190,6 +192,31 @@ describe('the task table', () => {
   });
 });
 
+describe('the definition table (task_updated)', () => {
+  for (const state of TASK_STATES) {
+    const allowed = TASK_DEFINITION_CHANGES[state];
+    it(`${allowed ? 'accepts' : 'refuses with LOG_INVALID'} a task_updated of a ${state} task, whose state stays`, () => {
+      const w = taskIn(state);
+      const old = defOf(w.task(WS, 'x'));
+      const rec: Draft = { type: 'task_updated', operator: 'op', workstream_id: WS, task_id: 'x', old, new: { ...old, command: 'echo fixed' }, fields: ['command'] };
+      if (!allowed) {
+        assertApplyRefuses(w, rec, `task_updated of a ${state} task`);
+        assert.equal(w.task(WS, 'x').command, 'true');
+        return;
+      }
+      w.given([rec]);
+      assert.equal(w.task(WS, 'x').command, 'echo fixed');
+      assert.equal(w.task(WS, 'x').state, state);
+    });
+  }
+
+  it('refuses a task_updated whose old definition is not the one the task has', () => {
+    const w = taskIn('failed');
+    const old = defOf(w.task(WS, 'x'));
+    assertApplyRefuses(w, { type: 'task_updated', operator: 'op', workstream_id: WS, task_id: 'x', old: { ...old, command: 'other' }, new: { ...old, command: 'echo fixed' }, fields: ['command'] }, 'a wrong old definition');
+  });
+});
+
 // ---- Workstreams -------------------------------------------------------------------------------
 
 /** A world where workstream `w` is in `state`. */
@@ -228,8 +255,9 @@ describe('the workstream table', () => {
   it('covers every record type that changes a workstream state', () => {
     const entity = RECORD_TYPE_NAMES.filter((t) => RECORD_TYPES[t].entity === 'workstream').sort();
     // Submission creates the workstream; a rollback or resume changes its tasks and params, not its
-    // state; repair's carry-forward puts back a whole workstream as a derived file held it, like a submission.
-    assert.deepEqual(WORKSTREAM_TYPES, entity.filter((t) => !['workstream_submitted', 'workstream_rolled_back', 'workstream_resumed', 'workstream_carried_forward'].includes(t)));
+    // state; repair's carry-forward puts back a whole workstream as a derived file held it, like a submission;
+    // submit --update changes its params and names the tasks it changed.
+    assert.deepEqual(WORKSTREAM_TYPES, entity.filter((t) => !['workstream_submitted', 'workstream_rolled_back', 'workstream_resumed', 'workstream_carried_forward', 'workstream_updated'].includes(t)));
     assert.deepEqual(Object.keys(WORKSTREAM_TRANSITIONS).sort(), [...WORKSTREAM_STATES].sort());
   });
 

@@ -176,6 +176,7 @@ describe('scripts/', () => {
     'show_resources', 'set_resource_limit', 'visualize_dag', 'remove_dependency',
     'restore_state', 'validate_state', 'repair_state',
     'history', 'log', 'git_setup', 'merge_driver',
+    'update_task', 'rerun_workstream', 'reset_workstream',
   ];
 
   it('holds one executable per recovery tool, each running `cairn <name-with-dashes>` with the same flags', () => {

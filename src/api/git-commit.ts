@@ -38,9 +38,13 @@ const DID: Record<InterventionTool, (r: LogRecord) => string> = {
   remove_dependency: (r) => `dependency on ${String(r.dependency_id)} removed`,
   repair_state: () => 'repaired',
   restore_state: (r) => `restored from ${String(r.file ?? r.source)}`,
+  update_task: (r) => `definition changed (${Array.isArray(r.fields) ? r.fields.join(', ') : 'fields'})`,
+  submit_update: () => 'spec updated',
+  rerun_workstream: (r) => `rerun of ${String(r.rerun_of ?? r.workstream_id)}`,
+  reset_workstream: () => 'reset to pending',
 };
 
-const TASK_TOOLS: ReadonlySet<InterventionTool> = new Set(['retry_task', 'skip_task', 'cancel_task', 'remove_dependency']);
+const TASK_TOOLS: ReadonlySet<InterventionTool> = new Set(['retry_task', 'skip_task', 'cancel_task', 'remove_dependency', 'update_task']);
 
 /** The entity a record is about, as the CLI names it. */
 function target(r: LogRecord): string | null {
@@ -61,7 +65,9 @@ export function interventionMessage(tool: InterventionTool, records: readonly Lo
   const about = TASK_TOOLS.has(tool) ? records.filter((r) => typeof r.task_id === 'string') : [];
   const on = [...about, ...records].map(target).find((t) => t !== null) ?? path.basename(stateDir);
   const reason = typeof first.reason === 'string' && first.reason !== '' ? ` — ${first.reason}` : '';
-  const subject = `cairn ${tool.replace(/_/g, '-')} ${on}: ${what} by ${first.operator ?? 'cairn'}${reason}`;
+  // submit --update is a flag of submit, not a tool of its own.
+  const verb = tool === 'submit_update' ? 'submit --update' : tool.replace(/_/g, '-');
+  const subject = `cairn ${verb} ${on}: ${what} by ${first.operator ?? 'cairn'}${reason}`;
   const range = first.seq === last.seq ? `${first.seq}` : `${first.seq}-${last.seq}`;
   const shown = records.slice(0, 50).map((r) => `  ${r.seq} ${r.type}${target(r) ? ` ${target(r)}` : ''}${r.from !== undefined || r.to !== undefined ? ` ${String(r.from ?? '')} -> ${String(r.to ?? '')}` : ''}`);
   return [

@@ -75,7 +75,7 @@ export async function run(o: RunOptions): Promise<RunResult> {
     if (spec) {
       const existing = store.state.workstream(spec.id);
       if (!existing) await store.commit((s) => decide(s, { kind: 'submit', spec }, { now: (o.clock ?? Date.now)() }));
-      else note(`workstream ${spec.id} was submitted before (${existing.state}); ${existing.state === 'completed' || existing.state === 'failed' || existing.state === 'cancelled' ? 'nothing to run for it' : 'resuming it'}`);
+      else note(`workstream ${spec.id} was submitted before (${existing.state}); ${submittedBefore(existing.state, spec.id, o.spec!)}`);
     }
     const r = await engine.run();
     await engine.shutdown(interrupted ? 'interrupted' : 'done');
@@ -95,4 +95,13 @@ export async function run(o: RunOptions): Promise<RunResult> {
     o.signal?.removeEventListener('abort', onAbort);
     await store.close().catch(() => undefined);
   }
+}
+
+/** What `cairn run spec.json` says of a spec whose workstream exists: resumed, or what to run to change or repeat it. */
+function submittedBefore(state: string, id: string, file: string): string {
+  if (state === 'completed') return `nothing to run for it. To run it again: cairn rerun-workstream --workstream-id ${id} (a new workstream) or cairn reset-workstream --workstream-id ${id}`;
+  if (state === 'failed' || state === 'cancelled') {
+    return `nothing to run for it. To apply a changed spec: cairn submit --update ${file}, then cairn retry-failed-tasks --workstream-id ${id} (or retry-workstream) and cairn run`;
+  }
+  return `resuming it (a changed spec is not applied by run: cairn submit --update ${file})`;
 }

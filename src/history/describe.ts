@@ -100,6 +100,10 @@ export function recordPhrase(r: LogRecord): string {
     }
     case 'task_reset': return `reset to ${String(r.to)} (was ${String(r.from)}${r.retry_count !== undefined ? `, retry_count ${String(r.retry_count)}` : ''})`;
     case 'task_dependency_removed': return `dependency on ${String(r.dependency_id)} removed`;
+    case 'task_updated': return `definition changed (${Array.isArray(r.fields) ? (r.fields as unknown[]).map(String).join(', ') : '?'})`;
+    case 'task_added': return 'added by submit --update (pending)';
+    case 'workstream_updated': return `updated from a changed spec${Array.isArray(r.changed_tasks) ? ` (${r.changed_tasks.length} changed, ${Array.isArray(r.added_tasks) ? r.added_tasks.length : 0} added)` : ''}`;
+    case 'workstream_reset': return `reset (${String(r.from)} -> pending; every task pending, retry counts 0)`;
     case 'resource_declared': return `declared (max_holders ${String(r.max_holders)})`;
     case 'resource_limit_changed': return `limit set to ${String(r.max_holders)}`;
     case 'resource_exhausted': return `waited ${String(r.waited_ms)} ms`;

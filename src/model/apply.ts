@@ -1,6 +1,7 @@
 import type { RecordType } from './catalogue.js';
 import { buildWorkstream } from './build.js';
 import { applyCarriedForward } from './carry.js';
+import { applyTaskAdded, applyTaskUpdated, applyWorkstreamReset, applyWorkstreamUpdated } from './apply-update.js';
 import { endTask, getTask, type Handler, invalid, moveTask, moveWorker, moveWorkerBy, moveWorkstream, noteRecovery, retryLater, str } from './apply-moves.js';
 import type { MutableState, State } from './state.js';
 import type { Envelope, LogRecord, WorkstreamSpec } from './types.js';
@@ -87,6 +88,8 @@ const HANDLERS: { readonly [T in RecordType]: Handler } = {
     ws.params = { ...ws.params, ...params };
     ws.updated_seq = r.seq;
   },
+  workstream_updated: applyWorkstreamUpdated,
+  workstream_reset: applyWorkstreamReset,
   task_queued(s, r) {
     const t = moveTask(s, r);
     t.queued_at = r.ts;
@@ -188,6 +191,8 @@ const HANDLERS: { readonly [T in RecordType]: Handler } = {
     s.setDependents(ws.id, idx);
     s.mutWorkstream(ws.id).updated_seq = r.seq;
   },
+  task_updated: applyTaskUpdated,
+  task_added: applyTaskAdded,
   resource_declared(s, r) {
     const id = str(r, 'resource_id');
     if (s.resource(id)) invalid(r, `resource ${id} already exists`);

@@ -85,7 +85,8 @@ export function decide(state: StateView, cmd: Command, ctx: Ctx): Draft[] {
   }
 }
 
-function submit(d: Decision, spec: WorkstreamSpec): Draft[] {
+/** The records of a submission, onto decision `d`; `extra` goes on workstream_submitted (rerun_of). */
+export function submit(d: Decision, spec: WorkstreamSpec, extra: { rerun_of?: string } = {}): Draft[] {
   if (spec.id.endsWith('_latest.json')) {
     // checkpoints/<ws>_latest.json would collide with the checkpoint folder of another workstream.
     throw new CairnError('BAD_ID', `workstream id ${spec.id} may not end with _latest.json`, { hint: 'Choose another workstream id.' });
@@ -99,7 +100,7 @@ function submit(d: Decision, spec: WorkstreamSpec): Draft[] {
   for (const [id, r] of Object.entries(spec.resources)) {
     if (!d.draft.resource(id)) d.emit({ type: 'resource_declared', resource_id: id, max_holders: r.max_holders });
   }
-  d.emit({ type: 'workstream_submitted', workstream_id: spec.id, to: 'pending', spec });
+  d.emit({ type: 'workstream_submitted', workstream_id: spec.id, to: 'pending', spec, ...extra });
   for (const t of spec.tasks) {
     if (t.depends_on.length === 0) d.move(d.task(spec.id, t.id), 'task_queued', 'queued', { trigger: 'dependencies_met' });
   }

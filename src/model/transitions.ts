@@ -91,10 +91,30 @@ export const WORKSTREAM_TRANSITIONS = {
     workstream_failed: ['failed'],
     workstream_cancelled: ['cancelled'],
   },
-  completed: {},
-  failed: { workstream_reopened: ['running'] },
-  cancelled: { workstream_reopened: ['running'] },
+  // reset-workstream starts a finished workstream over (its tasks pending again), even a completed one.
+  completed: { workstream_reset: ['pending'] },
+  failed: { workstream_reopened: ['running'], workstream_reset: ['pending'] },
+  cancelled: { workstream_reopened: ['running'], workstream_reset: ['pending'] },
 } as const satisfies Table<WorkstreamState>;
+
+/**
+ * The task states in which an operator may change a task's definition (task_updated; update-task,
+ * submit --update). Not while an attempt runs (running, validating): the attempt already has its
+ * command, and a new definition would describe an attempt that never ran — cancel it first. Never
+ * once completed: its effects are applied (rerun-workstream or reset-workstream run it again).
+ */
+export const TASK_DEFINITION_CHANGES = {
+  pending: true,
+  blocked: true,
+  queued: true,
+  retrying: true,
+  failed: true,
+  cancelled: true,
+  skipped: true,
+  running: false,
+  validating: false,
+  completed: false,
+} as const satisfies Record<TaskState, boolean>;
 
 /** Task records that start or end a worker's work move the worker between idle and busy. */
 const TASK_ENDS_ON_WORKER = {

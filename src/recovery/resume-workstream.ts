@@ -63,7 +63,7 @@ function needsRetry(t: Task): boolean {
   return !['pending', 'queued', 'running', 'validating', 'retrying'].includes(t.state);
 }
 
-function checkParams(p: Record<string, string>): Record<string, string> {
+export function checkParams(p: Record<string, string>): Record<string, string> {
   for (const [k, v] of Object.entries(p)) {
     if (!PARAM_NAME_PATTERN.test(k)) {
       throw new CairnError('BAD_INPUT', `invalid param name ${JSON.stringify(k)}: param names match ${PARAM_NAME_PATTERN.source}`, { hint: 'Pass --param name=value, e.g. --param channel=beta' });

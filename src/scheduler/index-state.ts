@@ -45,12 +45,13 @@ export class SchedulerIndex {
   /** Follows one applied record. */
   onRecord(r: LogRecord): void {
     if (typeof r.workstream_id !== 'string') return;
-    if (r.type === 'workstream_submitted' || r.type === 'workstream_reopened' || r.type === 'workstream_rolled_back') {
+    if (r.type === 'workstream_submitted' || r.type === 'workstream_reopened' || r.type === 'workstream_rolled_back' || r.type === 'workstream_reset') {
       const ws = this.state.workstream(r.workstream_id);
       if (ws) for (const id of ws.task_ids) this.track(this.state.task(ws.id, id)!);
       return;
     }
-    if (typeof r.task_id !== 'string' || r.to === undefined) return;
+    // task_updated moves no task but may change its priority or path: a queued one is indexed again.
+    if (typeof r.task_id !== 'string' || (r.to === undefined && r.type !== 'task_updated')) return;
     const t = this.state.task(r.workstream_id, r.task_id);
     if (t) this.track(t);
   }

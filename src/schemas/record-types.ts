@@ -38,11 +38,21 @@ const processStart = {
   type: ['string', 'null'],
 };
 const taskRef = { workstream_id: ws, task_id: task };
+const TASK_DEF_REF = `${ENVELOPE_REF}#/$defs/spec/properties/tasks/items`;
+const PARAMS = {
+  description: 'Params.',
+  type: 'object',
+  propertyNames: { description: 'A param name.', pattern: PARAM_NAME },
+  additionalProperties: { description: 'Its value.', type: 'string', pattern: NO_NUL_PATTERN },
+};
 
 const FIELDS: { readonly [T in RecordType]: Fields } = {
   workstream_submitted: {
     required: { workstream_id: ws, spec: { description: 'The normalized spec (every default filled in).', $ref: `${ENVELOPE_REF}#/$defs/spec` } },
-    optional: { to: { description: 'State of the new workstream.', const: 'pending' } },
+    optional: {
+      to: { description: 'State of the new workstream.', const: 'pending' },
+      rerun_of: idString('The workstream this one reruns (rerun-workstream), when it is a rerun.'),
+    },
   },
   workstream_started: { required: { workstream_id: ws } },
   workstream_completed: { required: { workstream_id: ws } },
@@ -72,6 +82,19 @@ const FIELDS: { readonly [T in RecordType]: Fields } = {
       recovery,
     },
   },
+  workstream_updated: {
+    required: {
+      workstream_id: ws,
+      changed_tasks: { description: 'Tasks whose definition changed (a task_updated record follows for each).', type: 'array', items: task },
+      added_tasks: { description: 'Tasks added (a task_added record follows for each).', type: 'array', items: task },
+    },
+    optional: {
+      params: { ...PARAMS, description: 'The params of the changed spec, replacing the old ones (present only when they changed).' },
+      old_params: { ...PARAMS, description: 'The params before the change.' },
+      recovery,
+    },
+  },
+  workstream_reset: { required: { workstream_id: ws }, optional: { recovery } },
   task_queued: { required: taskRef },
   task_blocked: { required: taskRef, optional: { blocked_by: idString('The failed dependency that blocks the task.') } },
   task_unblocked: { required: taskRef },
@@ -110,6 +133,19 @@ const FIELDS: { readonly [T in RecordType]: Fields } = {
   },
   task_reset: { required: taskRef, optional: { retry_count: { ...retryCount(0), description: 'Retry count to set.' }, recovery } },
   task_dependency_removed: { required: { ...taskRef, dependency_id: idString('The dependency removed from depends_on.') } },
+  task_updated: {
+    required: {
+      ...taskRef,
+      old: { description: 'The definition before the change.', $ref: TASK_DEF_REF },
+      new: { description: 'The definition after the change; the next attempt uses it.', $ref: TASK_DEF_REF },
+      fields: { description: 'The names of the fields that changed.', type: 'array', minItems: 1, items: { description: 'A field of the definition.', type: 'string', minLength: 1 } },
+    },
+    optional: { recovery },
+  },
+  task_added: {
+    required: { ...taskRef, definition: { description: 'The new task\'s definition (every default filled in).', $ref: TASK_DEF_REF } },
+    optional: { to: { description: 'State of the new task.', const: 'pending' }, recovery },
+  },
   resource_declared: { required: { resource_id: resource, max_holders: maxHolders } },
   resource_limit_changed: { required: { resource_id: resource, max_holders: maxHolders } },
   resource_exhausted: {

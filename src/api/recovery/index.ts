@@ -7,6 +7,7 @@ export { analyzeWorkstreamFailure } from './analyze.js';
 export { checkWorker, showWorkerLogs, restartWorker, forceShutdownWorker, type WorkerRequestOptions } from './workers.js';
 export { showResources, setResourceLimit, visualizeDag, removeDependency } from './resources.js';
 export { parseMaxHolders } from './parse.js';
+export { updateTask, submitUpdate, rerunWorkstream, resetWorkstream, type TaskChanges } from './update.js';
 export { repairState, type RepairResult } from './repair.js';
 export type { FailureReport, TaskDiagnosis, PlanStep } from '../../recovery/analyze.js';
 export type { DagFormat } from '../../recovery/visualize-dag.js';

@@ -1,14 +1,24 @@
 import type { CommandModule } from 'yargs';
-import { showDependencies, showTask, status, submit } from '../../index.js';
+import { CairnError, showDependencies, showTask, status, submit } from '../../index.js';
+import { submitUpdateCommand } from './recovery/update.js';
 import { common, emit, type GlobalArgs } from '../output.js';
 import { renderStatus } from '../render.js';
 
-interface SubmitArgs extends GlobalArgs { spec: string }
+interface SubmitArgs extends GlobalArgs { spec: string; update?: boolean; 'dry-run'?: boolean }
 export const submitCommand: CommandModule<GlobalArgs, SubmitArgs> = {
   command: 'submit <spec>',
-  describe: 'Validate a workstream spec and record it (its first tasks become queued); does not run anything',
-  builder: (y) => y.positional('spec', { type: 'string', demandOption: true, describe: 'the workstream spec (JSON)' }) as never,
+  describe: 'Validate a workstream spec and record it (its first tasks become queued); does not run anything. With --update, apply a changed spec to the workstream of its id',
+  builder: (y) => y.positional('spec', { type: 'string', demandOption: true, describe: 'the workstream spec (JSON)' })
+    .option('update', {
+      type: 'boolean',
+      describe: 'apply the changed spec to its workstream (not completed): changed unfinished tasks take the new definition, new tasks are added, unchanged and completed tasks keep their state; a task left out must be completed, skipped or cancelled first (cancel-task). Checked as at submit',
+    })
+    .option('dry-run', { type: 'boolean', describe: 'with --update: show the difference task by task; write nothing' })
+    .example('$0 submit --update fixed.json --dry-run', 'what the changed spec would change')
+    .example('$0 submit --update fixed.json && $0 retry-failed-tasks --workstream-id W && $0 run', 'fix a failed workstream\'s spec and run it again') as never,
   handler: async (a) => {
+    if (a.update) return submitUpdateCommand(a);
+    if (a['dry-run']) throw new CairnError('BAD_INPUT', '--dry-run goes with --update here (a plain submit writes nothing until it is valid)', { hint: 'cairn submit --update spec.json --dry-run' });
     const r = await submit({ ...common(a), spec: a.spec, init: true });
     emit(a, { workstream_id: r.workstream_id, tasks: r.tasks, queued: r.queued, seq: r.records.at(-1)?.seq ?? null }, () =>
       `submitted ${r.workstream_id}: ${r.tasks} tasks, ${r.queued.length} queued (${r.queued.join(', ')})\nrun it with: cairn run`);

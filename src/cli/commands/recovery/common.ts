@@ -44,6 +44,8 @@ function entity(r: RecordView): string {
 function extra(r: RecordView): string {
   if (r.type === 'resource_limit_changed') return `max_holders ${r.max_holders === null ? 'unlimited' : String(r.max_holders)}`;
   if (r.type === 'task_dependency_removed') return `no longer depends on ${String(r.dependency_id)}`;
+  if (r.type === 'task_updated') return `new ${(r.fields as string[]).join(', ')}`;
+  if (r.type === 'task_added') return 'added (pending)';
   if (r.type === 'workstream_rolled_back') return `to checkpoint ${String(r.checkpoint_seq)}`;
   if (r.type === 'worker_shutdown_requested') return r.reassign ? 'reassign its task' : 'do not reassign';
   if (r.type === 'state_repaired') return `${(r.actions as string[]).length} action(s)`;

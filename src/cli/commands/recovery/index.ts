@@ -2,12 +2,14 @@ import type { CommandModule } from 'yargs';
 import { RESOURCE_COMMANDS } from './resources.js';
 import { STATE_COMMANDS } from './state.js';
 import { TASK_COMMANDS } from './task.js';
+import { UPDATE_COMMANDS } from './update.js';
 import { WORKER_COMMANDS } from './workers.js';
 import { WORKSTREAM_COMMANDS } from './workstream.js';
 
 /** The recovery tools' commands, registered by commands/index.ts after the core ones. */
 export const RECOVERY_COMMANDS = [
   ...TASK_COMMANDS,
+  ...UPDATE_COMMANDS,
   ...WORKSTREAM_COMMANDS,
   ...WORKER_COMMANDS,
   ...RESOURCE_COMMANDS,
