@@ -99,3 +99,9 @@ export async function stateAt(o: HistoryApi.StateAtOptions): Promise<Awaited<Ret
 export async function diff(o: HistoryApi.DiffOptions): Promise<HistoryApi.DiffResult> {
   return (await history()).diff(o);
 }
+export type { MetricsQuery, MetricsResult } from './api/history/index.js';
+/** `cairn metrics`: recoveries, failures, attempts, durations, throughput in a window of the log. */
+export async function metrics(o: import('./api/common.js').CommonOptions & HistoryApi.MetricsQuery): Promise<HistoryApi.MetricsResult> {
+  return (await history()).metrics(o);
+}
+export { METRIC_DEFINITIONS } from './history/metrics.js';

@@ -6,3 +6,4 @@ export type { DecisionLine } from '../../history/decisions.js';
 export type { StoryEvent, TaskSummary } from '../../history/story.js';
 export { stateAt, withPointState, type StateAtOptions, type PointHeader, type PointState } from './state-at.js';
 export { diff, type DiffOptions, type DiffResult } from './diff.js';
+export { metrics, type MetricsQuery, type MetricsResult } from './metrics.js';

@@ -1,6 +1,7 @@
 import { eventsCommand } from './events.js';
 import { historyCommand } from './history.js';
 import { logCommand } from './log.js';
+import { metricsCommand } from './metrics.js';
 import { showDependenciesCommand, showTaskCommand, statusCommand, submitCommand } from './basic.js';
 import { initCommand, restoreCommand, validateCommand } from './state.js';
 import { RECOVERY_COMMANDS } from './recovery/index.js';
@@ -19,6 +20,7 @@ export const COMMANDS = [
   eventsCommand,
   historyCommand,
   logCommand,
+  metricsCommand,
   stateCommand,
   diffCommand,
   validateCommand,
