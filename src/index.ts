@@ -67,6 +67,8 @@ export const updateTask = lazy('updateTask');
 export const submitUpdate = lazy('submitUpdate');
 export const rerunWorkstream = lazy('rerunWorkstream');
 export const resetWorkstream = lazy('resetWorkstream');
+export const recover = lazy('recover');
+export type { RecoverOptions, RecoverResult, StepResult, StepStatus, RecoverPlan, RecoverStep } from './api/recovery/index.js';
 
 /** The git merge driver (api/merge.ts), loaded on first call: it brings the recovery tools' decide. */
 export async function mergeDriver(o: import('./api/merge.js').MergeDriverOptions): Promise<import('./api/merge.js').MergeDriverResult> {

@@ -12,3 +12,5 @@ export { repairState, type RepairResult } from './repair.js';
 export type { FailureReport, TaskDiagnosis, PlanStep } from '../../recovery/analyze.js';
 export type { DagFormat } from '../../recovery/visualize-dag.js';
 export type { Change } from '../../model/diff.js';
+export { recover, type RecoverOptions, type RecoverResult, type StepResult, type StepStatus } from './recover.js';
+export type { RecoverPlan, RecoverStep } from '../../recovery/recover-plan.js';

@@ -41,7 +41,7 @@ function text(r: MetricsResult): string {
     ])]));
   }
   const f = r.failures;
-  const kindsText = Object.entries(f.by_kind).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}${k === 'exit' ? ` (${Object.entries(f.exit_codes).map(([c, m]) => `${m} with code ${c}`).join(', ')})` : ''}`);
+  const kindsText = Object.entries(f.by_kind).filter(([, n]) => n > 0).map(([k, n]) => `${k}: ${n}${k === 'exit' ? ` [${Object.entries(f.exit_codes).map(([c, m]) => `code ${c}: ${m}`).join(', ')}]` : ''}`);
   out.push('', `failed attempts: ${f.total}${kindsText.length ? ` (${kindsText.join(', ')})` : ''}; tasks that ended failed: ${f.tasks_failed}`);
   const at = r.attempts;
   out.push(`attempts: ${at.total} over ${at.tasks} task(s)${at.mean !== null ? `, mean ${at.mean}, max ${at.max}; tasks by attempts: ${Object.entries(at.distribution).map(([n, c]) => `${n}: ${c}`).join(', ')}` : ''}`);

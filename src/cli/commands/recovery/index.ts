@@ -1,4 +1,5 @@
 import type { CommandModule } from 'yargs';
+import { recoverCommand } from './recover.js';
 import { RESOURCE_COMMANDS } from './resources.js';
 import { STATE_COMMANDS } from './state.js';
 import { TASK_COMMANDS } from './task.js';
@@ -11,6 +12,7 @@ export const RECOVERY_COMMANDS = [
   ...TASK_COMMANDS,
   ...UPDATE_COMMANDS,
   ...WORKSTREAM_COMMANDS,
+  recoverCommand,
   ...WORKER_COMMANDS,
   ...RESOURCE_COMMANDS,
   ...STATE_COMMANDS,
