@@ -17,7 +17,7 @@ export const METRIC_DEFINITIONS: Record<string, string> = {
   failed: 'its next end was failed; pending: neither yet',
   success_rate: 'succeeded / count (as metrics.json), null when count is 0',
   time_to_recover_ms: 'from the failure the recovery answered (the record that made the task failed) to the task\'s completion, over the succeeded recoveries of a failed task',
-  failures: 'failed attempts ended in the window, by kind: exit (non-zero exit code, counted by code in exit_codes), timeout, signal, spawn_error, worker_lost (its worker or scheduler was lost, or shut down), validation (validate failed)',
+  failures: 'failed attempts ended in the window, by kind: exit (non-zero exit code, counted by code in exit_codes), timeout, signal, spawn_error, worker_lost (its worker or scheduler was lost, or shut down), validation (validate failed); tasks_failed: records that left a task failed',
   attempts: 'task_started records in the window per task that started at least once in it: mean, max and how many tasks took 1, 2, … attempts',
   durations: 'per workstream, for each task completed in the window, the time from the start of its completing attempt to its completion (records\' ts): p50, p95 (nearest rank) and max',
   throughput: 'tasks completed in the window per hour and per minute of the window\'s span (from the --since point, or the first record counted, to the --until point, or the last record counted)',
