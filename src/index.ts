@@ -21,6 +21,7 @@ export { showTask, showDependencies } from './api/tasks.js';
 export { events, streamEvents, type EventQuery } from './api/events.js';
 export { validateState, type ValidateReport } from './api/validate.js';
 export { restoreState, type RestoreOptions, type RestoreResult } from './api/restore.js';
+export { prune, type PruneOptions, type PruneResult } from './api/prune.js';
 export { gitSetup, driverWarning, repositoryOf, type GitSetupResult } from './api/git.js';
 export type { MergeDriverOptions, MergeDriverResult } from './api/merge.js';
 export type { ActionOptions, ActionResult, RecordView, TaskTarget, DebugResult, RollbackOptions, WorkerRequestOptions, RepairResult, TaskChanges, FailureReport, TaskDiagnosis, PlanStep, DagFormat, Change } from './api/recovery/index.js';

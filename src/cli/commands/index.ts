@@ -7,6 +7,7 @@ import { RECOVERY_COMMANDS } from './recovery/index.js';
 import { runCommand } from './run.js';
 import { gitSetupCommand, mergeDriverCommand } from './git.js';
 import { diffCommand, stateCommand } from './history-state.js';
+import { pruneCommand } from './prune.js';
 
 /** Every command of the CLI, in the order --help lists them. Registered explicitly (no commandDir). */
 export const COMMANDS = [
@@ -23,6 +24,7 @@ export const COMMANDS = [
   diffCommand,
   validateCommand,
   restoreCommand,
+  pruneCommand,
   gitSetupCommand,
   mergeDriverCommand,
   ...RECOVERY_COMMANDS,
