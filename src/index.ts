@@ -15,6 +15,8 @@ export type { CommonOptions } from './api/common.js';
 export { stateDirOf, operatorOf } from './api/common.js';
 export { MAX_WORKERS } from './schemas/config.js';
 export { init } from './api/init.js';
+export { openState, type StateHandle } from './api/open-state.js';
+export type { StateView } from './model/state.js';
 export { submit, loadSpec, type SubmitResult } from './api/submit.js';
 export { status, type StatusOptions } from './api/status.js';
 export { showTask, showDependencies } from './api/tasks.js';

@@ -1,3 +1,4 @@
+import type { CommandModule } from 'yargs';
 import { eventsCommand } from './events.js';
 import { historyCommand } from './history.js';
 import { logCommand } from './log.js';
@@ -10,6 +11,8 @@ import { diffCommand, stateCommand } from './history-state.js';
 import { pruneCommand } from './prune.js';
 
 /** Every command of the CLI, in the order --help lists them. Registered explicitly (no commandDir). */
+// Typed loosely (main.ts registers each as a CommandModule): the emitted declarations (package.json
+// `types`) cannot name each command's own Args type.
 export const COMMANDS = [
   runCommand,
   initCommand,
@@ -28,4 +31,4 @@ export const COMMANDS = [
   gitSetupCommand,
   mergeDriverCommand,
   ...RECOVERY_COMMANDS,
-];
+] as readonly CommandModule[];
