@@ -177,6 +177,8 @@ function raiseFloor(wsId: string, latest: Latest, floor: number, seqs: number[],
 }
 
 function planAttemptLogs(io: FsLayer, paths: StatePaths, state: StateView, cfg: Config, nowMs: number, plan: PrunePlan): void {
+  // No age rule for logs (the default): not one stat per attempt log at the end of every run.
+  if (cfg.attempt_logs_max_age_days === null && cfg.failed_attempt_logs_max_age_days === null && cfg.archived_workstreams_max_age_days === null) return;
   const root = io.lstatSync(paths.logs);
   if (!root) return;
   if (root.isSymbolicLink() || !root.isDirectory()) throw unsafe(paths.logs);
