@@ -178,6 +178,7 @@ describe('scripts/', () => {
     'history', 'log', 'git_setup', 'merge_driver',
     'update_task', 'rerun_workstream', 'reset_workstream',
     'metrics', 'recover', 'state', 'diff',
+    'prune',
   ];
 
   it('holds one executable per recovery tool, each running `cairn <name-with-dashes>` with the same flags', () => {

@@ -5,6 +5,8 @@ import type { LogRecord } from '../model/types.js';
 import { MAX_WORKERS, WORKERS_DEFAULT } from '../schemas/config.js';
 import { Engine } from '../scheduler/engine.js';
 import { initState } from '../store/init.js';
+import { pruneStore } from '../store/prune.js';
+import type { Store } from '../store/store.js';
 import { type CommonOptions, openStore, stateDirOf } from './common.js';
 import { loadSpec } from './submit.js';
 import { statusOf } from './status.js';
@@ -79,6 +81,8 @@ export async function run(o: RunOptions): Promise<RunResult> {
     }
     const r = await engine.run();
     await engine.shutdown(interrupted ? 'interrupted' : 'done');
+    // An interrupted run stops as soon as it can; retention waits for the next run or `cairn prune`.
+    if (r.outcome !== 'interrupted') await retention(store, o, note);
     if (!spec && r.outcome === 'done' && r.completed.length + r.failed.length + r.cancelled.length === 0) note('no active workstream, so nothing ran and nothing was recorded');
     const ids = new Set([...r.failed, ...r.cancelled, ...r.completed, ...(spec ? [spec.id] : [])]);
     const summaries = [...ids].filter((id) => store.state.workstream(id)).map((id) => workstreamSummary(store.state, store.state.workstream(id)!, true));
@@ -94,6 +98,20 @@ export async function run(o: RunOptions): Promise<RunResult> {
     if (progress) clearInterval(progress);
     o.signal?.removeEventListener('abort', onAbort);
     await store.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Retention (config.json's *_keep and *_max_age_days) once a run has ended, as `cairn prune` does.
+ * Housekeeping of derived files: a failure is a note, never the run's outcome.
+ */
+async function retention(store: Store, o: RunOptions, note: (m: string) => void): Promise<void> {
+  try {
+    const plan = await pruneStore(store, (o.clock ?? Date.now)(), false);
+    const bytes = plan.remove.reduce((n, r) => n + r.bytes, 0);
+    if (plan.remove.length > 0) note(`retention removed ${plan.remove.length} file(s), ${bytes} bytes (cairn prune --dry-run shows what the rules match and why)`);
+  } catch (e) {
+    note(`retention was not applied: ${(e as Error).message} (cairn prune retries it)`);
   }
 }
 

@@ -17,6 +17,12 @@ export interface Config {
   backup_interval_ms: number;
   backups_keep: number;
   checkpoints_keep: number;
+  /** Retention by age (days; null: no limit), applied after each `cairn run` and by `cairn prune` (store/prune-plan.ts). */
+  backups_max_age_days: number | null;
+  checkpoints_finished_max_age_days: number | null;
+  attempt_logs_max_age_days: number | null;
+  failed_attempt_logs_max_age_days: number | null;
+  archived_workstreams_max_age_days: number | null;
   lock_stale_ms: number;
   lock_update_ms: number;
   lock_timeout_ms: number;
@@ -42,6 +48,12 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   backup_interval_ms: 60_000,
   backups_keep: 100,
   checkpoints_keep: 20,
+  // No age limits by default: only the counts above, as before retention by age existed.
+  backups_max_age_days: null,
+  checkpoints_finished_max_age_days: null,
+  attempt_logs_max_age_days: null,
+  failed_attempt_logs_max_age_days: null,
+  archived_workstreams_max_age_days: null,
   lock_stale_ms: 10_000,
   lock_update_ms: 2_000,
   // Longer than the stale time, so a lock left by a killed process is taken over while waiting.
@@ -75,6 +87,13 @@ const seconds = (description: string, key: keyof Config): JsonSchema => ({
   default: DEFAULT_CONFIG[key],
 });
 
+const days = (description: string): JsonSchema => ({
+  description: `${description} Ages are in days (fractions allowed); null: no limit. Applied after each cairn run and by cairn prune. Default null.`,
+  type: ['number', 'null'],
+  minimum: 0,
+  default: null,
+});
+
 export const CONFIG_SCHEMA: JsonSchema = {
   $schema: DRAFT,
   $id: `${SCHEMA_BASE}config.schema.json`,
@@ -98,6 +117,11 @@ export const CONFIG_SCHEMA: JsonSchema = {
     backup_interval_ms: int('The previous current.json is kept in backups/ at most this often.', 0, 'backup_interval_ms'),
     backups_keep: int('How many backups are kept, newest first.', 0, 'backups_keep'),
     checkpoints_keep: int('How many checkpoints are kept per workstream, newest first.', 1, 'checkpoints_keep'),
+    backups_max_age_days: days('Backups modified longer ago than this are removed; the newest valid backup is always kept.'),
+    checkpoints_finished_max_age_days: days('Checkpoint files of a finished (archived) workstream modified longer ago than this are removed, oldest first; its latest checkpoint is always kept.'),
+    attempt_logs_max_age_days: days('Logs (logs/<ws>/<task>.<attempt>.log) of attempts that completed the task, modified longer ago than this, are removed; logs of tasks that are not finished are always kept.'),
+    failed_attempt_logs_max_age_days: days('Logs of attempts that did not complete their task (failed, timed out, retried, cancelled), modified longer ago than this, are removed; usually set longer than attempt_logs_max_age_days. Logs of tasks that are not finished are always kept.'),
+    archived_workstreams_max_age_days: days('A workstream that finished longer ago than this (its finished_at) keeps only its archive file (loading needs it) and its latest checkpoint: its other checkpoint files and all its attempt logs are removed.'),
     lock_stale_ms: int('A state or scheduler lock not refreshed for this long is stale and may be taken over (at least 2000); one whose holder is dead on this host is taken over at once.', 2000, 'lock_stale_ms'),
     lock_update_ms: int('How often a held lock is refreshed (at least 1000 and at most lock_stale_ms / 2).', 1000, 'lock_update_ms'),
     lock_timeout_ms: int('How long a command waits for the state lock before it gives up with exit 4.', 0, 'lock_timeout_ms'),

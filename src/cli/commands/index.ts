@@ -1,3 +1,4 @@
+import type { CommandModule } from 'yargs';
 import { eventsCommand } from './events.js';
 import { historyCommand } from './history.js';
 import { logCommand } from './log.js';
@@ -8,8 +9,11 @@ import { RECOVERY_COMMANDS } from './recovery/index.js';
 import { runCommand } from './run.js';
 import { gitSetupCommand, mergeDriverCommand } from './git.js';
 import { diffCommand, stateCommand } from './history-state.js';
+import { pruneCommand } from './prune.js';
 
 /** Every command of the CLI, in the order --help lists them. Registered explicitly (no commandDir). */
+// Typed loosely (main.ts registers each as a CommandModule): the emitted declarations (package.json
+// `types`) cannot name each command's own Args type.
 export const COMMANDS = [
   runCommand,
   initCommand,
@@ -25,7 +29,8 @@ export const COMMANDS = [
   diffCommand,
   validateCommand,
   restoreCommand,
+  pruneCommand,
   gitSetupCommand,
   mergeDriverCommand,
   ...RECOVERY_COMMANDS,
-];
+] as readonly CommandModule[];
