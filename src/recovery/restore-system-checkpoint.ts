@@ -67,7 +67,9 @@ function differs(state: StateView, at: StateView, wsId: string, cp: CheckpointTa
   return tasks.some((t) => {
     if (t.state === 'completed') return false;
     const target = rollbackTarget(cp, t.id);
-    return t.state !== target.to || t.retry_count !== target.retry_count;
+    // Queued is pending whose dependencies are done: a rollback would queue it again at once.
+    const state = t.state === 'queued' ? 'pending' : t.state;
+    return state !== target.to || t.retry_count !== target.retry_count;
   });
 }
 
