@@ -177,7 +177,7 @@ describe('scripts/', () => {
     'restore_state', 'validate_state', 'repair_state',
     'history', 'log', 'git_setup', 'merge_driver',
     'update_task', 'rerun_workstream', 'reset_workstream',
-    'checkpoint', 'system_checkpoint', 'backups',
+    'checkpoint', 'system_checkpoint', 'backups', 'state', 'diff',
   ];
 
   it('holds one executable per recovery tool, each running `cairn <name-with-dashes>` with the same flags', () => {
