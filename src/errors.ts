@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'UNKNOWN_CHECKPOINT' // no checkpoint with that seq
   | 'UNKNOWN_POINT' // a point in time (seq, date-time, git:<rev>) that the log or git does not have
   | 'DUPLICATE_WORKSTREAM' // a workstream with that id already exists
+  | 'DUPLICATE_NAME' // a named checkpoint (of that workstream) or system checkpoint with that name already exists
   | 'ILLEGAL_TRANSITION' // the state machine does not allow this change from the current state
   | 'ILLEGAL_REQUEST' // the request makes no sense in the current state (not a single transition)
   | 'CONFIRMATION_REQUIRED' // a destructive action needs --yes when stdin is not a terminal
@@ -77,6 +78,7 @@ export function exitCodeFor(code: ErrorCode): number {
     case 'UNKNOWN_CHECKPOINT':
     case 'UNKNOWN_POINT':
     case 'DUPLICATE_WORKSTREAM':
+    case 'DUPLICATE_NAME':
     case 'ILLEGAL_TRANSITION':
     case 'ILLEGAL_REQUEST':
     case 'CONFIRMATION_REQUIRED':

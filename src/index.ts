@@ -26,7 +26,7 @@ export { restoreState, type RestoreOptions, type RestoreResult } from './api/res
 export { prune, type PruneOptions, type PruneResult } from './api/prune.js';
 export { gitSetup, driverWarning, repositoryOf, type GitSetupResult } from './api/git.js';
 export type { MergeDriverOptions, MergeDriverResult } from './api/merge.js';
-export type { ActionOptions, ActionResult, RecordView, TaskTarget, DebugResult, RollbackOptions, WorkerRequestOptions, RepairResult, TaskChanges, FailureReport, TaskDiagnosis, PlanStep, DagFormat, Change } from './api/recovery/index.js';
+export type { ActionOptions, ActionResult, RecordView, TaskTarget, DebugResult, RollbackOptions, WorkerRequestOptions, RepairResult, TaskChanges, FailureReport, TaskDiagnosis, PlanStep, DagFormat, Change, SystemCheckpointView, BackupView } from './api/recovery/index.js';
 export { parseMaxHolders } from './api/recovery/parse.js';
 export type { RunOptions, RunResult } from './api/run.js';
 
@@ -72,6 +72,11 @@ export const rerunWorkstream = lazy('rerunWorkstream');
 export const resetWorkstream = lazy('resetWorkstream');
 export const recover = lazy('recover');
 export type { RecoverOptions, RecoverResult, StepResult, StepStatus, RecoverPlan, RecoverStep } from './api/recovery/index.js';
+export const nameCheckpoint = lazy('nameCheckpoint');
+export const createSystemCheckpoint = lazy('createSystemCheckpoint');
+export const listSystemCheckpoints = lazy('listSystemCheckpoints');
+export const restoreSystemCheckpoint = lazy('restoreSystemCheckpoint');
+export const listBackupFiles = lazy('listBackupFiles');
 
 /** The git merge driver (api/merge.ts), loaded on first call: it brings the recovery tools' decide. */
 export async function mergeDriver(o: import('./api/merge.js').MergeDriverOptions): Promise<import('./api/merge.js').MergeDriverResult> {

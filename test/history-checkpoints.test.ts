@@ -221,9 +221,13 @@ describe('rollback-workstream to any point', () => {
     const past = cli(S, ['rollback-workstream', '--workstream-id', 'hc', '--to-checkpoint', String(seq + 10), '--yes']);
     assert.equal(past.code, 2);
     assert.match(past.err, new RegExp(`the log ends at seq ${seq} \\(the nearest points are ${want.at(-1)!.seq} before\\)`));
-    const bad = cli(S, ['rollback-workstream', '--workstream-id', 'hc', '--to-checkpoint', 'yesterday', '--yes', '--json']);
+    // Neither latest, a seq nor a name (not an id): BAD_INPUT. An id is a name (cairn checkpoint), here unknown.
+    const bad = cli(S, ['rollback-workstream', '--workstream-id', 'hc', '--to-checkpoint', '../yesterday', '--yes', '--json']);
     assert.equal(bad.code, 2);
     assert.equal(bad.json().error.code, 'BAD_INPUT');
+    const unnamed = cli(S, ['rollback-workstream', '--workstream-id', 'hc', '--to-checkpoint', 'yesterday', '--yes', '--json']);
+    assert.equal(unnamed.code, 2);
+    assert.equal(unnamed.json().error.code, 'UNKNOWN_CHECKPOINT');
     assert.equal(lastSeq(S), seq, 'nothing was written');
   });
 

@@ -256,8 +256,8 @@ describe('the workstream table', () => {
     const entity = RECORD_TYPE_NAMES.filter((t) => RECORD_TYPES[t].entity === 'workstream').sort();
     // Submission creates the workstream; a rollback or resume changes its tasks and params, not its
     // state; repair's carry-forward puts back a whole workstream as a derived file held it, like a submission;
-    // submit --update changes its params and names the tasks it changed.
-    assert.deepEqual(WORKSTREAM_TYPES, entity.filter((t) => !['workstream_submitted', 'workstream_rolled_back', 'workstream_resumed', 'workstream_carried_forward', 'workstream_updated'].includes(t)));
+    // submit --update changes its params and names the tasks it changed; a named checkpoint changes nothing.
+    assert.deepEqual(WORKSTREAM_TYPES, entity.filter((t) => !['workstream_submitted', 'workstream_rolled_back', 'workstream_resumed', 'workstream_carried_forward', 'workstream_updated', 'checkpoint_named'].includes(t)));
     assert.deepEqual(Object.keys(WORKSTREAM_TRANSITIONS).sort(), [...WORKSTREAM_STATES].sort());
   });
 

@@ -179,6 +179,7 @@ describe('scripts/', () => {
     'update_task', 'rerun_workstream', 'reset_workstream',
     'metrics', 'recover', 'state', 'diff',
     'prune',
+    'checkpoint', 'system_checkpoint', 'backups',
   ];
 
   it('holds one executable per recovery tool, each running `cairn <name-with-dashes>` with the same flags', () => {

@@ -42,7 +42,19 @@ const DID: Record<InterventionTool, (r: LogRecord) => string> = {
   submit_update: () => 'spec updated',
   rerun_workstream: (r) => `rerun of ${String(r.rerun_of ?? r.workstream_id)}`,
   reset_workstream: () => 'reset to pending',
+  checkpoint: (r) => `checkpoint ${String(r.checkpoint_seq)} named ${String(r.name)}`,
+  system_checkpoint_create: (r) => `system checkpoint ${String(r.name)} at seq ${String(r.checkpoint_seq)}`,
+  system_checkpoint_restore: (r) => `restored to system checkpoint ${String(r.name)} (seq ${String(r.checkpoint_seq)})`,
 };
+
+/** Tools whose command line is not their name with dashes. */
+const VERB: Partial<Record<InterventionTool, string>> = {
+  submit_update: 'submit --update',
+  system_checkpoint_create: 'system-checkpoint create',
+  system_checkpoint_restore: 'system-checkpoint restore',
+};
+
+const SYSTEM_TOOLS: ReadonlySet<InterventionTool> = new Set(['system_checkpoint_create', 'system_checkpoint_restore']);
 
 const TASK_TOOLS: ReadonlySet<InterventionTool> = new Set(['retry_task', 'skip_task', 'cancel_task', 'remove_dependency', 'update_task']);
 
@@ -63,10 +75,11 @@ export function interventionMessage(tool: InterventionTool, records: readonly Lo
   const what = tool === 'rollback_workstream' ? `rolled back to checkpoint ${String(main.checkpoint_seq)}` : DID[tool](main);
   // A task tool names its task even when the decision opens by reopening the workstream.
   const about = TASK_TOOLS.has(tool) ? records.filter((r) => typeof r.task_id === 'string') : [];
-  const on = [...about, ...records].map(target).find((t) => t !== null) ?? path.basename(stateDir);
+  // A system checkpoint is about the whole state folder, not the first workstream it touches.
+  const on = (SYSTEM_TOOLS.has(tool) ? null : [...about, ...records].map(target).find((t) => t !== null)) ?? path.basename(stateDir);
   const reason = typeof first.reason === 'string' && first.reason !== '' ? ` — ${first.reason}` : '';
-  // submit --update is a flag of submit, not a tool of its own.
-  const verb = tool === 'submit_update' ? 'submit --update' : tool.replace(/_/g, '-');
+  // submit --update is a flag of submit, and system-checkpoint takes its action as a subcommand.
+  const verb = VERB[tool] ?? tool.replace(/_/g, '-');
   const subject = `cairn ${verb} ${on}: ${what} by ${first.operator ?? 'cairn'}${reason}`;
   const range = first.seq === last.seq ? `${first.seq}` : `${first.seq}-${last.seq}`;
   const shown = records.slice(0, 50).map((r) => `  ${r.seq} ${r.type}${target(r) ? ` ${target(r)}` : ''}${r.from !== undefined || r.to !== undefined ? ` ${String(r.from ?? '')} -> ${String(r.to ?? '')}` : ''}`);

@@ -45,6 +45,9 @@ const MAIN_TYPE: Record<string, string> = {
   set_resource_limit: 'resource_limit_changed',
   remove_dependency: 'task_dependency_removed',
   repair_state: 'state_repaired',
+  checkpoint: 'checkpoint_named',
+  system_checkpoint_create: 'system_checkpoint_created',
+  system_checkpoint_restore: 'system_checkpoint_restored',
 };
 
 /** Sums up one decision: what was decided, by whom, on which ids. `records` is the whole batch, in order. */

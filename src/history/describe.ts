@@ -115,6 +115,9 @@ export function recordPhrase(r: LogRecord): string {
     case 'worker_shutdown_requested': return 'shutdown requested';
     case 'scheduler_started': return `scheduler started (pid ${String(r.pid)})`;
     case 'scheduler_stopped': return `scheduler stopped (${String(r.trigger)})`;
+    case 'checkpoint_named': return `checkpoint ${String(r.checkpoint_seq)} named ${String(r.name)}`;
+    case 'system_checkpoint_created': return `system checkpoint ${String(r.name)} created at seq ${String(r.checkpoint_seq)}`;
+    case 'system_checkpoint_restored': return `restored to system checkpoint ${String(r.name)} (seq ${String(r.checkpoint_seq)})`;
     case 'state_restored': return `state restored from ${String(r.source)} ${String(r.file ?? '')}`.trimEnd() + (r.changes !== undefined ? ` (${String(r.changes)} changes)` : '');
     case 'state_repaired': {
       const a = Array.isArray(r.actions) ? (r.actions as unknown[]).map(String) : [];

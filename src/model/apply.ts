@@ -267,6 +267,17 @@ const HANDLERS: { readonly [T in RecordType]: Handler } = {
     for (const id of released as string[]) s.deleteWorker(id);
     s.setScheduler(null);
   },
+  checkpoint_named(s, r) {
+    // A name for a point already in the log: nothing in the state changes (not even updated_seq,
+    // so an archived workstream's file stays the one its snapshot names).
+    const id = str(r, 'workstream_id');
+    if (!s.workstream(id)) invalid(r, `unknown workstream ${id}`);
+    if (!Number.isSafeInteger(r.checkpoint_seq) || (r.checkpoint_seq as number) < 1 || (r.checkpoint_seq as number) >= r.seq) invalid(r, 'checkpoint_seq is not a seq before the record');
+  },
+  system_checkpoint_created(_s, r) {
+    if (!Number.isSafeInteger(r.checkpoint_seq) || (r.checkpoint_seq as number) < 0 || (r.checkpoint_seq as number) >= r.seq) invalid(r, 'checkpoint_seq is not a seq before the record');
+  },
+  system_checkpoint_restored() {},
   state_restored() {},
   state_repaired() {},
   record_lost() {},

@@ -25,7 +25,8 @@ export interface Operator {
 export type ToolName =
   | 'retry_task' | 'skip_task' | 'cancel_task' | 'retry_workstream' | 'retry_failed_tasks' | 'resume_workstream'
   | 'rollback_workstream' | 'restart_worker' | 'force_shutdown_worker' | 'set_resource_limit' | 'remove_dependency'
-  | 'repair_state' | 'update_task' | 'submit_update' | 'rerun_workstream' | 'reset_workstream';
+  | 'repair_state' | 'update_task' | 'submit_update' | 'rerun_workstream' | 'reset_workstream'
+  | 'checkpoint' | 'system_checkpoint_create' | 'system_checkpoint_restore';
 
 /** The operator commands that make each manual task change (the transition tables name record types). */
 const COMMAND_FOR: Partial<Record<RecordType, string>> = {

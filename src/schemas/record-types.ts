@@ -186,6 +186,31 @@ const FIELDS: { readonly [T in RecordType]: Fields } = {
       },
     },
   },
+  checkpoint_named: {
+    required: {
+      workstream_id: ws,
+      name: idString('The checkpoint\'s name, unique among the workstream\'s named checkpoints; never all digits nor `latest`, so --to-checkpoint reads it unambiguously.'),
+      checkpoint_seq: { description: 'The seq the name stands for: the workstream\'s last task transition when it was named.', type: 'integer', minimum: 1 },
+    },
+  },
+  system_checkpoint_created: {
+    required: {
+      name: idString('The system checkpoint\'s name, unique among system checkpoints; never all digits nor `latest`.'),
+      checkpoint_seq: { description: 'The seq of the whole state the name stands for: the last record before this one (0: the empty state).', type: 'integer', minimum: 0 },
+      checkpoint_crc: { description: 'The log\'s crc at checkpoint_seq, so a log that no longer holds that point can be told (00000000 at seq 0).', type: 'string', pattern: '^[0-9a-f]{8}$' },
+    },
+  },
+  system_checkpoint_restored: {
+    required: {
+      name: idString('The system checkpoint restored.'),
+      checkpoint_seq: { description: 'Its seq.', type: 'integer', minimum: 0 },
+    },
+    optional: {
+      cancelled_workstreams: { description: 'Workstreams submitted after the checkpoint whose unfinished tasks this restore cancels.', type: 'array', items: ws },
+      rolled_back_workstreams: { description: 'Workstreams rolled back to their state at the checkpoint (their workstream_rolled_back records follow).', type: 'array', items: ws },
+      left: { description: 'What the restore leaves as it is, one line each (completed work, changed definitions).', type: 'array', items: { description: 'One line.', type: 'string' } },
+    },
+  },
   state_restored: {
     optional: {
       source: { description: 'What current.json was rebuilt from.', enum: ['backup', 'transitions'] },

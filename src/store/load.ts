@@ -121,6 +121,17 @@ function lastChange(a: ArchiveDoc): number {
   return last;
 }
 
+/** Why the archive files a snapshot refers to make it unusable (as loadState judges them), or null. */
+export function archivesProblem(io: FsLayer, paths: StatePaths, doc: SnapshotDoc, name: string): string | null {
+  try {
+    loadArchives(io, paths, doc, name);
+    return null;
+  } catch (e) {
+    if (e instanceof CairnError && (e.code === 'SNAPSHOT_INVALID' || e.code === 'UNSAFE_PATH')) return e.message;
+    throw e;
+  }
+}
+
 /** Archive files a snapshot refers to, skipping the unusable ones (for a dry-run comparison only). */
 export function loadArchivesLenient(io: FsLayer, paths: StatePaths, doc: SnapshotDoc): ArchiveDoc[] {
   try {

@@ -8,6 +8,7 @@ import { listCheckpoints as listFiles } from '../../store/recovery-files.js';
 import { type CheckpointDoc, checkpointDoc } from '../../store/snapshot.js';
 import type { Store } from '../../store/store.js';
 import { type CommonOptions, withStore } from '../common.js';
+import { namesOf, namesReader, resolveWhich } from './named.js';
 
 /**
  * The checkpoints of a workstream as the log implies them (DESIGN §10): every point at which its
@@ -53,6 +54,8 @@ export interface PointView extends CheckpointPoint {
   file: string | null;
   /** Why a file that exists for this seq is not counted as written (damaged, or differs from the log). */
   file_problem: string | null;
+  /** The names operators gave this point (cairn checkpoint), oldest first. */
+  names: string[];
 }
 
 /**
@@ -64,15 +67,18 @@ export async function listCheckpoints(o: CommonOptions & { workstream: string })
     const ws = workstreamOf(store, o.workstream);
     const files = fileMarks(store.io, store.paths, ws.id);
     const scan = scanPoints(store.io, store.paths, ws.id, { capture: new Set(files.keys()) });
+    const named = namesOf(namesReader(o)(), ws.id);
     const points: PointView[] = scan.points.map((p) => {
       const m = markOf(files.get(p.seq), scan.captured.get(p.seq));
-      return { ...p, written: m.written, file: m.file, file_problem: m.problem };
+      return { ...p, written: m.written, file: m.file, file_problem: m.problem, names: named.filter((n) => n.checkpoint_seq === p.seq).map((n) => n.name) };
     });
     const list = listFiles(store.io, store.paths, ws.id).map((c) => ({
       name: c.name, file: c.file, seq: c.seq, checkpoint_at: c.checkpoint_at, hash_ok: c.hash_ok, error: c.error,
       ...(c.doc ? summary(c.doc) : {}),
     }));
-    return { workstream_id: ws.id, state: ws.state, last_task_seq: ws.last_task_seq, points, checkpoints: list };
+    // The named checkpoints on their own too: who named which point, when and why.
+    const names = named.map((n) => ({ name: n.name, seq: n.checkpoint_seq, named_at_seq: n.seq, named_at: n.ts, operator: n.operator, reason: n.reason }));
+    return { workstream_id: ws.id, state: ws.state, last_task_seq: ws.last_task_seq, points, names, checkpoints: list };
   });
 }
 
@@ -83,7 +89,7 @@ export async function listCheckpoints(o: CommonOptions & { workstream: string })
 export async function showCheckpoint(o: CommonOptions & { workstream: string; show: string }): Promise<{ doc: CheckpointDoc; written: boolean; file: string | null; file_problem: string | null }> {
   return withStore(o, { readOnly: true }, async (store) => {
     const ws = workstreamOf(store, o.workstream);
-    const which = parseWhich(o.show, '--show');
+    const which = resolveWhich(o.show, '--show', ws.id, namesReader(o));
     const doc = checkpointFor(store, ws.id, which);
     const entries = listFiles(store.io, store.paths, ws.id);
     const entry = which === 'latest' ? entries.find((e) => e.name === 'latest') : entries.find((e) => e.name === String(which));

@@ -9,6 +9,9 @@ export { showResources, setResourceLimit, visualizeDag, removeDependency } from 
 export { parseMaxHolders } from './parse.js';
 export { updateTask, submitUpdate, rerunWorkstream, resetWorkstream, type TaskChanges } from './update.js';
 export { repairState, type RepairResult } from './repair.js';
+export { nameCheckpoint } from './named.js';
+export { createSystemCheckpoint, listSystemCheckpoints, restoreSystemCheckpoint, type SystemCheckpointView } from './system-checkpoints.js';
+export { listBackupFiles, type BackupView } from './backups.js';
 export type { FailureReport, TaskDiagnosis, PlanStep } from '../../recovery/analyze.js';
 export type { DagFormat } from '../../recovery/visualize-dag.js';
 export type { Change } from '../../model/diff.js';

@@ -7,7 +7,8 @@ import { decide as retryWsDecide } from '../../recovery/retry-workstream.js';
 import { decide as rollbackDecide, rollbackTarget } from '../../recovery/rollback-workstream.js';
 import { withStore } from '../common.js';
 import { actor, type ActionOptions, type ActionResult, runAction } from './action.js';
-import { checkpointFor, parseWhich } from './checkpoints.js';
+import { checkpointFor } from './checkpoints.js';
+import { namesReader, resolveWhich } from './named.js';
 
 function wsState(s: StateView, id: string): string {
   const ws = resolveWorkstream(s, id);
@@ -52,7 +53,7 @@ export function resumeWorkstream(o: ActionOptions & { workstream: string; fromTa
 
 export interface RollbackOptions extends ActionOptions {
   workstream: string;
-  /** `latest` or the seq of any point at which a task of the workstream changed state (see: cairn checkpoints). */
+  /** `latest`, the seq of any point at which a task of the workstream changed state, or a name given with `cairn checkpoint` (see: cairn checkpoints). */
   toCheckpoint?: string;
 }
 
@@ -60,18 +61,24 @@ export interface RollbackOptions extends ActionOptions {
  * rollback_workstream: the workstream's tasks go back to a checkpoint (DESIGN §6), computed from the
  * log (DESIGN §10): any point its tasks moved at, whether or not a checkpoint file was written for it.
  */
-export async function rollbackWorkstream(o: RollbackOptions): Promise<ActionResult & { checkpoint: { seq: number; checkpoint_at: string; targets: Record<string, string> } }> {
-  const which = parseWhich(o.toCheckpoint ?? 'latest', '--to-checkpoint');
+export async function rollbackWorkstream(o: RollbackOptions): Promise<ActionResult & { checkpoint: { seq: number; checkpoint_at: string; targets: Record<string, string>; name: string | null } }> {
+  const text = o.toCheckpoint ?? 'latest';
+  let named = false;
   // Read before the action's own store opens: the replay of a long log runs outside the state lock.
-  const cp = await withStore(o, { readOnly: true }, async (store) => checkpointFor(store, resolveWorkstream(store.state, o.workstream).id, which));
+  const cp = await withStore(o, { readOnly: true }, async (store) => {
+    const id = resolveWorkstream(store.state, o.workstream).id;
+    const which = resolveWhich(text, '--to-checkpoint', id, namesReader(o));
+    named = which !== 'latest' && String(which) !== text;
+    return checkpointFor(store, id, which);
+  });
   const req = { ...actor(o), workstream: o.workstream, checkpoint: cp };
   const r = await runAction(o, {
     tool: 'rollback_workstream',
     decide: (s, now) => rollbackDecide(s, req, now),
     nothing: (s) => `${wsState(s, o.workstream)}; already as checkpoint ${cp.seq} says`,
-    done: (s, recs) => `roll back to checkpoint ${cp.seq} (${cp.checkpoint_at}): ${recs.filter((x) => x.type === 'task_cancelled').length} running task(s) cancelled, ${recs.filter((x) => x.type === 'task_reset').length} task(s) reset; ${wsState(s, o.workstream)}`,
+    done: (s, recs) => `roll back to checkpoint ${cp.seq}${named ? ` "${text}"` : ''} (${cp.checkpoint_at}): ${recs.filter((x) => x.type === 'task_cancelled').length} running task(s) cancelled, ${recs.filter((x) => x.type === 'task_reset').length} task(s) reset; ${wsState(s, o.workstream)}`,
   });
   const targets: Record<string, string> = {};
   for (const id of Object.keys(cp.tasks)) targets[id] = rollbackTarget(cp, id).to;
-  return { ...r, checkpoint: { seq: cp.seq, checkpoint_at: cp.checkpoint_at, targets } };
+  return { ...r, checkpoint: { seq: cp.seq, checkpoint_at: cp.checkpoint_at, targets, name: named ? text : null } };
 }

@@ -47,6 +47,7 @@ function extra(r: RecordView): string {
   if (r.type === 'task_updated') return `new ${(r.fields as string[]).join(', ')}`;
   if (r.type === 'task_added') return 'added (pending)';
   if (r.type === 'workstream_rolled_back') return `to checkpoint ${String(r.checkpoint_seq)}`;
+  if (r.type === 'checkpoint_named' || r.type === 'system_checkpoint_created' || r.type === 'system_checkpoint_restored') return `${String(r.name)} = seq ${String(r.checkpoint_seq)}`;
   if (r.type === 'worker_shutdown_requested') return r.reassign ? 'reassign its task' : 'do not reassign';
   if (r.type === 'state_repaired') return `${(r.actions as string[]).length} action(s)`;
   return '';

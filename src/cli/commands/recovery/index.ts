@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { recoverCommand } from './recover.js';
 import { RESOURCE_COMMANDS } from './resources.js';
+import { NAMED_COMMANDS } from './named.js';
 import { STATE_COMMANDS } from './state.js';
 import { TASK_COMMANDS } from './task.js';
 import { UPDATE_COMMANDS } from './update.js';
@@ -16,4 +17,5 @@ export const RECOVERY_COMMANDS = [
   ...WORKER_COMMANDS,
   ...RESOURCE_COMMANDS,
   ...STATE_COMMANDS,
+  ...NAMED_COMMANDS,
 ] as unknown as CommandModule<never, never>[];

@@ -53,18 +53,18 @@ export const rollbackWorkstreamCommand: CommandModule<GlobalArgs, RollbackArgs> 
   command: 'rollback-workstream',
   describe: 'Reset a workstream\'s tasks to a checkpoint: running ones killed, each unfinished task back to the checkpoint\'s completed/skipped or to pending (asks for confirmation)',
   builder: (y) => withDryRun(wsFlag(y))
-    .option('to-checkpoint', { type: 'string', default: 'latest', describe: 'latest, or the seq of any point at which a task of the workstream changed state, computed from the log; no checkpoint file needed (list them: cairn checkpoints)' }) as never,
+    .option('to-checkpoint', { type: 'string', default: 'latest', describe: 'latest, the seq of any point at which a task of the workstream changed state (computed from the log; no checkpoint file needed), or a name given with cairn checkpoint. Read as: latest; all digits: a seq; else a name (list them: cairn checkpoints)' }) as never,
   handler: async (a) => {
     await perform(a, (dryRun) => rollbackWorkstream({ ...common(a), workstream: a['workstream-id'], toCheckpoint: String(a['to-checkpoint']), dryRun }), renderAction,
-      (p) => `Roll workstream ${a['workstream-id']} back to checkpoint ${p.checkpoint.seq} (${p.records.filter((r) => r.type === 'task_cancelled').length} running task(s) killed)?`);
+      (p) => `Roll workstream ${a['workstream-id']} back to checkpoint ${p.checkpoint.seq}${p.checkpoint.name ? ` "${p.checkpoint.name}"` : ''} (${p.records.filter((r) => r.type === 'task_cancelled').length} running task(s) killed)?`);
   },
 };
 
 interface CkArgs extends WsArgs { show?: string }
 export const checkpointsCommand: CommandModule<GlobalArgs, CkArgs> = {
   command: 'checkpoints',
-  describe: 'List every checkpoint of a workstream computed from the log (each point its tasks changed state at: seq, time, counts, what moved it; * = a checkpoint file is written for it), then the files with their hash status; --show <seq> prints one',
-  builder: (y) => wsFlag(y).option('show', { type: 'string', describe: 'print the checkpoint at this seq (or latest): the document a checkpoint file holds, computed from the log' }) as never,
+  describe: 'List every checkpoint of a workstream computed from the log (each point its tasks changed state at: seq, time, counts, what moved it, its names; * = a checkpoint file is written for it), the named ones, then the files with their hash status; --show <seq> prints one',
+  builder: (y) => wsFlag(y).option('show', { type: 'string', describe: 'print the checkpoint at this seq, name or latest: the document a checkpoint file holds, computed from the log' }) as never,
   handler: async (a) => {
     if (a.show !== undefined) {
       const s = await showCheckpoint({ ...common(a), workstream: a['workstream-id'], show: String(a.show) });
@@ -77,8 +77,9 @@ export const checkpointsCommand: CommandModule<GlobalArgs, CkArgs> = {
     emit(a, r, () => [
       `workstream ${r.workstream_id} (${r.state}), ${r.points.length} checkpoint(s) in the log, last task change at seq ${r.last_task_seq} (* = file written):`,
       table([['   seq', 'time', 'completed', 'failed', 'pending', 'moved by'], ...r.points.map((p) => [
-        `${p.written ? ' *' : '  '} ${p.seq}`, p.checkpoint_at, String(p.completed), String(p.failed), String(p.pending), `${by(p)}${p.file_problem ? ` [file ${p.file}: ${p.file_problem}]` : ''}`,
+        `${p.written ? ' *' : '  '} ${p.seq}`, p.checkpoint_at, String(p.completed), String(p.failed), String(p.pending), `${by(p)}${p.file_problem ? ` [file ${p.file}: ${p.file_problem}]` : ''}${p.names.length ? ` [named ${p.names.join(', ')}]` : ''}`,
       ])]),
+      ...(r.names.length ? ['named (cairn checkpoint; --to-checkpoint NAME):', table(r.names.map((n) => [`  ${n.name}`, `seq ${n.seq}`, n.named_at, n.operator ?? '-', n.reason ?? '']))] : []),
       'files:',
       table([['  name', 'seq', 'time', 'hash', 'completed', 'failed', 'pending'], ...r.checkpoints.map((c) => [
         `  ${c.name}`, String(c.seq ?? '-'), c.checkpoint_at ?? '-', c.hash_ok ? 'ok' : `BAD: ${c.error}`,
