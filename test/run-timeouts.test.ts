@@ -9,7 +9,8 @@ test('a timeout kills a task that ignores SIGTERM, and its grandchild; nothing o
   const pidfile = path.join(dir, 'grandchild.pid');
   const spec = setup(dir, {
     id: 'slow',
-    tasks: [{ id: 'stubborn', command: node('ignore-sigterm.mjs', pidfile), timeout_seconds: 1, max_retries: 0 }],
+    // 4 s: a node grandchild can take over a second to start on a loaded machine, and the test needs it started.
+    tasks: [{ id: 'stubborn', command: node('ignore-sigterm.mjs', pidfile), timeout_seconds: 4, max_retries: 0 }],
   });
   const r = cairn(dir, ['run', spec]);
   assert.equal(r.code, 1, r.stderr);
