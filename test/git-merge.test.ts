@@ -97,6 +97,7 @@ describe('git merge through the driver', () => {
     const m = repo.git(['merge', '--no-edit', 'other'], false);
     assert.equal(m.code, 0, `${m.stdout}\n${m.stderr}`);
     assert.match(m.stdout + m.stderr, /decided 2 of theirs again on ours; forked after seq 3/);
+    assert.match(m.stdout + m.stderr, /then, after git has finished the merge: cairn restore-state --from-transitions/);
     assert.deepEqual(await logProblems(repo), []);
     const recs = records(repo);
     assert.deepEqual(recs.filter((r) => r.type === 'workstream_submitted').map((r) => r.workstream_id), ['a', 'c', 'b']);

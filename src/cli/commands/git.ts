@@ -53,7 +53,10 @@ function describeMerge(r: MergeDriverResult): string {
     const head = r.mode === 'ours' ? 'nothing to take from theirs' : r.mode === 'fast_forward' ? `took theirs whole (ours had nothing after seq ${r.fork_seq})` : `decided ${r.added.length} of theirs again on ours`;
     return [`cairn merge-driver ${r.path}: ${head}; forked after seq ${r.fork_seq}, result ends at seq ${r.result_seq}`,
       ...r.added.map((x) => `  + seq ${x.seqs[0]}-${x.seqs[1]} from their ${x.what}`),
-      ...r.skipped.map((x) => `  = their ${x.what}: ${x.why}`)].join('\n');
+      ...r.skipped.map((x) => `  = their ${x.what}: ${x.why}`),
+      // git merges the derived files the other branch added (checkpoints, archive) as files, without
+      // a driver; they describe its log, not the merged one, until they are written again.
+      ...(r.mode === 'ours' ? [] : ['then, after git has finished the merge: cairn restore-state --from-transitions .state/transitions.jsonl --yes (writes every derived file for the merged log)'])].join('\n');
   }
   return [`cairn merge-driver ${r.path}: CONFLICT; forked after seq ${r.fork_seq}; ${r.path} is left as our log (seq ${r.result_seq})`,
     ...r.conflicts.flatMap((c) => [`  their ${c.what}: ${c.why}`, ...c.records.map((x) => `    seq ${x.seq} ${x.type}${x.ids ? ` ${x.ids}` : ''} (id ${x.id})`)]),
