@@ -6,17 +6,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cairn, cairnJson, said } from './helpers/cli.js';
-import { makeRepo, type Repo } from './helpers/git.js';
+import { commitAll, makeRepo, okIn, type Repo } from './helpers/git.js';
 
-async function ok(repo: Repo, args: string[]): Promise<void> {
-  const r = await cairn(args, { cwd: repo.dir, env: repo.env });
-  assert.equal(r.code, 0, `cairn ${args.join(' ')}\n${said(r)}`);
-}
-
-function commit(repo: Repo, msg: string): void {
-  repo.git(['add', '-A']);
-  repo.git(['commit', '-q', '-m', msg]);
-}
+const ok = okIn;
+const commit = commitAll;
 
 const logOf = (repo: Repo) => readFileSync(join(repo.dir, '.state', 'transitions.jsonl'));
 

@@ -8,10 +8,8 @@ import type { Command, Draft, Task, TaskDef } from '../model/types.js';
 import { SPEC_LIMITS } from '../schemas/workstream.js';
 import { key, type Operator, operatorDecision } from './common.js';
 
-/** update_task: change the definition of a task that has not completed; its next attempt uses it. */
-export interface UpdateTaskRequest extends Operator {
-  task: string;
-  workstreamId?: string;
+/** The changes update-task takes (undefined: leave the field as it is). */
+export interface TaskChanges {
   command?: Command;
   /** The validate command; null removes it. */
   validate?: Command | null;
@@ -23,6 +21,12 @@ export interface UpdateTaskRequest extends Operator {
   cwd?: string | null;
   /** The resources it takes, one unit each (replacing the old ones). */
   resources?: string[];
+}
+
+/** update_task: change the definition of a task that has not completed; its next attempt uses it. */
+export interface UpdateTaskRequest extends Operator, TaskChanges {
+  task: string;
+  workstreamId?: string;
 }
 
 /**

@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { cairn, said } from './cli.js';
 import { CAIRN_BIN } from './paths.js';
 import { scratch } from './tmp.js';
 
@@ -77,4 +78,16 @@ export function gitRepo(): string {
   const dir = scratch('cairn-git-');
   git(dir, 'init', '-q');
   return dir;
+}
+
+/** cairn <args> in the repository, which must exit 0. */
+export async function okIn(repo: Repo, args: string[]): Promise<void> {
+  const r = await cairn(args, { cwd: repo.dir, env: repo.env });
+  assert.equal(r.code, 0, `cairn ${args.join(' ')}\n${said(r)}`);
+}
+
+/** git add -A and commit everything in the repository. */
+export function commitAll(repo: Repo, msg: string): void {
+  repo.git(['add', '-A']);
+  repo.git(['commit', '-q', '-m', msg]);
 }

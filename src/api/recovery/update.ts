@@ -1,11 +1,11 @@
 import { resolveTask, resolveWorkstream } from '../../model/resolve.js';
 import type { StateView } from '../../model/state.js';
 import type { DefChange } from '../../model/task-def.js';
-import type { Command, WorkstreamSpec } from '../../model/types.js';
+import type { WorkstreamSpec } from '../../model/types.js';
 import { decide as rerunDecide, rerunSpec } from '../../recovery/rerun-workstream.js';
 import { decide as resetDecide } from '../../recovery/reset-workstream.js';
 import { decide as updateWsDecide, planUpdate, type UpdatePlan } from '../../recovery/submit-update.js';
-import { decide as updateTaskDecide, plannedChanges } from '../../recovery/update-task.js';
+import { decide as updateTaskDecide, plannedChanges, type TaskChanges } from '../../recovery/update-task.js';
 import { withStore } from '../common.js';
 import { loadSpec } from '../submit.js';
 import { actor, type ActionOptions, type ActionResult, runAction } from './action.js';
@@ -17,18 +17,7 @@ function wsState(s: StateView, id: string): string {
   return `workstream ${ws.id} is ${ws.state} (${countsOf(ws.counts)})`;
 }
 
-/** The changes update-task takes (undefined: leave the field as it is). */
-export interface TaskChanges {
-  command?: Command;
-  /** null removes the validate command. */
-  validate?: Command | null;
-  timeoutSeconds?: number;
-  maxRetries?: number;
-  env?: Record<string, string>;
-  /** null: run in cairn's own working directory. */
-  cwd?: string | null;
-  resources?: string[];
-}
+export type { TaskChanges } from '../../recovery/update-task.js';
 
 /**
  * update_task: one task_updated record with the old and the new definition. The task keeps its
