@@ -5,6 +5,7 @@
 import type * as Recovery from './api/recovery/index.js';
 import type * as RunApi from './api/run.js';
 import type * as HistoryApi from './api/history/index.js';
+import type * as PruneApi from './api/prune.js';
 
 export { CairnError, EXIT, exitCodeFor, fromSystemError, type ErrorCode } from './errors.js';
 export { VERSION } from './version.js';
@@ -23,7 +24,7 @@ export { showTask, showDependencies } from './api/tasks.js';
 export { events, streamEvents, type EventQuery } from './api/events.js';
 export { validateState, type ValidateReport } from './api/validate.js';
 export { restoreState, type RestoreOptions, type RestoreResult } from './api/restore.js';
-export { prune, type PruneOptions, type PruneResult } from './api/prune.js';
+export type { PruneOptions, PruneResult } from './api/prune.js';
 export { gitSetup, driverWarning, repositoryOf, type GitSetupResult } from './api/git.js';
 export type { MergeDriverOptions, MergeDriverResult } from './api/merge.js';
 export type { ActionOptions, ActionResult, RecordView, TaskTarget, DebugResult, RollbackOptions, WorkerRequestOptions, RepairResult, TaskChanges, FailureReport, TaskDiagnosis, PlanStep, DagFormat, Change, SystemCheckpointView, BackupView } from './api/recovery/index.js';
@@ -115,3 +116,8 @@ export async function metrics(o: import('./api/common.js').CommonOptions & Histo
   return (await history()).metrics(o);
 }
 export { METRIC_DEFINITIONS } from './history/metrics.js';
+
+/** Retention (api/prune.ts), loaded on first call: no everyday command needs it. */
+export async function prune(o: PruneApi.PruneOptions): Promise<PruneApi.PruneResult> {
+  return (await import('./api/prune.js')).prune(o);
+}

@@ -9,7 +9,7 @@ import { StatePaths } from '../store/paths.js';
 import { rebuildInterventions, replaceLog, replayFile, snapshotOnlyState } from '../store/replace.js';
 import { checkRoot, Store } from '../store/store.js';
 import { afterCommit, type CommonOptions, operatorOf, stateDirOf } from './common.js';
-import { commitIntervention, type GitCommitInfo } from './git-commit.js';
+import type { GitCommitInfo } from './git-commit.js';
 import type { LogRecord } from '../model/types.js';
 import { refuseWhileScheduling } from './scheduler-guard.js';
 
@@ -133,6 +133,10 @@ async function record(o: RestoreOptions, store: Store, kind: 'backup' | 'transit
     await store.close().catch(() => undefined); // the first failure is the one to report
     throw afterCommit(e, store, seqBefore);
   }
-  const git = commitIntervention(store.config.git_commit, store.paths.root, 'restore_state', recs, store.warnings);
+  // git (and the module that runs it) is loaded only when git_commit is on: restoreState is exported
+  // eagerly, and every everyday command would load it.
+  const git = store.config.git_commit
+    ? (await import('./git-commit.js')).commitIntervention(true, store.paths.root, 'restore_state', recs, store.warnings)
+    : null;
   return { dry_run: false, source, changes, seq: store.state.seq, replaced_log: replaced, kept_snapshot: kept === null ? null : path.basename(kept), warnings: store.warnings, ...(git ? { git_commit: git } : {}) };
 }
