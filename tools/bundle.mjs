@@ -1,21 +1,43 @@
 // Bundles the command line into dist/cli/ with esbuild (issue 15): Node's ES module loader spent
-// ~200 ms of every command resolving and linking ~170 separate files; one file (plus the chunks
-// that commands load on first use) starts in a fraction of that. The sources and the tsc build in
-// dist/src/ stay as they are: the library (`import 'cairn'`) and the tests use them.
+// ~200 ms of every command resolving, linking and compiling ~180 separate files. One CommonJS file
+// starts faster, and bin/cairn.js compiles it with V8's code cache, which Node 20
+// offers only to scripts, not to ES modules. Modules the sources load with `await import()` stay lazy
+// in the bundle: esbuild wraps each in an initializer that runs on first use.
 //
-// The worker process and the scan-ahead thread are entry points of their own, written beside the
-// bundle under the same names, because the code finds them with `new URL('./worker-main.js',
-// import.meta.url)`. bin/cairn.js falls back to dist/src/ when the bundle is missing or older than
-// the tsc build, so a `tsc`-only build never runs stale code.
+// The sources and the tsc build in dist/src/ stay as they are: the library (`import 'cairn'`) and the
+// tests use them. The worker process and the scan-ahead thread are entry points of their own, written
+// beside the bundle under the names the code finds them by (`new URL('./worker-main.js',
+// import.meta.url)`); dist/cli/package.json makes Node read the folder's .js files as CommonJS.
 import { build } from 'esbuild';
-import { rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
-// Chunk names carry a content hash: clear the folder so no chunk of an older build stays behind.
-rmSync(new URL('../dist/cli/', import.meta.url), { recursive: true, force: true });
+const out = new URL('../dist/cli/', import.meta.url);
+// Clear the folder so nothing of an older build (a chunk, a code cache) stays behind.
+rmSync(out, { recursive: true, force: true });
+mkdirSync(out, { recursive: true });
+writeFileSync(new URL('package.json', out), '{ "type": "commonjs" }\n');
 
-const result = await build({
+/**
+ * yargs renders the whole help text of a command every time the command runs, in case its handler
+ * asks for it later (command.js calls usage.cacheHelpMessage(); cairn's handlers never show help).
+ * That rendering measures every cell's width: ~14% of a small `cairn status`. The bundle leaves the
+ * call out; `--help` and error messages are rendered as before. The build fails if yargs changes.
+ */
+const HELP_CACHE_CALL = 'yargs.getInternalMethods().getUsageInstance().cacheHelpMessage();';
+const skipHelpCache = {
+  name: 'skip-yargs-help-cache',
+  setup(b) {
+    b.onLoad({ filter: /yargs[\\/]build[\\/]lib[\\/]command\.js$/ }, (args) => {
+      const text = readFileSync(args.path, 'utf8');
+      if (text.split(HELP_CACHE_CALL).length !== 2) throw new Error(`${args.path}: expected one call of cacheHelpMessage (yargs changed): update tools/bundle.mjs`);
+      return { contents: text.replace(HELP_CACHE_CALL, '/* help cache skipped by tools/bundle.mjs */'), loader: 'js' };
+    });
+  },
+};
+
+await build({
   absWorkingDir: root,
   entryPoints: {
     main: 'src/cli/main.ts',
@@ -24,20 +46,20 @@ const result = await build({
   },
   outdir: 'dist/cli',
   bundle: true,
-  splitting: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
-  // No source maps: Node reads them only with --enable-source-maps, and the error messages users
-  // see are cairn's own (code, message, hint), not stack traces.
-  chunkNames: 'chunk-[hash]',
-  // Packages stay in node_modules when they read their own files at run time or are optional.
+  // ajv stays in node_modules: it is loaded on first validation with its own require graph.
   external: ['ajv', 'ajv/*', 'fsevents'],
-  // esbuild's ESM output has no `require`; some bundled CommonJS packages call it for built-ins.
-  banner: { js: "import { createRequire as __cairnRequire } from 'node:module'; const require = __cairnRequire(import.meta.url);" },
+  // CommonJS has no import.meta: the sources use import.meta.url to find files beside them
+  // (the worker, package.json), which in the bundle is the bundle's own file.
+  define: { 'import.meta.url': '__cairn_import_meta_url' },
+  banner: { js: "var __cairn_import_meta_url = require('node:url').pathToFileURL(__filename).href;" },
+  // No source maps: Node reads them only with --enable-source-maps, and the errors users see are
+  // cairn's own (code, message, hint). Whitespace and syntax are minified (a smaller file to read
+  // and hash at every start); names are kept, so an internal error's stack still reads.
+  minifyWhitespace: true,
+  minifySyntax: true,
   logLevel: 'warning',
-  metafile: true,
+  plugins: [skipHelpCache],
 });
-// Which sources each output file holds: test/architecture.test.ts reads it to check that everyday
-// commands load no recovery tool or scheduler code. Not shipped (package.json ships dist/cli/*.js).
-writeFileSync(new URL('../dist/cli/meta.json', import.meta.url), JSON.stringify(result.metafile));
