@@ -203,3 +203,25 @@ function longestPrefix(gz: Buffer): Buffer {
   }
   return best;
 }
+
+/**
+ * After the log was rewritten whole into transitions.jsonl (restore-state --from-transitions,
+ * repair-state), its old segments are removed: the new active file starts at seq 1 and wins over
+ * them anyway (a kill before this step reads the same), and their records are kept by the rewrite
+ * (transitions.jsonl.replaced-<ts>, or repair's full copy). Returns how many were removed.
+ */
+export function dropSegments(io: FsLayer, dir: string): number {
+  const segs = listSegments(io, dir);
+  for (const s of segs) io.unlinkSync(s.path);
+  if (segs.length > 0) fsyncDirOf(io, dir);
+  return segs.length;
+}
+
+function fsyncDirOf(io: FsLayer, dir: string): void {
+  const fd = io.openSync(dir, C.O_RDONLY | C.O_DIRECTORY);
+  try {
+    io.fsyncSync(fd);
+  } finally {
+    io.closeSync(fd);
+  }
+}
