@@ -3,7 +3,7 @@
 // a good folder; a damaged, cut or missing segment is reported (exit 3) and repaired.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { cairn, cairnJson, said } from './helpers/cli.js';
@@ -148,6 +148,17 @@ describe('log rotation', () => {
     assert.ok(segments(f.state).length > before, 'the commands rotated the log');
     const v = await cairnJson(['validate-state', '--state-dir', f.state]);
     assert.equal(v.code, 0, said(v));
+  });
+});
+
+describe('log/ as a symlink', () => {
+  it('is refused (UNSAFE_PATH), never followed', async () => {
+    const { dir, state } = await rotated();
+    renameSync(join(state, 'log'), join(dir, 'elsewhere'));
+    symlinkSync(join(dir, 'elsewhere'), join(state, 'log'));
+    const r = await cairn(['status', '--state-dir', state]);
+    assert.notEqual(r.code, 0, said(r));
+    assert.match(r.stderr, /UNSAFE_PATH/);
   });
 });
 

@@ -2,7 +2,7 @@ import { constants as C } from 'node:fs';
 import * as path from 'node:path';
 import { constants as Z, gunzipSync } from 'node:zlib';
 import { lineSeq } from '../log/codec.js';
-import type { FsLayer } from './fsio.js';
+import { type FsLayer, unsafe } from './fsio.js';
 
 /**
  * Closed parts of the log: `.state/log/<first>-<last>.jsonl.gz`, each the exact bytes the active
@@ -68,7 +68,9 @@ export interface Layout {
 /** The segments in the folder, in seq order; [] when there is none (or no folder). Other names are ignored. */
 export function listSegments(io: FsLayer, dir: string): Segment[] {
   const st = io.lstatSync(dir);
-  if (!st || !st.isDirectory() || st.isSymbolicLink()) return [];
+  if (!st) return [];
+  // MUST: a symlink (or a file) where log/ belongs is refused, like every folder of the state (DESIGN §8).
+  if (!st.isDirectory() || st.isSymbolicLink()) throw unsafe(dir);
   const out: Segment[] = [];
   for (const name of io.readdirSync(dir)) {
     const m = SEGMENT_NAME.exec(name);
