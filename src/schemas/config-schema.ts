@@ -31,6 +31,8 @@ export interface Config {
   worker_restart_base_ms: number;
   worker_restart_cap_ms: number;
   worker_deaths_limit: number;
+  /** Rotate transitions.jsonl into log/<first>-<last>.jsonl.gz once it is this long (store/rotate.ts); null: never. */
+  log_segment_bytes: number | null;
   /** Commit the state folder with git after every intervention (DESIGN §10); off by default. */
   git_commit: boolean;
 }
@@ -65,6 +67,9 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   worker_restart_base_ms: 100,
   worker_restart_cap_ms: 5_000,
   worker_deaths_limit: 6,
+  // Off: a log that is never rotated diffs, merges (the git merge driver) and reads at git:<rev>
+  // points as one file; rotation is for long-lived state folders, which opt in.
+  log_segment_bytes: null,
   git_commit: false,
 });
 
@@ -130,6 +135,13 @@ export const CONFIG_SCHEMA: JsonSchema = {
     worker_restart_base_ms: int('A worker that died (or stopped answering) is replaced after this times 2^(deaths in a row - 1).', 0, 'worker_restart_base_ms'),
     worker_restart_cap_ms: int('The longest wait before replacing a worker that died.', 0, 'worker_restart_cap_ms'),
     worker_deaths_limit: int('After this many worker deaths in a row (no task attempt ending in between), cairn run stops with exit 1 and names the worker logs; the tasks stay as the log has them.', 1, 'worker_deaths_limit'),
+    log_segment_bytes: {
+      description: 'When transitions.jsonl passes this many bytes after a commit, it is closed into log/<first seq>-<last seq>.jsonl.gz (gzip) and an empty transitions.jsonl continues the crc chain; every reader reads the segments and the active file as one log. At most 1 GiB. null: never rotate. Default null.',
+      type: ['integer', 'null'],
+      minimum: 1,
+      maximum: 1024 * 1024 * 1024,
+      default: null,
+    },
     git_commit: {
       description: 'After every intervention (a recovery command that records an operator: retry-task, skip-task, rollback-workstream, restore-state, repair-state, set-resource-limit, …) and once its records are durable, commit the state folder with git (only its own paths; other staged work is left alone), with a message naming the tool, target, operator, reason and seq range, so recoveries are bisectable. Not in a git repository, or git fails: the intervention still stands and a warning says why no commit was made. Default false.',
       type: 'boolean',

@@ -1,5 +1,7 @@
 import * as fs from 'node:fs';
 import { CairnError } from '../errors.js';
+import { segmentedFs } from './segmented-fs.js';
+import type { Layout } from './segments.js';
 
 /**
  * The file-system calls the store makes, as one injectable object. Production uses `realFs`; the
@@ -25,9 +27,12 @@ export interface FsLayer {
   chmodSync(path: string, mode: number): void;
   /** access(2); optional, so a test layer without it skips the up-front permission check (root.ts). */
   accessSync?(path: string, mode: number): void;
+  /** The segments and active file a descriptor of a rotated log spans (segmented-fs.ts); undefined for any other. */
+  logLayout?(fd: number): Layout | undefined;
 }
 
-export const realFs: FsLayer = {
+/** The plain file system, without the rotated log's one-file view. */
+export const plainFs: FsLayer = {
   openSync: (p, f, m) => fs.openSync(p, f, m),
   closeSync: (fd) => fs.closeSync(fd),
   writeSync: (fd, b, o, l, pos) => fs.writeSync(fd, b, o, l, pos),
@@ -46,6 +51,9 @@ export const realFs: FsLayer = {
   chmodSync: (p, m) => fs.chmodSync(p, m),
   accessSync: (p, m) => fs.accessSync(p, m),
 };
+
+/** What production uses: the file system, with transitions.jsonl read across its segments (segmented-fs.ts). */
+export const realFs: FsLayer = segmentedFs(plainFs);
 
 const C = fs.constants;
 /** Open flags used by the store. O_NOFOLLOW everywhere: a symlink planted in .state is never followed. */

@@ -17,6 +17,8 @@ export interface Loaded {
   size: number;
   /** Inode of the log that was read (0 when there is none yet). */
   logIno: number;
+  /** Logical offset where the active file starts: 0, or the length of the segments before it (segmented-fs.ts). */
+  logBase: number;
   problem: LogProblem | null;
   /** Human-readable notes about files that were ignored (never trusted) on the way. */
   warnings: string[];
@@ -169,7 +171,7 @@ function replayFrom(io: FsLayer, paths: StatePaths, doc: SnapshotDoc | null, arc
   });
   if (mismatch) return mismatch;
   if (scan.end.seq < base) return `it is at seq ${base} but the log ends at seq ${scan.end.seq} (too new)`;
-  return { state, end: scan.end, size: scan.size, logIno: scan.ino ?? 0, problem: scan.problem, archivedAt: new Map(Object.entries(doc?.archived ?? {})), baseSeq: doc?.seq ?? 0 };
+  return { state, end: scan.end, size: scan.size, logIno: scan.ino ?? 0, logBase: scan.base ?? 0, problem: scan.problem, archivedAt: new Map(Object.entries(doc?.archived ?? {})), baseSeq: doc?.seq ?? 0 };
 }
 
 /**

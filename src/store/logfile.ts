@@ -23,7 +23,7 @@ export const LOG_START: LogPosition = { offset: 0, seq: 0, crc: 0 };
 export type LogProblem =
   | { kind: 'torn'; offset: number; bytes: number; seq: number; reason: string }
   | { kind: 'incomplete'; offset: number; bytes: number; seq: number; reason: string }
-  | { kind: 'corrupt'; offset: number; seq: number; reason: string; merge?: true };
+  | { kind: 'corrupt'; offset: number; seq: number; reason: string; merge?: true; segment?: string };
 
 export interface ScanResult {
   end: LogPosition;
@@ -34,6 +34,8 @@ export interface ScanResult {
   problem: LogProblem | null;
   /** How many of the records were checked by the second thread of a long scan (see scan-ahead.ts). */
   ahead?: number;
+  /** A rotated log: the logical offset where the active file starts (segmented-fs.ts). */
+  base?: number;
 }
 
 /**
@@ -52,47 +54,71 @@ export const MAX_LINE = 64 * 1024 * 1024;
  * `visit` for each good one. Reads in fixed chunks, so memory does not grow with the log.
  */
 export function scanLog(io: FsLayer, path: string, from: LogPosition, visit?: LineVisitor): ScanResult {
+  return scanOpen(io, path, from, (fd) => scanLogFd(io, fd, path, from, visit));
+}
+
+/**
+ * Opens the log (across its segments, see segmented-fs.ts) and runs `scan` on it. MUST: a problem
+ * inside the segments, or where one is missing, is never a torn tail to cut off: it is corruption,
+ * named after the segment, so nothing writes and validate-state and repair-state name it.
+ */
+function scanOpen<R extends ScanResult>(io: FsLayer, path: string, from: LogPosition, scan: (fd: number) => R): R {
   let fd: number;
   try {
     fd = io.openSync(path, FLAGS.read);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { end: from, size: 0, records: 0, problem: null, ino: 0 };
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { end: from, size: 0, records: 0, problem: null, ino: 0, more: false } as unknown as R;
     if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw unsafe(path);
     throw e;
   }
   try {
-    const st = io.fstatSync(fd);
-    const ino = st.ino;
-    let start = from;
-    let ahead = 0;
-    let records = 0;
-    // A long scan with a visitor (a replay) checks the chain on a second thread; never through a
-    // test's FsLayer, whose files that thread could not see.
-    const reader = visit && io === realFs && scanAheadWorthIt(st.size - from.offset) ? startAhead(path, st, from, st.size) : null;
-    if (visit && reader) {
-      // While the thread starts, this one scans on its own, up to a decision boundary.
-      let head: ScanResult & { yielded?: true };
-      try {
-        head = scanFd(io, fd, from, visit, (n) => scanAheadYield(n, reader));
-      } catch (e) {
-        reader.stop();
-        throw e;
-      }
-      if (!head.yielded) {
-        reader.stop();
-        return { ...head, ino, ahead: 0 };
-      }
-      const got = reader.consume(head.end, visit);
-      records = head.records + got.records;
-      ahead = got.records;
-      if (got.complete) return { end: got.pos, size: st.size, records, problem: null, ino, ahead };
-      start = got.pos;
+    const r = scan(fd);
+    const layout = io.logLayout?.(fd);
+    if (!layout) return r;
+    r.base = layout.activeStart;
+    const p = r.problem;
+    if (p && (p.offset < layout.activeStart || layout.damage.some((d) => d.offset <= p.offset))) {
+      const d = [...layout.damage].reverse().find((x) => x.offset <= p.offset) ?? layout.damage[0];
+      const where = d ? d.reason : `in a closed segment (log/), before byte ${layout.activeStart}`;
+      r.problem = { kind: 'corrupt', offset: p.offset, seq: p.seq, reason: `${where}; ${p.reason}`, segment: d?.name ?? 'log/' };
     }
-    const rest = scanFd(io, fd, start, visit);
-    return { ...rest, records: rest.records + records, ino, ahead };
+    return r;
   } finally {
     io.closeSync(fd);
   }
+}
+
+function scanLogFd(io: FsLayer, fd: number, path: string, from: LogPosition, visit?: LineVisitor): ScanResult {
+  const st = io.fstatSync(fd);
+  const ino = st.ino;
+  let start = from;
+  let ahead = 0;
+  let records = 0;
+  // A long scan with a visitor (a replay) checks the chain on a second thread; never through a
+  // test's FsLayer, whose files that thread could not see.
+  // The thread reads the file by its name: not a rotated log, whose segments it cannot see.
+  const reader = visit && io === realFs && !io.logLayout?.(fd) && scanAheadWorthIt(st.size - from.offset) ? startAhead(path, st, from, st.size) : null;
+  if (visit && reader) {
+    // While the thread starts, this one scans on its own, up to a decision boundary.
+    let head: ScanResult & { yielded?: true };
+    try {
+      head = scanFd(io, fd, from, visit, (n) => scanAheadYield(n, reader));
+    } catch (e) {
+      reader.stop();
+      throw e;
+    }
+    if (!head.yielded) {
+      reader.stop();
+      return { ...head, ino, ahead: 0 };
+    }
+    const got = reader.consume(head.end, visit);
+    records = head.records + got.records;
+    ahead = got.records;
+    if (got.complete) return { end: got.pos, size: st.size, records, problem: null, ino, ahead };
+    start = got.pos;
+  }
+  const rest = scanFd(io, fd, start, visit);
+  return { ...rest, records: rest.records + records, ino, ahead };
 }
 
 /**
@@ -101,20 +127,10 @@ export function scanLog(io: FsLayer, path: string, from: LogPosition, visit?: Li
  * size reads it in such slices and gives the event loop a turn between them.
  */
 export function scanLogSlice(io: FsLayer, path: string, from: LogPosition, maxRecords: number, visit: LineVisitor): ScanResult & { more: boolean } {
-  let fd: number;
-  try {
-    fd = io.openSync(path, FLAGS.read);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { end: from, size: 0, records: 0, problem: null, ino: 0, more: false };
-    if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw unsafe(path);
-    throw e;
-  }
-  try {
+  return scanOpen(io, path, from, (fd) => {
     const r = scanFd(io, fd, from, visit, (n) => n >= maxRecords);
-    return { end: r.end, size: r.size, records: r.records, problem: r.problem, ino: io.fstatSync(fd).ino, more: r.yielded === true };
-  } finally {
-    io.closeSync(fd);
-  }
+    return { end: r.end, size: r.size, records: r.records, problem: r.problem, ino: io.fstatSync(fd).ino, more: r.yielded === true } as ScanResult & { more: boolean };
+  });
 }
 
 /**

@@ -46,6 +46,8 @@ export class StatePaths {
   /** Whole-state snapshots (store/snapshots.ts): a git-ignored cache of the state at every N records. */
   get snapshots() { return path.join(this.root, 'snapshots'); }
   snapshot(seq: number, crc: string) { return path.join(this.snapshots, `${seq}-${crc}.json`); }
+  /** Closed, compressed parts of the log (store/segments.ts, store/rotate.ts): `log/<first>-<last>.jsonl.gz`. */
+  get segments() { return path.join(this.root, 'log'); }
 }
 
 /** Backup file names: `current_<YYYY-MM-DDTHH-MM-SS.mmmZ>_<seq>.json`. */

@@ -17,6 +17,7 @@ import { salvageTail, type TailSalvage } from './salvage-log.js';
 import { passThenLock, stateLockOptions } from './long-pass.js';
 import { type StatePaths, stampOf } from './paths.js';
 import { removeStaleTemps } from './runtime-files.js';
+import { dropSegments, listSegments } from './segments.js';
 import { isArchived, parseDoc } from './snapshot.js';
 
 /**
@@ -239,12 +240,15 @@ export async function setAsideLogTail(io: FsLayer, paths: StatePaths, cfg: Store
   // replaced log is replaced whole (temp file, fsync, rename, folder fsync): a crash leaves the old or the new.
   atomicWrite(io, aside, seen.merge ? seen.merge.theirs : all.subarray(seen.goodOffset));
   const tail = seen.salvage?.tail;
-  const next = tail && tail.length > 0 ? prepareAtomic(io, paths.log, Buffer.concat([all.subarray(0, seen.goodOffset), tail])) : null;
+  // A rotated log is rewritten whole into transitions.jsonl (its good part may end inside a segment).
+  const segmented = listSegments(io, paths.segments).length > 0;
+  const next = (tail && tail.length > 0) || segmented ? prepareAtomic(io, paths.log, Buffer.concat([all.subarray(0, seen.goodOffset), tail ?? Buffer.alloc(0)])) : null;
   try {
     await underLock(paths, cfg, () => {
       if (!sameBytesAtEnd(io, paths.log, ino, all)) throw changed();
       if (next) {
         next.commit();
+        if (segmented) dropSegments(io, paths.segments);
         return;
       }
       const fd = io.openSync(paths.log, FLAGS.readWrite);

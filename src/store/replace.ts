@@ -7,6 +7,7 @@ import { LOG_START, scanLog } from './logfile.js';
 import { passThenLock, stateLockOptions } from './long-pass.js';
 import { type StatePaths, stampOf } from './paths.js';
 import { acquire } from './lock.js';
+import { dropSegments } from './segments.js';
 import type { StoreConfig } from './config.js';
 import { applyLine, applyRecord, corruptError, decodeLine, loadArchivesLenient } from './load.js';
 import { CheckpointTracker, writeImpliedCheckpoints } from './checkpoint-points.js';
@@ -62,6 +63,7 @@ export async function replaceLog(io: FsLayer, paths: StatePaths, file: string, c
         if (sameBytesAtEnd(io, paths.log, ino, old)) {
           lock.assertHeld();
           next.commit();
+          dropSegments(io, paths.segments);
           return aside;
         }
       } finally {

@@ -42,7 +42,7 @@ export function writeWorkersFile(io: FsLayer, paths: StatePaths, doc: unknown): 
 /** Removes temp files left by a process that died in the middle of an atomic write. */
 export function removeStaleTemps(io: FsLayer, paths: StatePaths): string[] {
   const removed: string[] = [];
-  const dirs = [paths.root, paths.backups, paths.archive, paths.checkpoints, paths.snapshots];
+  const dirs = [paths.root, paths.backups, paths.archive, paths.checkpoints, paths.snapshots, paths.segments];
   const st = io.lstatSync(paths.checkpoints);
   if (st?.isDirectory()) for (const d of io.readdirSync(paths.checkpoints)) dirs.push(path.join(paths.checkpoints, d));
   for (const dir of dirs) {

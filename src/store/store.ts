@@ -15,6 +15,8 @@ import { checkRoot } from './root.js';
 import { bufferedCryptoPrng } from './ulid-prng.js';
 import { openWorkerLog, prepareTaskLog, removeStaleTemps, writeWorkersFile } from './runtime-files.js';
 import { workerLogTail } from './recovery-files.js';
+import { rotateLog } from './rotate.js';
+import { positionHolds } from './snapshots.js';
 
 export interface StoreOptions {
   fs?: FsLayer;
@@ -62,6 +64,9 @@ export class Store {
   private problem: LogProblem | null;
   /** Inode of the log this store read and appends to; another one means the log was replaced. */
   private logIno: number;
+  /** Logical offset where the active file starts (segmented-fs.ts); past `rotateAt` the committer rotates. */
+  private activeStart: number;
+  private rotateAt = Infinity;
   private writer: LogWriter | null = null;
   private readonly derived: DerivedWriter;
   private readonly archivedAt: Map<string, number>;
@@ -83,6 +88,8 @@ export class Store {
     this.pos = loaded.end;
     this.problem = loaded.problem;
     this.logIno = loaded.logIno;
+    this.activeStart = loaded.logBase;
+    this.setActiveStart(loaded.logBase);
     this.warnings = loaded.warnings;
     this.source = loaded.source;
     this.archivedAt = loaded.archivedAt;
@@ -175,6 +182,8 @@ export class Store {
         decided.change.commitTo(this.st);
         for (const r of records) for (const fn of this.listeners) fn(r);
         this.pos = { offset: this.pos.offset + lines.length, seq: this.st.seq, crc: parseInt(this.st.crc, 16) };
+        // The one comparison every commit pays for rotation (off: rotateAt is Infinity).
+        if (this.pos.offset >= this.rotateAt) this.rotate();
         try {
           appendInterventions(this.io, this.paths, interventionLines(records));
         } catch (e) {
@@ -201,16 +210,18 @@ export class Store {
     const before = this.pos.seq;
     // One stat instead of a scan when nothing was appended (every commit of a lone writer).
     const st = this.io.lstatSync(this.paths.log);
-    if (st && this.logIno !== 0 && st.ino !== this.logIno) throw logReplaced(this.paths.log);
-    if (st && st.size === this.pos.offset && this.problem === null) return 0;
+    const moved = st !== undefined && this.logIno !== 0 && st.ino !== this.logIno;
+    if (moved) this.adoptRotated(st.ino);
+    if (st && !moved && st.size === this.pos.offset && this.problem === null) return 0;
     const scan = scanLog(this.io, this.paths.log, this.pos, (buf, start, end, seq) => {
       const r = applyLine(this.st, buf, start, end, seq);
       for (const fn of this.listeners) fn(r);
     });
     if (scan.ino) {
-      if (this.logIno !== 0 && scan.ino !== this.logIno) throw logReplaced(this.paths.log);
+      if (this.logIno !== 0 && scan.ino !== this.logIno) this.adoptRotated(scan.ino);
       this.logIno = scan.ino;
     }
+    this.setActiveStart(scan.base ?? 0);
     this.pos = scan.end;
     const p = scan.problem;
     this.problem = p;
@@ -220,6 +231,42 @@ export class Store {
       this.problem = null;
     }
     return this.pos.seq - before;
+  }
+
+  /**
+   * The active file was replaced since this process read it. Another committer's rotation keeps
+   * every record where it was (the record this process read last is still at its offset with its
+   * crc): carry on with the new active file. Anything else is a replaced log (LOG_REPLACED).
+   */
+  private adoptRotated(ino: number): void {
+    if (!positionHolds(this.io, this.paths.log, this.pos)) throw logReplaced(this.paths.log);
+    this.writer?.close();
+    this.writer = null;
+    this.logIno = ino;
+  }
+
+  private setActiveStart(start: number): void {
+    this.activeStart = start;
+    const limit = this.config.log_segment_bytes;
+    this.rotateAt = limit === null || this.opts.readOnly ? Infinity : start + limit;
+  }
+
+  /**
+   * Closes the active file into a segment (store/rotate.ts), under the lock the commit holds. The
+   * records are already durable: a failure here costs only the rotation, which the next commit tries again.
+   */
+  private rotate(): void {
+    try {
+      const done = rotateLog(this.io, this.paths, this.activeStart, this.pos);
+      this.writer?.close();
+      this.writer = null;
+      this.logIno = this.io.lstatSync(this.paths.log)?.ino ?? 0;
+      if (done) this.setActiveStart(this.pos.offset);
+      else this.rotateAt = Infinity; // an active file that disagrees with a segment: validate-state says so
+    } catch (e) {
+      this.warnings.push(`the log could not be rotated: ${(e as Error).message}`);
+      this.rotateAt = Infinity;
+    }
   }
 
   /** Keeps a torn tail in transitions.jsonl.torn-<ts>, then cuts the log back to its last good record. */
@@ -236,7 +283,7 @@ export class Store {
     if (!this.writer) {
       const w = new LogWriter(this.io, this.paths.log);
       const ino = w.ino();
-      if (this.logIno !== 0 && ino !== this.logIno) {
+      if (this.logIno !== 0 && ino !== this.logIno && !positionHolds(this.io, this.paths.log, this.pos)) {
         w.close();
         throw logReplaced(this.paths.log);
       }

@@ -76,6 +76,8 @@ export function verifyState(io: FsLayer, paths: StatePaths): { problems: Problem
     const p = scan.problem;
     problems.push(p.kind === 'corrupt' && p.merge
       ? mergeProblem(readWhole(io, paths.log) ?? Buffer.alloc(0))
+      : p.kind === 'corrupt' && p.segment
+      ? { code: 'LOG_SEGMENT_DAMAGED', message: `the log is damaged at seq ${p.seq} (byte ${p.offset}), in its closed segments: ${p.reason}`, fix: REPAIR, details: { segment: p.segment, seq: p.seq } }
       : p.kind === 'corrupt'
       ? { code: 'LOG_CORRUPT', message: `the log is damaged at seq ${p.seq} (byte ${p.offset}): ${p.reason}; valid records follow`, fix: REPAIR }
       : { code: 'LOG_TORN_TAIL', message: `the log ends with ${p.bytes} bytes of an unfinished record (seq ${p.seq})`, fix: 'any cairn command that writes sets it aside; or: cairn repair-state --yes' });

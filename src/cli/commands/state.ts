@@ -31,7 +31,8 @@ export const validateCommand: CommandModule<GlobalArgs, ValidateArgs> = {
       ? `ok: ${r.records} records, seq ${r.seq}; the log, invariants and derived files agree`
       : [`${r.problems.length} problem(s) in ${r.state_dir}:`, ...r.problems.map((p) => `  [${p.code}] ${p.message}\n      fix: ${p.fix}`)].join('\n'));
     // A log git merged line by line is damaged state (exit 3): no command writes until it is repaired.
-    if (!r.ok) process.exitCode = r.problems.some((p) => p.code === 'LOG_MERGE_CONFLICT') ? EXIT.DAMAGED : EXIT.FAILURE;
+    // So is a damaged or missing segment of a rotated log (log/*.jsonl.gz).
+    if (!r.ok) process.exitCode = r.problems.some((p) => p.code === 'LOG_MERGE_CONFLICT' || p.code === 'LOG_SEGMENT_DAMAGED') ? EXIT.DAMAGED : EXIT.FAILURE;
   },
 };
 
