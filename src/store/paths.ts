@@ -46,6 +46,8 @@ export class StatePaths {
   /** Whole-state snapshots (store/snapshots.ts): a git-ignored cache of the state at every N records. */
   get snapshots() { return path.join(this.root, 'snapshots'); }
   snapshot(seq: number, crc: string) { return path.join(this.snapshots, `${seq}-${crc}.json`); }
+  /** The token of `cairn serve` (0600, git-ignored): whoever can read it controls this state folder over HTTP. */
+  get serveToken() { return path.join(this.root, 'serve-token'); }
 }
 
 /** Backup file names: `current_<YYYY-MM-DDTHH-MM-SS.mmmZ>_<seq>.json`. */
