@@ -85,10 +85,14 @@ export class ServerMetrics {
     new Gauge({ name: 'cairn_sse_clients', help: 'Event streams open now', registers: [r], collect() { this.set(ctx.sseClients()); } });
     this.counted = ctx.live.current().seq;
     ctx.live.subscribe((records) => { for (const rec of records) if (rec.seq > this.counted) this.count(rec); });
+    this.history = this.countHistory().catch(() => undefined);
   }
 
+  /** The pass over the log's old records (started at once; the first scrape waits for it). */
+  private readonly history: Promise<void>;
+
   /** Counts the log's records up to the seq the live handle had at start (in the background: a big log takes a while). */
-  async countHistory(): Promise<void> {
+  private async countHistory(): Promise<void> {
     const upTo = this.counted;
     await streamEvents({ stateDir: this.ctx.stateDir, types: [...ENDS_ATTEMPT] }, (batch) => {
       for (const rec of batch) {
@@ -107,6 +111,7 @@ export class ServerMetrics {
   }
 
   async text(): Promise<string> {
+    await this.history;
     return this.registry.metrics();
   }
 }
