@@ -81,3 +81,58 @@ export function post(s: Served, path: string, body: unknown): Promise<HttpResult
 }
 
 export const serveTokenFile = (state: string) => join(state, 'serve-token');
+
+export interface SseEvent { id: number | null; event: string; data: any }
+
+/** An open event stream: the events so far, a wait for one that matches, and close. */
+export interface SseStream {
+  events: SseEvent[];
+  waitFor: (pred: (e: SseEvent) => boolean, what: string, ms?: number) => Promise<SseEvent>;
+  close: () => void;
+}
+
+/** Opens /api/v1/events/stream (with Last-Event-ID when given) and parses events as they come. */
+export function openStream(s: Served, lastEventId?: number, query = ''): Promise<SseStream> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = { host: `127.0.0.1:${s.port}`, authorization: `Bearer ${s.token}`, accept: 'text/event-stream' };
+    if (lastEventId !== undefined) headers['last-event-id'] = String(lastEventId);
+    const req = request({ host: '127.0.0.1', port: s.port, path: `/api/v1/events/stream${query}`, headers, setHost: false }, (res) => {
+      if (res.statusCode !== 200) { reject(new Error(`stream: ${res.statusCode}`)); return; }
+      const events: SseEvent[] = [];
+      let buf = '';
+      res.setEncoding('utf8').on('data', (d: string) => {
+        buf += d;
+        let i: number;
+        while ((i = buf.indexOf('\n\n')) >= 0) {
+          const block = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          let id: number | null = null;
+          let event = 'message';
+          const data: string[] = [];
+          for (const line of block.split('\n')) {
+            if (line.startsWith('id: ')) id = Number(line.slice(4));
+            else if (line.startsWith('event: ')) event = line.slice(7);
+            else if (line.startsWith('data: ')) data.push(line.slice(6));
+          }
+          if (data.length) events.push({ id, event, data: JSON.parse(data.join('\n')) });
+        }
+      });
+      res.on('error', () => undefined);
+      resolve({
+        events,
+        close: () => req.destroy(),
+        waitFor: async (pred, what, ms = 60_000) => {
+          const end = Date.now() + ms;
+          for (;;) {
+            const hit = events.find(pred);
+            if (hit) return hit;
+            if (Date.now() > end) throw new Error(`no event ${what} within ${ms} ms; got ${events.map((e) => `${e.id}:${e.data?.type}`).join(' ')}`);
+            await new Promise((r) => setTimeout(r, 20));
+          }
+        },
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
