@@ -4,14 +4,15 @@ import type { FastifyInstance } from 'fastify';
 import type {} from './context.js';
 
 /**
- * The dashboard's files, read once at start: the assets shipped beside this module (the build
- * copies src/server/assets/ to dist/src/server/assets/; a plain `tsc` build reads them from the
- * source tree) and dagre's ES module from node_modules. They hold no data and no token: every
+ * The dashboard's files, read once at start: src/server/assets/ in a checkout, or the copy the
+ * build puts beside this module (dist/src/server/assets/, what the package ships), and dagre's ES
+ * module from node_modules. They hold no data and no token: every
  * datum comes from the API with the token, which the page takes from its URL's fragment.
  * This is the one file of the server that reads files, and only the package's own.
  */
 function assetDir(): string {
-  for (const rel of ['./assets/', '../../../src/server/assets/']) {
+  // The source tree first: in a checkout, `tsc` alone never leaves a stale copy in use.
+  for (const rel of ['../../../src/server/assets/', './assets/']) {
     const dir = fileURLToPath(new URL(rel, import.meta.url));
     if (existsSync(`${dir}index.html`)) return dir;
   }
