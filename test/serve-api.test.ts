@@ -210,3 +210,23 @@ describe('cairn serve: a damaged state folder', () => {
     }
   });
 });
+
+describe('cairn serve: its flags', () => {
+  it('refuses a bad port, a port in use and a missing state folder with exit 2 and a hint, changing nothing', async () => {
+    const { state } = await ranState();
+    const bad = await cairn(['serve', '--state-dir', state, '--port', 'abc']);
+    assert.equal(bad.code, 2, said(bad));
+    assert.match(bad.stderr, /--port must be a whole number/);
+    const s = await startServe(state);
+    try {
+      const busy = await cairn(['serve', '--state-dir', state, '--port', String(s.port)]);
+      assert.equal(busy.code, 2, said(busy));
+      assert.match(busy.stderr, new RegExp(`port ${s.port} on 127\\.0\\.0\\.1 is in use[\\s\\S]*hint: Pick another`));
+    } finally {
+      await s.stop();
+    }
+    const none = await cairn(['serve', '--state-dir', join(state, 'nope'), '--port', '0']);
+    assert.equal(none.code, 2, said(none));
+    assert.match(none.stderr, /NOT_INITIALIZED[\s\S]*cairn init/);
+  });
+});
