@@ -4,10 +4,32 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { cairn, cairnJson, said } from './helpers/cli.js';
 import { http, post, type Served, startServe } from './helpers/serve.js';
 import { scratch } from './helpers/tmp.js';
+
+/**
+ * POSTs a large body announced by its Content-Length, as a client streams it: the first 1.5 MiB
+ * (past every limit), then it waits for the answer. The server answers and closes as soon as it
+ * knows, so writing on would only race its close (EPIPE) with reading the answer.
+ */
+function bigPost(s: Served, path: string, body: Buffer): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    let answered = false;
+    const req = request({
+      host: '127.0.0.1', port: s.port, method: 'POST', path, setHost: false,
+      headers: { host: `127.0.0.1:${s.port}`, authorization: `Bearer ${s.token}`, 'content-type': 'application/json', 'content-length': String(body.length) },
+    }, (res) => {
+      answered = true;
+      let text = '';
+      res.setEncoding('utf8').on('data', (d: string) => { text += d; }).on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on('error', (e) => { if (!answered) reject(e); });
+    req.write(body.subarray(0, 1536 * 1024));
+  });
+}
 
 async function stateWithFailedTask(): Promise<{ dir: string; state: string }> {
   const dir = scratch('cairn-serve-');
@@ -108,13 +130,14 @@ describe('cairn serve: security', () => {
   });
 
   it('refuses a 10 MB body with 413 and stays up', async () => {
-    const big = JSON.stringify({ spec: { id: 'big', tasks: [{ id: 't', command: 'x'.repeat(10 * 1024 * 1024) }] } });
-    const r = await http(s, 'POST', '/api/v1/workstreams', { token: s.token, body: big }).catch((e: Error) => ({ status: -1, text: e.message, json: undefined, headers: {} }));
+    const big = Buffer.from(JSON.stringify({ spec: { id: 'big', tasks: [{ id: 't', command: 'x'.repeat(10 * 1024 * 1024) }] } }));
+    const r = await bigPost(s, '/api/v1/workstreams', big);
     assert.equal(r.status, 413, r.text.slice(0, 200));
-    assert.equal(r.json.error.code, 'BODY_TOO_LARGE');
-    const action = await http(s, 'POST', '/api/v1/workstreams/nightly/tasks/bad/retry', { token: s.token, body: JSON.stringify({ reason: 'x'.repeat(100 * 1024) }) });
+    assert.equal(JSON.parse(r.text).error.code, 'BODY_TOO_LARGE');
+    const action = await bigPost(s, '/api/v1/workstreams/nightly/tasks/bad/retry', Buffer.from(JSON.stringify({ reason: 'x'.repeat(100 * 1024) })));
     assert.equal(action.status, 413, 'an action body is limited to 64 KiB');
     assert.equal((await http(s, 'GET', '/healthz')).status, 200);
+    assert.equal((await cairnJson(['events', '--type', 'workstream_submitted', '--state-dir', state])).doc.records.length, 1, 'nothing was submitted');
   });
 
   it('refuses hostile ids and path traversal in log requests by the CLI\'s id rules, before any file is named', async () => {
