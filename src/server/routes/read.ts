@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { listCheckpoints, readHistory, showResources, showTask, status, statusOf, type StateHandle } from '../../index.js';
+import { CairnError, listCheckpoints, readHistory, showResources, showTask, status, statusOf, type StateHandle } from '../../index.js';
 import type { ServerContext } from '../context.js';
 import { ANY_ARRAY, ID, OBJ, responses, STATUS, TASK_PARAMS, WORKSTREAM, WS_PARAMS } from '../schemas.js';
 
@@ -87,7 +87,6 @@ export async function readRoutes(app: FastifyInstance, ctx: ServerContext): Prom
     const logs = shown.logs ?? [];
     const pick = req.query.attempt === undefined ? logs.at(-1) : logs.find((l) => l.attempt === req.query.attempt);
     if (req.query.attempt !== undefined && !pick) {
-      const { CairnError } = await import('../../index.js');
       throw new CairnError('BAD_INPUT', `task ${shown.task.workstream_id}/${shown.task.id} has no log of attempt ${req.query.attempt}`, {
         details: { attempts: logs.map((l) => l.attempt) }, hint: `Logs exist for attempts: ${logs.map((l) => l.attempt).join(', ') || 'none yet'}`,
       });
