@@ -4,6 +4,7 @@ import { benchReplay } from './replay.js';
 import { benchDiff, benchStateAt } from './history.js';
 import { benchRunScale, benchRunVsXargs } from './run.js';
 import { benchStatus } from './status.js';
+import { benchServeGet, benchServeSse } from './serve.js';
 import { type BenchContext, type BenchResult, makeScratch } from './util.js';
 
 /**
@@ -24,6 +25,8 @@ const BENCHES: [string, Bench][] = [
   ['run-scale', benchRunScale],
   ['state-at', benchStateAt],
   ['diff', benchDiff],
+  ['serve-sse', benchServeSse],
+  ['serve-get', benchServeGet],
 ];
 
 async function main(argv: string[]): Promise<number> {

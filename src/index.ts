@@ -11,6 +11,7 @@ export { CairnError, EXIT, exitCodeFor, fromSystemError, type ErrorCode } from '
 export { VERSION } from './version.js';
 export { RECORD_TYPES, type RecordType } from './model/catalogue.js';
 export { TASK_TRANSITIONS, WORKSTREAM_TRANSITIONS, WORKER_TRANSITIONS } from './model/transitions.js';
+export { TASK_STATES, WORKSTREAM_STATES, WORKER_STATES } from './model/states.js';
 export type { LogRecord, Task, Workstream, Worker, Resource, TaskOutcome, WorkstreamSpec } from './model/types.js';
 export type { CommonOptions } from './api/common.js';
 export { stateDirOf, operatorOf } from './api/common.js';
@@ -18,8 +19,9 @@ export { MAX_WORKERS } from './schemas/config.js';
 export { init } from './api/init.js';
 export { openState, type StateHandle } from './api/open-state.js';
 export type { StateView } from './model/state.js';
-export { submit, loadSpec, type SubmitResult } from './api/submit.js';
-export { status, type StatusOptions } from './api/status.js';
+export { submit, loadSpec, parseSpec, type SubmitResult } from './api/submit.js';
+export { status, statusOf, type StatusOptions } from './api/status.js';
+export { serveToken, snapshotTime } from './api/serve-token.js';
 export { showTask, showDependencies } from './api/tasks.js';
 export { events, streamEvents, type EventQuery } from './api/events.js';
 export { validateState, type ValidateReport } from './api/validate.js';
@@ -120,4 +122,10 @@ export { METRIC_DEFINITIONS } from './history/metrics.js';
 /** Retention (api/prune.ts), loaded on first call: no everyday command needs it. */
 export async function prune(o: PruneApi.PruneOptions): Promise<PruneApi.PruneResult> {
   return (await import('./api/prune.js')).prune(o);
+}
+
+export type { ServeOptions, RunningServer } from './server/index.js';
+/** `cairn serve` (src/server/): the HTTP API, dashboard and metrics, loaded on first call (fastify is heavy). */
+export async function serve(o: import('./server/index.js').ServeOptions): Promise<import('./server/index.js').RunningServer> {
+  return (await import('./server/index.js')).serve(o);
 }

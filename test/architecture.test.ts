@@ -36,6 +36,18 @@ test('the CLI calls only the public API (src/index.ts) and its own modules', () 
   }
 });
 
+test('the server calls only the public API (src/index.ts) and its own modules', () => {
+  const server = sources().filter((s) => s.file.startsWith('src/server/'));
+  assert.ok(server.length > 0, 'src/server/ exists');
+  for (const { file, imports } of server) {
+    for (const spec of imports) {
+      if (!spec.startsWith('.')) continue;
+      const target = resolved(file, spec);
+      assert.ok(target === 'src/index.js' || target.startsWith('src/server/'), `${file} imports ${spec}: the server may only use src/index.ts`);
+    }
+  }
+});
+
 test('the model and the log format are pure: no file system, no processes, no clock of their own', () => {
   for (const { file, imports } of sources().filter((s) => s.file.startsWith('src/model/') || s.file.startsWith('src/log/'))) {
     for (const spec of imports) {
@@ -54,7 +66,8 @@ test('only src/runner/ spawns processes', () => {
 });
 
 test('only src/store/ (and the runner writing task logs it was given) touches files; the API reads only the spec file the user names', () => {
-  const allowed = new Set(['src/api/submit.ts', 'src/api/restore.ts']);
+  // server/static.ts reads the package's own dashboard files (never the state folder).
+  const allowed = new Set(['src/api/submit.ts', 'src/api/restore.ts', 'src/server/static.ts']);
   for (const { file, imports } of sources()) {
     if (!imports.some((s) => s === 'node:fs' || s === 'node:fs/promises')) continue;
     assert.ok(file.startsWith('src/store/') || file.startsWith('src/runner/') || allowed.has(file), `${file} imports node:fs`);

@@ -180,6 +180,7 @@ describe('scripts/', () => {
     'metrics', 'recover', 'state', 'diff',
     'prune',
     'checkpoint', 'system_checkpoint', 'backups',
+    'serve',
   ];
 
   it('holds one executable per recovery tool, each running `cairn <name-with-dashes>` with the same flags', () => {

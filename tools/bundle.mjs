@@ -9,11 +9,13 @@
 // beside the bundle under the names the code finds them by (`new URL('./worker-main.js',
 // import.meta.url)`); dist/cli/package.json makes Node read the folder's .js files as CommonJS.
 import { build } from 'esbuild';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const out = new URL('../dist/cli/', import.meta.url);
+// The dashboard's files (src/server/assets/) go beside the compiled server, as the package ships them.
+cpSync(new URL('../src/server/assets/', import.meta.url), new URL('../dist/src/server/assets/', import.meta.url), { recursive: true });
 // Clear the folder so nothing of an older build (a chunk, a code cache) stays behind.
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
@@ -49,8 +51,10 @@ await build({
   format: 'cjs',
   platform: 'node',
   target: 'node20',
-  // ajv stays in node_modules: it is loaded on first validation with its own require graph.
-  external: ['ajv', 'ajv/*', 'fsevents'],
+  // These stay in node_modules, loaded with their own require graph when first used: ajv on the
+  // first validation; fastify and prom-client by `cairn serve` only (fastify's logger, pino, finds
+  // files of its own at run time, which a bundle would break).
+  external: ['ajv', 'ajv/*', 'fsevents', 'fastify', 'prom-client'],
   // CommonJS has no import.meta: the sources use import.meta.url to find files beside them
   // (the worker, package.json), which in the bundle is the bundle's own file.
   define: { 'import.meta.url': '__cairn_import_meta_url' },

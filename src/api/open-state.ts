@@ -1,5 +1,6 @@
 import { resolve as resolvePath } from 'node:path';
 import type { StateView } from '../model/state.js';
+import type { LogRecord } from '../model/types.js';
 import { type CommonOptions, openStore, stateDirOf } from './common.js';
 
 /** A read handle on a state folder (openState): the state as the log has it, refreshed on demand. */
@@ -14,8 +15,12 @@ export interface StateHandle {
   readonly warnings: readonly string[];
   /** The state: workstreams, tasks, workers, resources. Read-only; changes only by records. */
   readonly state: StateView;
+  /** Bytes of the log the state holds (the log's size once refreshed). */
+  readonly logBytes: number;
   /** Reads the records other processes appended since (no lock); returns how many were applied. */
   refresh(): number;
+  /** Calls `fn` with every record refresh() applies, in order (how `cairn serve` streams new records). */
+  onRecord(fn: (r: LogRecord) => void): void;
   /** Releases what the handle holds; the handle is not used afterwards. */
   close(): Promise<void>;
 }
@@ -33,7 +38,9 @@ export async function openState(o: CommonOptions = {}): Promise<StateHandle> {
     source: store.source,
     warnings: store.warnings,
     get state() { return store.state; },
+    get logBytes() { return store.position.offset; },
     refresh: () => store.refresh(),
+    onRecord: (fn) => store.onApply(fn),
     close: () => store.close(),
   };
 }

@@ -20,7 +20,14 @@ export function loadSpec(file: string): WorkstreamSpec {
   return parseSpecText(text, file, { defaultId: () => `ws-${ulid()}` });
 }
 
+/** Checks a spec given as JSON text (an HTTP body); `source` names it in messages. Nothing is written. */
+export function parseSpec(text: string, source: string): WorkstreamSpec {
+  return parseSpecText(text, source, { defaultId: () => `ws-${ulid()}` });
+}
+
 export interface SubmitResult {
+  /** With dryRun: the records it would append (seq as they would get), nothing written. */
+  dry_run?: boolean;
   workstream_id: string;
   tasks: number;
   queued: string[];
@@ -28,8 +35,9 @@ export interface SubmitResult {
 }
 
 /** Accepts a workstream: validates the spec, then records it with its first tasks queued. */
-export async function submit(o: CommonOptions & { spec: string | WorkstreamSpec; init?: boolean }): Promise<SubmitResult> {
+export async function submit(o: CommonOptions & { spec: string | WorkstreamSpec; init?: boolean; dryRun?: boolean }): Promise<SubmitResult> {
   const spec = typeof o.spec === 'string' ? loadSpec(o.spec) : o.spec;
+  if (o.dryRun) return previewSubmit(o, spec);
   if (o.init) initState(stateDirOf(o), o.fs);
   return withStore(o, {}, async (store) => {
     const records = await store.commit((s) => decide(s, { kind: 'submit', spec }, { now: (o.clock ?? Date.now)() }));
@@ -38,6 +46,23 @@ export async function submit(o: CommonOptions & { spec: string | WorkstreamSpec;
       tasks: spec.tasks.length,
       queued: records.filter((r) => r.type === 'task_queued').map((r) => String(r.task_id)),
       records,
+    };
+  });
+}
+
+/** The records a submit would append, decided on the current state exactly as the real one is; nothing written. */
+async function previewSubmit(o: CommonOptions, spec: WorkstreamSpec): Promise<SubmitResult> {
+  // Loaded here only: the action flow brings the scheduler's liveness checks, which submit never needs.
+  const { preview } = await import('./recovery/action.js');
+  return withStore(o, { readOnly: true }, async (store) => {
+    const now = (o.clock ?? Date.now)();
+    const { records } = preview(store.state, decide(store.state, { kind: 'submit', spec }, { now }), now);
+    return {
+      dry_run: true,
+      workstream_id: spec.id,
+      tasks: spec.tasks.length,
+      queued: records.filter((r) => r.type === 'task_queued').map((r) => String(r.task_id)),
+      records: records as unknown as LogRecord[],
     };
   });
 }

@@ -21,6 +21,7 @@ workers.json
 backups/
 repair-copies/
 snapshots/
+serve-token
 `;
 
 /**

@@ -48,6 +48,8 @@ export class StatePaths {
   snapshot(seq: number, crc: string) { return path.join(this.snapshots, `${seq}-${crc}.json`); }
   /** Closed, compressed parts of the log (store/segments.ts, store/rotate.ts): `log/<first>-<last>.jsonl.gz`. */
   get segments() { return path.join(this.root, 'log'); }
+  /** The token of `cairn serve` (0600, git-ignored): whoever can read it controls this state folder over HTTP. */
+  get serveToken() { return path.join(this.root, 'serve-token'); }
 }
 
 /** Backup file names: `current_<YYYY-MM-DDTHH-MM-SS.mmmZ>_<seq>.json`. */

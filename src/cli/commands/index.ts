@@ -10,6 +10,7 @@ import { runCommand } from './run.js';
 import { gitSetupCommand, mergeDriverCommand } from './git.js';
 import { diffCommand, stateCommand } from './history-state.js';
 import { pruneCommand } from './prune.js';
+import { serveCommand } from './serve.js';
 
 /** Every command of the CLI, in the order --help lists them. Registered explicitly (no commandDir). */
 // Typed loosely (main.ts registers each as a CommandModule): the emitted declarations (package.json
@@ -32,5 +33,6 @@ export const COMMANDS = [
   pruneCommand,
   gitSetupCommand,
   mergeDriverCommand,
+  serveCommand,
   ...RECOVERY_COMMANDS,
 ] as readonly CommandModule[];

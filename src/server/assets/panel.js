@@ -1,0 +1,88 @@
+// The task panel: state, attempts, log tail, and the actions. Each action shows its dry run (the
+// exact records it would append) and is done only after Confirm.
+import { api, ApiError } from './api.js';
+import { badge, el } from './states.js';
+
+const panel = document.getElementById('panel');
+let shown = null;
+
+const enc = encodeURIComponent;
+
+export async function openTask(ws, task) {
+  shown = { ws, task };
+  panel.hidden = false;
+  panel.replaceChildren(el('p', { text: `Loading ${task}…` }));
+  await drawTask(ws, task);
+  panel.querySelector('h2')?.focus();
+}
+
+/** New records of the workstream: redraw the open task when one names it. */
+export function taskPanelRecords(ws, records) {
+  if (!shown || panel.hidden || shown.ws !== ws || panel.querySelector('.confirm')) return;
+  if (records.some((r) => r.task_id === shown.task)) void drawTask(ws, shown.task);
+}
+
+async function drawTask(ws, task) {
+  let t;
+  try {
+    t = await api(`/api/v1/workstreams/${enc(ws)}/tasks/${enc(task)}?lines=40`);
+  } catch (e) {
+    panel.replaceChildren(el('p', { class: 'error', role: 'alert', text: e.message }));
+    return;
+  }
+  const attempts = t.history.attempts ?? [];
+  const rows = attempts.map((a) => el('tr', {},
+    el('td', { text: String(a.attempt) }), el('td', { text: a.worker_id ?? '' }),
+    el('td', { text: (a.started_at ?? '').replace('T', ' ').slice(11, 19) }),
+    el('td', { text: a.end === null ? 'running' : `${a.end.replace(/^task_/, '')}${a.outcome && a.outcome !== 'exit' ? ` (${a.outcome})` : ''}${a.exit_code !== null ? `, exit ${a.exit_code}` : ''}${a.duration_ms !== null ? `, ${(a.duration_ms / 1000).toFixed(1)} s` : ''}` }),
+  ));
+  const last = t.logs.at(-1);
+  const reason = el('input', { type: 'text', id: 'reason', 'aria-label': 'reason (recorded with the action)', placeholder: 'reason (recorded)' });
+  const out = el('div', { class: 'action-out', role: 'status', 'aria-live': 'polite' });
+  const button = (name, label) => el('button', { type: 'button', 'data-action': name, text: label, onclick: () => void preview(ws, task, name, reason.value, out) });
+  const h2 = el('h2', { tabindex: '-1' }, `${task} `, badge(t.task.state));
+  panel.replaceChildren(
+    el('button', { type: 'button', class: 'close', 'aria-label': 'close the panel', text: '×', onclick: () => { panel.hidden = true; } }),
+    h2,
+    el('p', { text: `attempt ${t.task.attempt}, retries ${t.task.retry_count}/${t.task.max_retries}${t.task.critical ? ', critical' : ''}` }),
+    el('p', { class: 'cmd', text: JSON.stringify(t.task.command) }),
+    el('h3', { text: 'Attempts' }),
+    attempts.length ? el('table', {}, el('thead', {}, el('tr', {}, ...['#', 'worker', 'started', 'outcome'].map((x) => el('th', { scope: 'col', text: x })))), el('tbody', {}, ...rows)) : el('p', { text: 'none yet' }),
+    el('h3', { text: last ? `Log of attempt ${last.attempt} (last lines)` : 'Log' }),
+    el('pre', { class: 'log', tabindex: '0', text: last ? last.tail.join('\n') || '(empty)' : '(no log yet)' }),
+    el('h3', { text: 'Actions' }),
+    reason,
+    el('div', { class: 'actions' }, button('retry', 'Retry…'), button('skip', 'Skip…'), button('cancel', 'Cancel…')),
+    out,
+  );
+}
+
+async function preview(ws, task, action, reason, out) {
+  const path = `/api/v1/workstreams/${enc(ws)}/tasks/${enc(task)}/${action}`;
+  const body = { dry_run: true, ...(reason ? { reason } : {}) };
+  if (action === 'skip' && !reason) {
+    out.replaceChildren(el('p', { class: 'error', role: 'alert', text: 'Skip needs a reason: say why it is safe to skip.' }));
+    return;
+  }
+  try {
+    const r = await api(path, { method: 'POST', body });
+    const list = el('ol', { class: 'records' }, ...r.records.map((x) => el('li', { text: `seq ${x.seq} ${x.type} ${x.task_id ? `${x.workstream_id}/${x.task_id}` : x.workstream_id ?? ''} ${x.from ?? ''}${x.to ? ` → ${x.to}` : ''}` })));
+    if (!r.changed) { out.replaceChildren(el('p', { text: r.message })); return; }
+    const confirm = el('button', { type: 'button', class: 'confirm', text: `Confirm ${action}`, onclick: () => void act(ws, task, path, reason, out) });
+    const back = el('button', { type: 'button', text: 'Cancel', onclick: () => out.replaceChildren() });
+    out.replaceChildren(el('p', { text: `${r.message}. Dry run: it would append ${r.records.length} record(s):` }), list, confirm, back);
+    confirm.focus();
+  } catch (e) {
+    out.replaceChildren(el('p', { class: 'error', role: 'alert', text: e instanceof ApiError ? `${e.body?.error?.code}: ${e.message}` : String(e) }));
+  }
+}
+
+async function act(ws, task, path, reason, out) {
+  try {
+    const r = await api(path, { method: 'POST', body: reason ? { reason } : {} });
+    await drawTask(ws, task);
+    panel.querySelector('.action-out').replaceChildren(el('p', { class: 'done', text: `Done: ${r.message} (seq ${r.records.map((x) => x.seq).join(', ')})` }));
+  } catch (e) {
+    out.replaceChildren(el('p', { class: 'error', role: 'alert', text: e instanceof ApiError ? `${e.body?.error?.code}: ${e.message}` : String(e) }));
+  }
+}

@@ -1,0 +1,129 @@
+// The dashboard as a person uses it, in Debian's chromium: open it with the token, watch a running
+// workstream's tasks change colour as `cairn run` works, retry a failed task from the page (its dry
+// run shown, then Confirm) and see it complete, and a 1,000-task DAG; any console error fails.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser } from 'puppeteer-core';
+import { cairn, cairnJson, said } from './helpers/cli.js';
+import { browserMissing, launch, screenshot, watchedPage } from './helpers/browser.js';
+import { post, type Served, startServe } from './helpers/serve.js';
+import { scratch } from './helpers/tmp.js';
+import { exited, startRun } from './run-helpers.js';
+
+const missing = browserMissing();
+if (missing && process.env.CI === 'true') throw new Error(`the dashboard tests need chromium under CI: ${missing}`);
+
+describe('the dashboard in chromium', { skip: missing ?? false }, () => {
+  let browser: Browser;
+  let s: Served;
+  let dir: string;
+  let state: string;
+  before(async () => {
+    dir = scratch('cairn-dash-');
+    state = join(dir, '.state');
+    assert.equal((await cairn(['init', '--state-dir', state])).code, 0);
+    s = await startServe(state);
+    browser = await launch();
+  });
+  after(async () => {
+    await browser?.close();
+    await s?.stop();
+  });
+
+  it('shows tasks change colour as cairn run works, retries a failed task from the page, and sees it complete', async () => {
+    const marker = join(dir, 'fixed');
+    const spec = join(dir, 'spec.json');
+    writeFileSync(spec, JSON.stringify({
+      id: 'nightly', defaults: { max_retries: 0 },
+      tasks: [
+        { id: 'fetch', command: 'sleep 1.5' },
+        { id: 'build', command: 'sleep 1', depends_on: ['fetch'] },
+        { id: 'flaky', command: ['test', '-f', marker], depends_on: ['fetch'] },
+        { id: 'ship', command: 'true', depends_on: ['build', 'flaky'] },
+      ],
+    }));
+    assert.equal((await cairn(['submit', spec, '--state-dir', state])).code, 0);
+    const { page, errors } = await watchedPage(browser);
+    await page.goto(`${s.origin}/#token=${s.token}`);
+    await page.waitForSelector('tr[data-ws="nightly"]');
+    assert.ok(!page.url().includes(s.token), 'the token leaves the address bar');
+    await screenshot(page, 'dashboard-workstreams');
+    await page.click('tr[data-ws="nightly"] a');
+    await page.waitForSelector('[data-task="fetch"][data-state="queued"]');
+    const fill = (task: string) => page.$eval(`[data-task="${task}"] rect`, (r) => (globalThis as any).getComputedStyle(r).fill as string);
+    const queued = await fill('fetch');
+
+    const run = startRun(dir, []);
+    await page.waitForSelector('[data-task="fetch"][data-state="running"]', { timeout: 60_000 });
+    const running = await fill('fetch');
+    assert.match(await page.$eval('[data-task="fetch"] text', (t) => t.textContent ?? ''), /▶ fetch/, 'the state has a symbol, not only a colour');
+    await page.waitForSelector('[data-task="fetch"][data-state="completed"]', { timeout: 60_000 });
+    const completed = await fill('fetch');
+    assert.equal(new Set([queued, running, completed]).size, 3, `queued ${queued}, running ${running}, completed ${completed}: three colours`);
+    await page.waitForSelector('[data-task="flaky"][data-state="failed"]', { timeout: 60_000 });
+    assert.equal(await exited(run), 1, 'the run ends failed');
+    await page.waitForSelector('[data-task="ship"][data-state="blocked"]', { timeout: 60_000 });
+    await screenshot(page, 'dashboard-dag');
+
+    // The fix, then the retry from the page: keyboard to the node, Enter, the dry run, Confirm.
+    writeFileSync(marker, '');
+    await page.$eval('[data-task="flaky"]', (e) => (e as any).focus());
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#panel:not([hidden]) [data-action="retry"]');
+    await page.type('#reason', 'marker file restored');
+    await page.click('[data-action="retry"]');
+    await page.waitForSelector('.confirm');
+    const preview = await page.$eval('.action-out', (e) => e.textContent ?? '');
+    assert.match(preview, /Dry run: it would append \d+ record\(s\)/);
+    assert.match(preview, /task_retried nightly\/flaky failed → pending/);
+    assert.equal((await cairnJson(['events', '--type', 'task_retried', '--state-dir', state])).doc.records.length, 0, 'the dry run wrote nothing');
+    await screenshot(page, 'dashboard-task-dry-run');
+    await page.click('.confirm');
+    await page.waitForSelector('.done', { timeout: 30_000 });
+    const retried = (await cairnJson(['events', '--type', 'task_retried', '--state-dir', state])).doc.records;
+    assert.deepEqual(retried.map((r: any) => [r.task_id, r.operator, r.reason]), [['flaky', 'tester', 'marker file restored']]);
+    const again = startRun(dir, []);
+    await page.waitForSelector('[data-task="flaky"][data-state="completed"]', { timeout: 60_000 });
+    await page.waitForSelector('[data-task="ship"][data-state="completed"]', { timeout: 60_000 });
+    assert.equal(await exited(again), 0, 'the workstream completes');
+    await screenshot(page, 'dashboard-completed');
+
+    await page.goto(`${s.origin}/#/events`);
+    await page.waitForSelector('#f-type');
+    await page.type('#f-type', 'task_retried');
+    await page.click('.filters button');
+    await page.waitForFunction(() => (globalThis as any).document.querySelectorAll('main tbody tr').length === 1).catch(async (e: Error) => {
+      throw new Error(`${e.message}: the table shows ${await page.$eval('main tbody', (b) => b.textContent)}; errors ${errors.join('; ')}`);
+    });
+    await screenshot(page, 'dashboard-events');
+    await page.goto(`${s.origin}/#/resources`);
+    await page.waitForSelector('main h2');
+    await page.goto(`${s.origin}/#/activity`);
+    await page.waitForSelector('table.activity');
+    await screenshot(page, 'dashboard-activity');
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  it('draws a 1,000-task workstream and recolours it from the stream', async () => {
+    // Ten stages of 100 tasks, each needing two of the stage before (a build matrix, not a chain).
+    const tasks = Array.from({ length: 1000 }, (_, i) => ({ id: `t${i}`, command: 'true', ...(i >= 100 ? { depends_on: [...new Set([`t${i - 100}`, `t${i - 100 - (i % 100) + ((i * 37) % 100)}`])] } : {}) }));
+    const r = await post(s, '/api/v1/workstreams', { spec: { id: 'wide', tasks } });
+    assert.equal(r.status, 201, r.text);
+    const { page, errors } = await watchedPage(browser);
+    await page.goto(`${s.origin}/#token=${s.token}`);
+    await page.waitForSelector('tr[data-ws="wide"]');
+    const t0 = Date.now();
+    await page.goto(`${s.origin}/#/ws/wide`);
+    await page.waitForFunction(() => (globalThis as any).document.querySelectorAll('[data-task]').length === 1000, { timeout: 120_000 });
+    process.stderr.write(`# 1,000-task DAG drawn in ${Date.now() - t0} ms\n`);
+    const c = await cairn(['cancel-task', '--task-id', 'wide/t999', '--yes', '--reason', 'not needed', '--state-dir', state]);
+    assert.equal(c.code, 0, said(c));
+    await page.waitForSelector('[data-task="t999"][data-state="cancelled"]', { timeout: 60_000 });
+    await screenshot(page, 'dashboard-1000-tasks');
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+});
