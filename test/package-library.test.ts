@@ -30,8 +30,18 @@ function lockFor(tarball: string): unknown {
     '': { name: 'probe', version: '1.0.0', dependencies: { cairn: `file:${tarball}` } },
     'node_modules/cairn': { version: pkg.version, resolved: `file:${tarball}`, license: 'MIT', dependencies: pkg.dependencies, bin: { cairn: 'bin/cairn.js' }, engines: pkg.engines },
   };
-  for (const [k, v] of Object.entries(own.packages)) if (k !== '' && !v.dev) packages[k] = v;
+  for (const [k, v] of Object.entries(own.packages)) if (k !== '' && !v.dev) packages[k] = { resolved: registryUrl(k, v as { version: string }), ...v };
   return { name: 'probe', version: '1.0.0', lockfileVersion: 3, requires: true, packages };
+}
+
+/**
+ * The registry address of a locked package. Lockfiles written with npm's
+ * omit-lockfile-registry-resolved (the default here) have none, and without one an offline install
+ * asks for the package's metadata; with one it takes the tarball from the cache by its integrity.
+ */
+function registryUrl(key: string, v: { version: string }): string {
+  const name = key.slice(key.lastIndexOf('node_modules/') + 'node_modules/'.length);
+  return `https://registry.npmjs.org/${name}/-/${name.split('/').pop()}-${v.version}.tgz`;
 }
 
 const PROBE_MJS = `
