@@ -131,6 +131,7 @@ const SAMPLES: { [T in RecordType]: Record<string, unknown> } = {
     ...task, from: 'running', to: 'retrying', retry_count: 2, retry_at: LATER,
     outcome: { kind: 'timeout', exit_code: null, signal: 'SIGTERM', duration_ms: 900_000, message: 'timed out after 900 s' },
   },
+  task_adopted: { ...task, from: 'running', to: 'running', worker_id: 'w3', attempt: 1, executor: 'slurm', job_id: '4242', scheduler_id: 'sched-02', previous_worker_id: 'w1' },
   task_failed: { ...task, from: 'running', to: 'failed', outcome: exit1 },
   task_validation_failed: { ...task, from: 'validating', to: 'failed', outcome: { ...exit1, kind: 'validation' } },
   task_reassigned: { ...task, from: 'running', to: 'queued', trigger: 'worker_lost', worker_id: 'w1' },

@@ -84,7 +84,8 @@ export function recordPhrase(r: LogRecord): string {
     case 'task_queued': return `queued (${String(r.trigger ?? r.from)})`;
     case 'task_blocked': return `blocked by failed ${String(r.blocked_by)}`;
     case 'task_unblocked': return 'unblocked';
-    case 'task_started': return `attempt ${String(r.attempt)} started on ${String(r.worker_id)}${r.deadline ? ` (deadline ${clock(r.deadline)})` : ''}`;
+    case 'task_started': return `attempt ${String(r.attempt)} started on ${String(r.worker_id)}${r.job_id ? ` as ${String(r.executor)} job ${String(r.job_id)}` : ''}${r.deadline ? ` (deadline ${clock(r.deadline)})` : ''}`;
+    case 'task_adopted': return `${String(r.executor)} job ${String(r.job_id)} of attempt ${String(r.attempt)} adopted by ${String(r.worker_id)} (its scheduler was lost; no new run)`;
     case 'task_validating': return `exit 0${took(r)}; validating`;
     case 'task_completed': return `completed${took(r)}`;
     case 'task_attempt_failed': return `attempt ${String(r.attempt)} failed: ${outcomeText(outcomeOf(r))}${took(r)}; retry ${String(r.retry_count)} at ${clock(r.retry_at)}${backoff(r)}`;
