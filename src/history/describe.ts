@@ -22,7 +22,8 @@ export function outcomeText(o: OutcomeFields | null): string {
   switch (o.kind) {
     case 'exit': return `exit ${String(o.exit_code)}`;
     case 'timeout': return 'timed out';
-    case 'signal': return `killed by ${String(o.signal)}`;
+    // A Slurm job killed or lost outside cairn has no signal to name, only Slurm's word for it.
+    case 'signal': return o.signal === null && o.message ? `killed: ${o.message}` : `killed by ${String(o.signal)}`;
     default: return o.message ? `${o.kind}: ${o.message}` : o.kind;
   }
 }

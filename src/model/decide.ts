@@ -141,7 +141,8 @@ function taskStart(d: Decision, cmd: Extract<Parameters<typeof decide>[1], { kin
   return d.settle();
 }
 
-function taskAdopt(d: Decision, cmd: Extract<Parameters<typeof decide>[1], { kind: 'task_adopt' }>): Draft[] {
+/** A new scheduler's worker takes over the job of a running task whose scheduler was lost (same attempt). */
+export function taskAdopt(d: Decision, cmd: Extract<Parameters<typeof decide>[1], { kind: 'task_adopt' }>): Draft[] {
   const t = d.task(cmd.workstream_id, cmd.task_id);
   if (!ACTIVE_TASK_STATES.has(t.state) || t.job_id !== cmd.job_id) {
     throw new CairnError('ILLEGAL_TRANSITION', `task ${t.workstream_id}/${t.id} is ${t.state}${t.job_id ? ` with job ${t.job_id}` : ''}; only a running task's own job can be adopted`, {
