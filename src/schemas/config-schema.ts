@@ -158,7 +158,7 @@ export const CONFIG_SCHEMA: JsonSchema = {
       },
       required: ['kind'],
       additionalProperties: false,
-      default: { kind: 'local' },
+      default: DEFAULT_CONFIG.executor,
     },
     git_commit: {
       description: 'After every intervention (a recovery command that records an operator: retry-task, skip-task, rollback-workstream, restore-state, repair-state, set-resource-limit, …) and once its records are durable, commit the state folder with git (only its own paths; other staged work is left alone), with a message naming the tool, target, operator, reason and seq range, so recoveries are bisectable. Not in a git repository, or git fails: the intervention still stands and a warning says why no commit was made. Default false.',
