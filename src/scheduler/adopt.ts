@@ -4,7 +4,7 @@ import { taskAdopt, workerShutdown } from '../model/decide.js';
 import { ACTIVE_TASK_STATES } from '../model/states.js';
 import type { Task } from '../model/types.js';
 import { taskKey } from '../model/types.js';
-import { SlurmPool, slurmInstalled, type TaskExecutor } from '../runner/index.js';
+import { findStrayJobs, SlurmPool, slurmInstalled, type TaskExecutor } from '../runner/index.js';
 import type { Config, ExecutorConfig } from '../schemas/config.js';
 import type { Engine } from './engine.js';
 
@@ -75,3 +75,44 @@ export async function adoptJobs(e: Engine): Promise<void> {
 /** How many jobs begin() must have workers for. */
 adoptJobs.count = (e: Engine): number => jobsToAdopt(e).length;
 
+
+/**
+ * Jobs a lost scheduler submitted but did not live to record (killed between sbatch and its
+ * task_started): found by their name (cairn.<ws>.<task>.a<next attempt>) and comment (the lost
+ * scheduler's id), they are recorded as started now and followed like any other, so the attempt
+ * runs once (rwth-i6/sisyphus #281: a retried submission ran twice). Extra copies are cancelled.
+ */
+export async function adoptStrayJobs(e: Engine, lostSchedulers: string[]): Promise<void> {
+  if (lostSchedulers.length === 0) return;
+  const s = e.store.state;
+  const wanted = new Map<string, Task>();
+  for (const wsId of s.workstreamIds()) {
+    for (const id of s.workstream(wsId)!.task_ids) {
+      const t = s.task(wsId, id)!;
+      if (t.state === 'queued') wanted.set(`cairn.${wsId}.${id}.a${t.attempt + 1}`, t);
+    }
+  }
+  if (wanted.size === 0) return;
+  const found = await findStrayJobs(new Set(wanted.keys()), lostSchedulers.map((id) => `cairn:${id}`));
+  if (found === null || found.size === 0) return;
+  const free = [...e.rt.workers.values()].filter((w) => w.key === null && w.phase === 'up');
+  const adopted: string[] = [];
+  for (const [name, jobId] of found) {
+    const t = wanted.get(name)!;
+    const w = free.shift();
+    if (!w) break;
+    const key = taskKey(t.workstream_id, t.id);
+    const deadline = t.timeout_seconds !== null ? e.clock() + t.timeout_seconds * 1000 : null;
+    try {
+      await e.commit({ kind: 'task_start', workstream_id: t.workstream_id, task_id: t.id, worker_id: w.id, pid: null, pgid: null, process_start: null, scheduler_id: e.id, deadline: deadline === null ? null : new Date(deadline).toISOString(), executor: 'slurm', job_id: jobId });
+    } catch {
+      free.unshift(w);
+      continue;
+    }
+    const cur = e.store.state.task(t.workstream_id, t.id)!;
+    Object.assign(w, { key, attempt: cur.attempt, holds: { ...cur.resources }, killing: null, pgid: null, deadline });
+    e.pool.adoptJob!(w.id, { key, attempt: cur.attempt, jobId, logPath: e.store.paths.taskLog(t.workstream_id, t.id, cur.attempt) });
+    adopted.push(`${key} job ${jobId}`);
+  }
+  if (adopted.length > 0) e.opts.onNote?.(`found ${adopted.length} Slurm job(s) a lost scheduler submitted but never recorded (${adopted.join(', ')}): recorded as started and followed, not submitted again`);
+}

@@ -12,7 +12,7 @@ import { Executor } from './effects.js';
 import { SchedulerIndex } from './index-state.js';
 import { plan, type Runtime } from './plan.js';
 import { recoverOrphans } from './recover.js';
-import { adoptJobs, slurmExecutor } from './adopt.js';
+import { adoptJobs, adoptStrayJobs, slurmExecutor } from './adopt.js';
 
 export interface EngineOptions {
   workers: number;
@@ -46,6 +46,8 @@ export class Engine {
   readonly exec: Executor;
   private lastWorkersWrite = 0;
   private readonly seen = new Set<string>();
+  /** Schedulers found dead at start: their unrecorded Slurm submissions are looked for (adopt.ts). */
+  private readonly lostSchedulers: string[] = [];
   /** Whether begin() recorded this scheduler's start (and started its workers). */
   private begun = false;
 
@@ -93,6 +95,7 @@ export class Engine {
    */
   async start(): Promise<void> {
     const prev = this.store.state.scheduler();
+    if (prev !== null) this.lostSchedulers.push(prev.id);
     this.lock = await this.store.acquireSchedulerLock(prev !== null && !isAlive(prev.pid, prev.process_start) ? prev.pid : null);
     if (!this.lock) {
       const other = this.store.state.scheduler();
@@ -121,6 +124,7 @@ export class Engine {
     const adoptable = this.pool.kind === 'slurm' ? adoptJobs.count(this) : 0;
     await Promise.all(Array.from({ length: Math.max(this.opts.workers, adoptable) }, () => this.exec.startWorker(`w${++next}`)));
     if (adoptable > 0) await adoptJobs(this);
+    if (this.pool.kind === 'slurm') await adoptStrayJobs(this, this.lostSchedulers);
     this.watcher = watch(this.store.paths.log, { ignoreInitial: true, awaitWriteFinish: false });
     this.watcher.on('change', () => this.poke());
   }

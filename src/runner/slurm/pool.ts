@@ -246,12 +246,12 @@ export class SlurmPool extends EventEmitter<ExecutorEvents> implements TaskExecu
 
   private finished(workerId: string, job: Job, exit: ExitFile, info: JobInfo | undefined): void {
     const ms = Math.max(0, exit.endMs - exit.startMs);
-    const slurmSays = info && info.state !== 'COMPLETED' && info.state !== 'FAILED' ? ` (Slurm job ${job.jobId} ${info.state})` : '';
+    const slurmSays = info && !ACTIVE_JOB_STATES.has(info.state) && info.state !== 'COMPLETED' && info.state !== 'FAILED' ? `Slurm job ${job.jobId} ${info.state}` : '';
     let command = statusOutcome(exit.command, ms);
     // An OOM kill of a child can leave exit 0 behind (nextflow #1285): Slurm's word wins.
     if (command.kind === 'exit' && command.exit_code === 0 && info && (info.state === 'OUT_OF_MEMORY' || info.state === 'TIMEOUT')) {
       command = { kind: 'signal', exit_code: null, signal: 'SIGKILL', duration_ms: ms, message: `Slurm job ${job.jobId} ${info.state}` };
-    } else if (slurmSays && command.message !== null) command = { ...command, message: command.message + slurmSays };
+    } else if (slurmSays) command = { ...command, message: command.message === null ? slurmSays : `${command.message} (${slurmSays})` };
     const phases: { phase: 'command' | 'validate'; outcome: TaskOutcome }[] = [{ phase: 'command', outcome: command }];
     if (exit.validate !== null && command.kind === 'exit' && command.exit_code === 0) phases.push({ phase: 'validate', outcome: statusOutcome(exit.validate, ms) });
     this.finishWith(workerId, job, phases);

@@ -1,5 +1,6 @@
 import { onPath } from '../which.js';
 import { ACTIVE_JOB_STATES, cancelJobs, listJobs } from './commands.js';
+import { jobNameCopies } from './stray.js';
 
 /** Whether the Slurm client programs the executor needs are on PATH. */
 export function slurmInstalled(): boolean {
@@ -32,4 +33,17 @@ export async function slurmJobStates(ids: string[]): Promise<Map<string, { state
     if (j) out.set(id, { state: j.state, reason: j.reason });
   }
   return out;
+}
+
+/**
+ * Jobs whose name is one of `names` and whose comment is one of `comments` (a lost scheduler's
+ * submissions), name → job id; when Slurm has several copies of one name, the others are cancelled.
+ * Null when Slurm does not answer.
+ */
+export async function findStrayJobs(names: Set<string>, comments: string[]): Promise<Map<string, string> | null> {
+  const listed = await listJobs(30_000);
+  if ('error' in listed) return null;
+  const { keep, extra } = jobNameCopies([...listed.jobs.values()], names, new Set(comments));
+  await cancelJobs(extra);
+  return keep;
 }
