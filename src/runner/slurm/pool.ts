@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import { CairnError } from '../../errors.js';
@@ -229,6 +229,14 @@ export class SlurmPool extends EventEmitter<ExecutorEvents> implements TaskExecu
           job.unseen = 0;
           continue;
         }
+        // A second copy of the attempt ran nothing: follow the copy that claimed it.
+        const claimant = readClaim(job.dir);
+        if (claimant !== null && claimant !== '' && claimant !== job.jobId) {
+          this.emit('note', `${job.key}: job ${job.jobId} found attempt ${job.attempt} already run by job ${claimant} (submitted by a lost scheduler); following that one`);
+          job.jobId = claimant;
+          job.unseen = 0;
+          continue;
+        }
         if (++job.unseen >= LOST_AFTER_POLLS) await this.lost(workerId, job, info);
       }
     } finally {
@@ -304,6 +312,15 @@ function readExit(dir: string): ExitFile | null {
     return parseExitFile(readFileSync(path.join(dir, JOB_FILES.exit), 'utf8'));
   } catch {
     return null;
+  }
+}
+
+/** The job id that claimed an attempt: null when none has, '' while the claimant is writing it. */
+function readClaim(dir: string): string | null {
+  try {
+    return readFileSync(path.join(dir, JOB_FILES.claimJob), 'utf8').trim();
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ENOENT' && !existsSync(path.join(dir, JOB_FILES.claim)) ? null : '';
   }
 }
 
