@@ -3,6 +3,7 @@ import { benchCommit, benchCommitScale } from './commit.js';
 import { benchReplay } from './replay.js';
 import { benchDiff, benchStateAt } from './history.js';
 import { benchRunScale, benchRunVsXargs } from './run.js';
+import { benchSlurm } from './slurm.js';
 import { benchStatus } from './status.js';
 import { type BenchContext, type BenchResult, makeScratch } from './util.js';
 
@@ -24,6 +25,7 @@ const BENCHES: [string, Bench][] = [
   ['run-scale', benchRunScale],
   ['state-at', benchStateAt],
   ['diff', benchDiff],
+  ['slurm', benchSlurm],
 ];
 
 async function main(argv: string[]): Promise<number> {

@@ -16,7 +16,7 @@ import type { RunRequest } from '../protocol.js';
 export const NOT_SHARED_EXIT = 213;
 
 /** The file names inside an attempt's job folder. */
-export const JOB_FILES = { script: 'job.sh', exit: 'exit', started: 'started', claim: 'claim', claimJob: 'claim/job' } as const;
+export const JOB_FILES = { script: 'job.sh', exit: 'exit', started: 'started', claim: 'claim' } as const;
 
 /** Single-quotes a word for bash. */
 export function shq(s: string): string {
@@ -39,21 +39,23 @@ fi`;
 # cairn: ${req.key} attempt ${req.attempt}. Written by the scheduler; do not edit.
 dir=${shq(dir)}
 if [ ! -d "$dir" ]; then
-  echo "cairn: $(hostname) cannot see the state folder ($dir): it must be on a file system the compute nodes share" >&2
+  echo "cairn: $HOSTNAME cannot see the state folder ($dir): it must be on a file system the compute nodes share" >&2
   exit ${NOT_SHARED_EXIT}
 fi
 # One run per attempt, whatever submitted it: a scheduler killed while its sbatch ran leaves that sbatch
 # to finish on its own, after the next scheduler has submitted the same attempt. The first copy to
-# start claims the attempt (mkdir is atomic, NFS included); a second one runs nothing, and the
-# scheduler follows the claimant's exit file instead.
-if ! mkdir "$dir/${JOB_FILES.claim}" 2>/dev/null; then
-  echo "cairn: job \${SLURM_JOB_ID:-?} is a second copy of this attempt (job $(cat "$dir/${JOB_FILES.claimJob}" 2>/dev/null) runs it); not running it again" >&2
+# start claims the attempt (noclobber creates the file with O_EXCL); a second one runs nothing, and
+# the scheduler follows the claimant's exit file instead. Builtins only where it can: a job's own
+# forks are most of its cost when tasks are short.
+set -C
+if ! { echo "\${SLURM_JOB_ID:-}" > "$dir/${JOB_FILES.claim}"; } 2>/dev/null; then
+  echo "cairn: job \${SLURM_JOB_ID:-?} is a second copy of this attempt (job $(<"$dir/${JOB_FILES.claim}") runs it); not running it again" >&2
   exit 0
 fi
-echo "\${SLURM_JOB_ID:-}" > "$dir/${JOB_FILES.claimJob}"
-now_ms() { date +%s%3N; }
+set +C
+now_ms() { local t=\${EPOCHREALTIME/./}; echo "\${t:0:-3}"; }
 start_ms=$(now_ms)
-echo "$start_ms $(hostname)" > "$dir/${JOB_FILES.started}"
+echo "$start_ms $HOSTNAME" > "$dir/${JOB_FILES.started}"
 ${env}
 cd ${shq(cwd)} || { rc=1; echo "cairn: cannot cd to ${cwd.replace(/[^\w./-]/g, '?')}" >&2; }
 child=

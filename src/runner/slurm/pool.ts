@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import { CairnError } from '../../errors.js';
@@ -45,6 +45,9 @@ interface Job {
   killTimer: NodeJS.Timeout | null;
 }
 
+/** How often the exit files of running jobs are read (never more often than squeue would make no sense). */
+const EXIT_CHECK_MS = 100;
+
 /** Polls without the exit file after the job has left squeue's active states, before the attempt counts as lost. */
 const LOST_AFTER_POLLS = 3;
 
@@ -60,6 +63,9 @@ export class SlurmPool extends EventEmitter<ExecutorEvents> implements TaskExecu
   private readonly now: () => number;
   private beat: NodeJS.Timeout | null = null;
   private poller: NodeJS.Timeout | null = null;
+  private exits: NodeJS.Timeout | null = null;
+  /** The last squeue listing, for the state a finished job had. */
+  private lastListing: Map<string, JobInfo> | null = null;
   private polling = false;
   private down: string | null = null;
   private stopped = false;
@@ -78,6 +84,9 @@ export class SlurmPool extends EventEmitter<ExecutorEvents> implements TaskExecu
       for (const id of this.slots.keys()) this.emit('heartbeat', id, at);
     }, this.o.heartbeatMs);
     this.poller ??= setInterval(() => void this.poll(), this.pollMs);
+    // Exit files are read far more often than squeue runs: a file read costs the controller nothing,
+    // and a finished job's slot is free for the next attempt at once.
+    this.exits ??= setInterval(() => this.readExits(), Math.min(EXIT_CHECK_MS, this.pollMs));
     return Promise.resolve(process.pid);
   }
 
@@ -189,7 +198,8 @@ export class SlurmPool extends EventEmitter<ExecutorEvents> implements TaskExecu
     this.slots.clear();
     if (this.beat) clearInterval(this.beat);
     if (this.poller) clearInterval(this.poller);
-    this.beat = this.poller = null;
+    if (this.exits) clearInterval(this.exits);
+    this.beat = this.poller = this.exits = null;
     await cancelJobs(ids);
   }
 
@@ -213,6 +223,7 @@ export class SlurmPool extends EventEmitter<ExecutorEvents> implements TaskExecu
       if ('error' in listed) this.setDown(listed.error);
       else this.setUp();
       const jobs = 'jobs' in listed ? listed.jobs : null;
+      if (jobs !== null) this.lastListing = jobs;
       for (const [workerId, job] of watched) {
         if (this.slots.get(workerId) !== job) continue;
         if (job.jobId === null) {
@@ -241,6 +252,15 @@ export class SlurmPool extends EventEmitter<ExecutorEvents> implements TaskExecu
       }
     } finally {
       this.polling = false;
+    }
+  }
+
+  private readExits(): void {
+    if (this.stopped) return;
+    for (const [workerId, job] of this.slots) {
+      if (job === null || job.jobId === null) continue;
+      const exit = readExit(job.dir);
+      if (exit !== null) this.finished(workerId, job, exit, this.lastListing?.get(job.jobId));
     }
   }
 
@@ -318,9 +338,9 @@ function readExit(dir: string): ExitFile | null {
 /** The job id that claimed an attempt: null when none has, '' while the claimant is writing it. */
 function readClaim(dir: string): string | null {
   try {
-    return readFileSync(path.join(dir, JOB_FILES.claimJob), 'utf8').trim();
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'ENOENT' && !existsSync(path.join(dir, JOB_FILES.claim)) ? null : '';
+    return readFileSync(path.join(dir, JOB_FILES.claim), 'utf8').trim();
+  } catch {
+    return null;
   }
 }
 
