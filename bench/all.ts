@@ -3,6 +3,7 @@ import { benchCommit, benchCommitScale } from './commit.js';
 import { benchReplay } from './replay.js';
 import { benchDiff, benchStateAt } from './history.js';
 import { benchRunScale, benchRunVsXargs } from './run.js';
+import { benchSlurm } from './slurm.js';
 import { benchStatus } from './status.js';
 import { benchServeGet, benchServeSse } from './serve.js';
 import { type BenchContext, type BenchResult, makeScratch } from './util.js';
@@ -27,6 +28,7 @@ const BENCHES: [string, Bench][] = [
   ['diff', benchDiff],
   ['serve-sse', benchServeSse],
   ['serve-get', benchServeGet],
+  ['slurm', benchSlurm],
 ];
 
 async function main(argv: string[]): Promise<number> {

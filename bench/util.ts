@@ -103,6 +103,8 @@ export function runChild(cmd: string, args: string[], opts: { cwd?: string; env?
     child.on('close', (code, signal) => {
       resolve({ code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), ms: performance.now() - t0 });
     });
+    // A program that exits without reading stdin (scontrol) must not crash the bench with EPIPE.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(opts.input ?? '');
   });
 }

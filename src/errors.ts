@@ -34,6 +34,8 @@ export type ErrorCode =
   | 'IO_ERROR' // the file system failed (EIO, ENOSPC, EACCES on a file, …); nothing was reported as done
   | 'PERMISSION_DENIED' // this user may not read (or, for a command that writes, write) the state folder; nothing was changed
   | 'WORKERS_FAILING' // worker processes kept dying, so `cairn run` stopped; the tasks stay as the log has them
+  | 'SLURM_UNAVAILABLE' // --executor slurm, but the Slurm client programs (sbatch, squeue, scancel) are not installed here
+  | 'STATE_NOT_SHARED' // a Slurm job ran on a node that cannot see the state folder; the run stopped
   | 'INTERNAL'; // a bug in cairn
 
 /** Exit codes of DESIGN §6. */
@@ -85,6 +87,7 @@ export function exitCodeFor(code: ErrorCode): number {
     case 'NOT_INITIALIZED':
     case 'UNSAFE_PATH':
     case 'PERMISSION_DENIED':
+    case 'SLURM_UNAVAILABLE':
       return EXIT.BAD_INPUT;
     case 'NO_SCHEDULER':
     case 'MERGE_CONFLICT':
@@ -101,6 +104,7 @@ export function exitCodeFor(code: ErrorCode): number {
     case 'LOG_REPLACED':
     case 'IO_ERROR':
     case 'WORKERS_FAILING':
+    case 'STATE_NOT_SHARED':
     case 'INTERNAL':
       return EXIT.FAILURE;
     default:

@@ -104,6 +104,7 @@ function taskRecord(w: World, type: RecordType, from: TaskState, to: string): Dr
   if (type === 'task_started') Object.assign(extra, { worker_id: 'w2', attempt: t.attempt + 1, pid: 1, pgid: 1, deadline: iso(T0 + 1000) });
   if (type === 'task_attempt_failed' || type === 'task_timed_out') Object.assign(extra, { attempt: t.attempt, retry_count: t.retry_count + 1, retry_at: iso(T0 + 1000), outcome: exit(1) });
   if (type === 'task_completed' || type === 'task_failed' || type === 'task_validation_failed') Object.assign(extra, { attempt: t.attempt, outcome: ok() });
+  if (type === 'task_adopted') Object.assign(extra, { worker_id: 'w2', attempt: t.attempt, executor: 'slurm', job_id: '77' });
   if (type === 'task_blocked') extra.blocked_by = 'dep';
   if (type === 'task_queued') extra.trigger = 'test';
   if (type === 'task_reset') extra.retry_count = 0;
@@ -317,8 +318,9 @@ describe('the worker table', () => {
     const entity = RECORD_TYPE_NAMES.filter((t) => RECORD_TYPES[t].entity === 'worker');
     // Requests are remembered on the worker; the scheduler answers them with a real transition.
     const transitions = entity.filter((t) => !t.endsWith('_requested'));
-    const taskEnds = typesOf(WORKER_TRANSITIONS).filter((t) => RECORD_TYPES[t].entity === 'task' && t !== 'task_started');
-    assert.deepEqual(typesOf(WORKER_TRANSITIONS), [...transitions, 'task_started', ...taskEnds].sort());
+    // task_adopted both ends the work of the lost scheduler's worker and starts the new one's.
+    const taskEnds = typesOf(WORKER_TRANSITIONS).filter((t) => RECORD_TYPES[t].entity === 'task' && t !== 'task_started' && t !== 'task_adopted');
+    assert.deepEqual(typesOf(WORKER_TRANSITIONS), [...transitions, 'task_started', 'task_adopted', ...taskEnds].sort());
     assert.deepEqual(Object.keys(WORKER_TRANSITIONS).sort(), [...WORKER_STATES].sort());
   });
 
@@ -355,7 +357,7 @@ describe('the worker table', () => {
   }
 
   for (const from of ['busy', 'unresponsive'] as const) {
-    for (const type of typesOf(WORKER_TRANSITIONS).filter((t) => RECORD_TYPES[t].entity === 'task' && t !== 'task_started')) {
+    for (const type of typesOf(WORKER_TRANSITIONS).filter((t) => RECORD_TYPES[t].entity === 'task' && t !== 'task_started' && t !== 'task_adopted')) {
       const [to] = allowedTargets(WORKER_TRANSITIONS, from, type);
       it(`moves a ${from} worker to ${to} when its task leaves by ${type}`, () => {
         const w = workerIn(from);
@@ -372,6 +374,20 @@ describe('the worker table', () => {
         assert.equal(w.state.worker('w1')!.task, null, 'the worker no longer runs the task');
       });
     }
+  }
+
+  for (const from of ['busy', 'unresponsive'] as const) {
+    it(`hands a cluster job from a ${from} worker of a lost scheduler to an idle worker by task_adopted (same attempt)`, () => {
+      const w = workerIn(from);
+      w.worker('w2');
+      w.given([{ type: 'task_adopted', workstream_id: WS, task_id: 'a', from: 'running', to: 'running', worker_id: 'w2', attempt: 1, executor: 'slurm', job_id: '77' }]);
+      assert.equal(w.state.worker('w1')!.state, from === 'busy' ? 'idle' : 'unresponsive');
+      assert.equal(w.state.worker('w1')!.task, null, 'the old worker no longer runs the task');
+      assert.equal(w.state.worker('w2')!.state, 'busy');
+      assert.equal(w.state.worker('w2')!.task, `${WS}/a`);
+      assert.equal(w.task(WS, 'a').attempt, 1, 'no new attempt');
+      assert.equal(w.task(WS, 'a').worker_id, 'w2');
+    });
   }
 
   it('never lets a worker that still runs a task shut down without its task leaving first', () => {

@@ -131,6 +131,7 @@ const SAMPLES: { [T in RecordType]: Record<string, unknown> } = {
     ...task, from: 'running', to: 'retrying', retry_count: 2, retry_at: LATER,
     outcome: { kind: 'timeout', exit_code: null, signal: 'SIGTERM', duration_ms: 900_000, message: 'timed out after 900 s' },
   },
+  task_adopted: { ...task, from: 'running', to: 'running', worker_id: 'w3', attempt: 1, executor: 'slurm', job_id: '4242', scheduler_id: 'sched-02', previous_worker_id: 'w1' },
   task_failed: { ...task, from: 'running', to: 'failed', outcome: exit1 },
   task_validation_failed: { ...task, from: 'validating', to: 'failed', outcome: { ...exit1, kind: 'validation' } },
   task_reassigned: { ...task, from: 'running', to: 'queued', trigger: 'worker_lost', worker_id: 'w1' },
@@ -279,7 +280,7 @@ describe('config schema', () => {
     assert.deepEqual(err.details.errors, [
       { path: '$.workers', message: 'must be >= 1 (got 0)' },
       { path: '$.heartbeat_ms', message: 'must be an integer (got a number)' },
-      { path: '$.wokers', message: "unknown key 'wokers' (did you mean 'workers'? allowed: $schema, workers, health_timeout_ms, heartbeat_ms, shutdown_after_ms, kill_grace_ms, resource_wait_warn_ms, snapshot_interval_ms, backup_interval_ms, backups_keep, checkpoints_keep, backups_max_age_days, checkpoints_finished_max_age_days, attempt_logs_max_age_days, failed_attempt_logs_max_age_days, archived_workstreams_max_age_days, lock_stale_ms, lock_update_ms, lock_timeout_ms, retry_base_seconds, retry_cap_seconds, worker_restart_base_ms, worker_restart_cap_ms, worker_deaths_limit, log_segment_bytes, git_commit)" },
+      { path: '$.wokers', message: "unknown key 'wokers' (did you mean 'workers'? allowed: $schema, workers, health_timeout_ms, heartbeat_ms, shutdown_after_ms, kill_grace_ms, resource_wait_warn_ms, snapshot_interval_ms, backup_interval_ms, backups_keep, checkpoints_keep, backups_max_age_days, checkpoints_finished_max_age_days, attempt_logs_max_age_days, failed_attempt_logs_max_age_days, archived_workstreams_max_age_days, lock_stale_ms, lock_update_ms, lock_timeout_ms, retry_base_seconds, retry_cap_seconds, worker_restart_base_ms, worker_restart_cap_ms, worker_deaths_limit, log_segment_bytes, executor, git_commit)" },
       { path: '$.lock_stale_ms', message: 'must be >= 2000 (got 1000)' },
     ]);
   });

@@ -124,7 +124,7 @@ describe('parseSpec rejects', () => {
       '$.tasks[0].priority: must be an integer (got a string)',
       "$.tasks[1]: missing required key 'command'",
       "$.tasks[1].id: duplicate task id 'build' (first at $.tasks[0].id)",
-      "$.tasks[1].comand: unknown key 'comand' (did you mean 'command'? allowed: id, command, depends_on, resources, critical, priority, timeout_seconds, max_retries, retry_base_seconds, retry_cap_seconds, cwd, env, validate)",
+      "$.tasks[1].comand: unknown key 'comand' (did you mean 'command'? allowed: id, command, depends_on, resources, critical, priority, timeout_seconds, max_retries, retry_base_seconds, retry_cap_seconds, cwd, cpus, memory_mb, gpus, env, validate)",
       '$.tasks[1].timeout_seconds: must be > 0 (got 0)',
       '$.tasks[2].command: must not be empty',
       "$.tasks[2].depends_on[1]: task 'ship' must not depend on itself",
@@ -227,7 +227,7 @@ describe('parseSpec rejects', () => {
       "$.resources.db.max_holder: unknown key 'max_holder' (did you mean 'max_holders'? allowed: max_holders)",
     ]);
     assert.deepEqual(rejection(spec([{ id: 'a', command: 'true' }], { defaults: { validate: 'x' } })).lines, [
-      "$.defaults.validate: unknown key 'validate' (allowed: critical, priority, timeout_seconds, max_retries, retry_base_seconds, retry_cap_seconds, cwd, env)",
+      "$.defaults.validate: unknown key 'validate' (allowed: critical, priority, timeout_seconds, max_retries, retry_base_seconds, retry_cap_seconds, cwd, cpus, memory_mb, gpus, env)",
     ]);
   });
 

@@ -4,6 +4,7 @@ import { decide } from '../model/decide.js';
 import type { LogRecord } from '../model/types.js';
 import { MAX_WORKERS, WORKERS_DEFAULT } from '../schemas/config.js';
 import { Engine } from '../scheduler/engine.js';
+import { assertSlurm } from '../scheduler/adopt.js';
 import { initState } from '../store/init.js';
 import { pruneStore } from '../store/prune.js';
 import type { Store } from '../store/store.js';
@@ -15,8 +16,10 @@ import { workstreamSummary } from './views.js';
 export interface RunOptions extends CommonOptions {
   /** A spec to submit first; without it (or when it was submitted before) every active workstream resumes. */
   spec?: string;
-  /** Worker processes; default config.json's `workers`, else the number of cores, at least 2. */
+  /** Worker processes (with slurm: jobs in flight); default config.json's `workers`, else the number of cores, at least 2. */
   workers?: number;
+  /** Where attempts run: local worker processes or Slurm jobs; default config.json's executor.kind, else local. */
+  executor?: string;
   /** Aborting stops the run cleanly: tasks stopped, requeued without spending a retry. */
   signal?: AbortSignal;
   onRecord?: (r: LogRecord) => void;
@@ -50,14 +53,22 @@ export async function run(o: RunOptions): Promise<RunResult> {
       hint: `Pass --workers N (or set CAIRN_WORKERS, or "workers" in .state/config.json); without any, cairn uses ${WORKERS_DEFAULT}.`,
     });
   }
+  if (o.executor !== undefined && o.executor !== 'local' && o.executor !== 'slurm') {
+    throw new CairnError('BAD_INPUT', `--executor must be local or slurm, got ${JSON.stringify(o.executor)}`, {
+      hint: 'Pass --executor local (worker processes on this machine, the default) or --executor slurm (one Slurm job per attempt).',
+    });
+  }
+  if (o.executor === 'slurm') assertSlurm();
   const spec = o.spec !== undefined ? loadSpec(o.spec) : null;
   initState(stateDirOf(o), o.fs);
   const store = await openStore(o, { coalesce: true });
   for (const w of store.warnings) note(w);
   // config.json's value was checked against its schema when the store opened.
   const workers = o.workers ?? store.config.workers ?? Math.max(2, availableParallelism());
-  const engine = new Engine(store, { workers, clock: o.clock, onRecord: o.onRecord, onNote: note });
+  const executor = o.executor !== undefined ? { ...store.config.executor, kind: o.executor as 'local' | 'slurm' } : store.config.executor;
+  let engine: Engine;
   try {
+    engine = new Engine(store, { workers, clock: o.clock, onRecord: o.onRecord, onNote: note, executor });
     await engine.start();
   } catch (e) {
     await store.close();

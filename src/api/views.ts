@@ -18,6 +18,8 @@ export function taskSummary(t: Task) {
     blocked_by: t.blocked_by,
     cancel_trigger: t.cancel_trigger,
     last_outcome: t.last_outcome,
+    // A Slurm attempt's job, so status and show-task name it.
+    ...(t.job_id !== undefined ? { executor: t.executor, job_id: t.job_id } : {}),
   };
 }
 

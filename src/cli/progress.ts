@@ -33,7 +33,7 @@ function outcomeText(r: LogRecord): string {
   if (!o) return 'failed';
   if (o.kind === 'timeout') return 'timed out';
   if (o.kind === 'exit') return `exit ${o.exit_code}`;
-  if (o.kind === 'signal') return `killed by ${o.signal}`;
+  if (o.kind === 'signal') return o.signal === null && o.message ? `killed: ${o.message}` : `killed by ${o.signal}`;
   return `${o.kind}${o.message ? `: ${o.message}` : ''}`;
 }
 

@@ -22,7 +22,8 @@ export function outcomeText(o: OutcomeFields | null): string {
   switch (o.kind) {
     case 'exit': return `exit ${String(o.exit_code)}`;
     case 'timeout': return 'timed out';
-    case 'signal': return `killed by ${String(o.signal)}`;
+    // A Slurm job killed or lost outside cairn has no signal to name, only Slurm's word for it.
+    case 'signal': return o.signal === null && o.message ? `killed: ${o.message}` : `killed by ${String(o.signal)}`;
     default: return o.message ? `${o.kind}: ${o.message}` : o.kind;
   }
 }
@@ -84,7 +85,8 @@ export function recordPhrase(r: LogRecord): string {
     case 'task_queued': return `queued (${String(r.trigger ?? r.from)})`;
     case 'task_blocked': return `blocked by failed ${String(r.blocked_by)}`;
     case 'task_unblocked': return 'unblocked';
-    case 'task_started': return `attempt ${String(r.attempt)} started on ${String(r.worker_id)}${r.deadline ? ` (deadline ${clock(r.deadline)})` : ''}`;
+    case 'task_started': return `attempt ${String(r.attempt)} started on ${String(r.worker_id)}${r.job_id ? ` as ${String(r.executor)} job ${String(r.job_id)}` : ''}${r.deadline ? ` (deadline ${clock(r.deadline)})` : ''}`;
+    case 'task_adopted': return `${String(r.executor)} job ${String(r.job_id)} of attempt ${String(r.attempt)} adopted by ${String(r.worker_id)} (its scheduler was lost; no new run)`;
     case 'task_validating': return `exit 0${took(r)}; validating`;
     case 'task_completed': return `completed${took(r)}`;
     case 'task_attempt_failed': return `attempt ${String(r.attempt)} failed: ${outcomeText(outcomeOf(r))}${took(r)}; retry ${String(r.retry_count)} at ${clock(r.retry_at)}${backoff(r)}`;

@@ -115,6 +115,14 @@ const HANDLERS: { readonly [T in RecordType]: Handler } = {
     t.started_at = r.ts;
     t.deadline = (r.deadline ?? null) as string | null;
     t.finished_at = null;
+    // Set only for a cluster job, so a local task keeps its shape (and current.json its bytes).
+    if (typeof r.job_id === 'string') {
+      t.executor = 'slurm';
+      t.job_id = r.job_id;
+    } else if (t.job_id !== undefined) {
+      t.executor = undefined;
+      t.job_id = undefined;
+    }
     for (const rid in t.resources) {
       if (!s.resource(rid)) invalid(r, `task ${key} takes undeclared resource ${rid}`);
       const res = s.mutResource(rid);
@@ -136,6 +144,23 @@ const HANDLERS: { readonly [T in RecordType]: Handler } = {
   task_timed_out: retryLater,
   task_failed: endTask,
   task_validation_failed: endTask,
+  task_adopted(s, r) {
+    const t = moveTask(s, r);
+    const key = taskKey(t.workstream_id, t.id);
+    const prev = t.worker_id;
+    if (prev !== null) {
+      const old = s.worker(prev);
+      if (old && old.task === key) {
+        if (old.state !== 'shutdown') moveWorker(s, r, prev, old.state === 'busy' ? 'idle' : old.state);
+        s.mutWorker(prev).task = null;
+      }
+    }
+    t.worker_id = str(r, 'worker_id');
+    if (!s.worker(t.worker_id)) invalid(r, `unknown worker ${t.worker_id}`);
+    t.scheduler_id = (r.scheduler_id ?? null) as string | null;
+    moveWorker(s, r, t.worker_id, 'busy');
+    s.mutWorker(t.worker_id).task = key;
+  },
   task_reassigned(s, r) {
     const t = moveTask(s, r);
     t.queued_at = r.ts;

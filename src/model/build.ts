@@ -67,6 +67,7 @@ export function newTask(def: TaskDef, workstreamId: string, order: number, pathL
     validate: def.validate,
     cwd: def.cwd,
     env: def.env,
+    ...allocation(def),
     workstream_id: workstreamId,
     state: 'pending',
     order,
@@ -88,6 +89,16 @@ export function newTask(def: TaskDef, workstreamId: string, order: number, pathL
     blocked_by: null,
     resource_warned: false,
     updated_seq: seq,
+  };
+}
+
+/** The resources a task asks of an allocating executor, only those the spec sets (most specs set none). */
+function allocation(def: TaskDef): Pick<TaskDef, 'cpus' | 'memory_mb' | 'gpus'> {
+  if (def.cpus === undefined && def.memory_mb === undefined && def.gpus === undefined) return {};
+  return {
+    ...(def.cpus !== undefined ? { cpus: def.cpus } : {}),
+    ...(def.memory_mb !== undefined ? { memory_mb: def.memory_mb } : {}),
+    ...(def.gpus !== undefined ? { gpus: def.gpus } : {}),
   };
 }
 

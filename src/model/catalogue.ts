@@ -32,6 +32,7 @@ export const RECORD_TYPES = {
   task_timed_out: { entity: 'task', severity: 'warning', description: 'An attempt ran past its deadline and was killed, with retries left; retry_at says when.' },
   task_failed: { entity: 'task', severity: 'error', description: 'An attempt failed and no retries are left.' },
   task_validation_failed: { entity: 'task', severity: 'error', description: 'The validate phase failed (its command failed, or its worker was shut down without reassign); not retried automatically.' },
+  task_adopted: { entity: 'task', severity: 'warning', description: 'A new scheduler took over a cluster job (job_id) that a lost scheduler had started and that was still queued, running or finished unseen: the same attempt goes on under a new worker, no new run, no retry spent.' },
   task_reassigned: { entity: 'task', severity: 'warning', description: 'The worker or scheduler running the task was lost; the task is queued again without spending a retry.' },
   task_cancelled: { entity: 'task', severity: 'warning', description: 'The task was cancelled by an operator, a cascade, a rollback or a critical failure.' },
   task_skipped: { entity: 'task', severity: 'warning', description: 'An operator marked the task skipped; its dependents proceed.' },

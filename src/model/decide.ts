@@ -11,7 +11,9 @@ export type Command =
   | { kind: 'scheduler_start'; scheduler_id: string; pid: number; process_start: string | null }
   | { kind: 'scheduler_stop'; reason?: string }
   | { kind: 'worker_start'; worker_id: string; pid: number; scheduler_id: string }
-  | { kind: 'task_start'; workstream_id: string; task_id: string; worker_id: string; pid: number | null; pgid: number | null; process_start: string | null; scheduler_id: string; deadline: string | null }
+  | { kind: 'task_start'; workstream_id: string; task_id: string; worker_id: string; pid: number | null; pgid: number | null; process_start: string | null; scheduler_id: string; deadline: string | null; executor?: 'slurm'; job_id?: string }
+  /** A new scheduler takes over the cluster job of a running task whose scheduler was lost (no new attempt). */
+  | { kind: 'task_adopt'; workstream_id: string; task_id: string; worker_id: string; scheduler_id: string; job_id: string }
   | { kind: 'task_outcome'; workstream_id: string; task_id: string; attempt: number; phase: 'command' | 'validate'; outcome: TaskOutcome }
   /** A queued task's attempt could not even start (spawn_error): its start and its failure, decided together. */
   | { kind: 'task_start_failed'; workstream_id: string; task_id: string; worker_id: string; scheduler_id: string; outcome: TaskOutcome }
@@ -51,6 +53,7 @@ export function decide(state: StateView, cmd: Command, ctx: Ctx): Draft[] {
     }
     case 'task_start': return taskStart(d, cmd);
     case 'task_outcome': return taskOutcome(d, cmd);
+    case 'task_adopt': return taskAdopt(d, cmd);
     case 'task_start_failed': {
       // One decision, so no other record (a worker shut down and its task reassigned) can come
       // between the start and its failure: the failed start always spends its retry.
@@ -132,6 +135,27 @@ function taskStart(d: Decision, cmd: Extract<Parameters<typeof decide>[1], { kin
   d.move(t, 'task_started', 'running', {
     worker_id: w.id, attempt: t.attempt + 1, pid: cmd.pid, pgid: cmd.pgid, process_start: cmd.process_start,
     scheduler_id: cmd.scheduler_id, deadline: cmd.deadline,
+    // Only a job outside a worker process names its executor: local records stay as they were.
+    ...(cmd.job_id !== undefined ? { executor: cmd.executor ?? 'slurm', job_id: cmd.job_id } : {}),
+  });
+  return d.settle();
+}
+
+/** A new scheduler's worker takes over the job of a running task whose scheduler was lost (same attempt). */
+export function taskAdopt(d: Decision, cmd: Extract<Parameters<typeof decide>[1], { kind: 'task_adopt' }>): Draft[] {
+  const t = d.task(cmd.workstream_id, cmd.task_id);
+  if (!ACTIVE_TASK_STATES.has(t.state) || t.job_id !== cmd.job_id) {
+    throw new CairnError('ILLEGAL_TRANSITION', `task ${t.workstream_id}/${t.id} is ${t.state}${t.job_id ? ` with job ${t.job_id}` : ''}; only a running task's own job can be adopted`, {
+      details: { state: t.state, job_id: t.job_id ?? null },
+    });
+  }
+  const w = mustWorker(d.draft, cmd.worker_id);
+  if (!allowedTargets(WORKER_TRANSITIONS, w.state, 'task_adopted').includes('busy')) {
+    throw new CairnError('ILLEGAL_TRANSITION', `worker ${w.id} is ${w.state}; only an idle worker can adopt a job`, { details: { worker_id: w.id, state: w.state } });
+  }
+  d.move(t, 'task_adopted', t.state, {
+    worker_id: w.id, attempt: t.attempt, scheduler_id: cmd.scheduler_id, executor: t.executor ?? 'slurm', job_id: cmd.job_id,
+    ...(t.worker_id !== null ? { previous_worker_id: t.worker_id } : {}),
   });
   return d.settle();
 }

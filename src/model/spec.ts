@@ -138,7 +138,18 @@ function normalizeTask(t: Obj, d: Obj, retry: { base: number; cap: number }): Ta
     validate: t.validate === undefined || t.validate === null ? null : copyCommand(t.validate),
     cwd: pick<string | null>(t, d, 'cwd', TASK_DEFAULTS.cwd),
     env: { ...stringMap(d.env), ...stringMap(t.env) },
+    ...allocationOf(t, d),
   };
+}
+
+/** cpus, memory_mb and gpus from the task or the defaults, only those set. */
+function allocationOf(t: Obj, d: Obj): Pick<TaskDef, 'cpus' | 'memory_mb' | 'gpus'> {
+  const out: Pick<TaskDef, 'cpus' | 'memory_mb' | 'gpus'> = {};
+  for (const k of ['cpus', 'memory_mb', 'gpus'] as const) {
+    const v = pick<number | undefined>(t, d, k, undefined);
+    if (typeof v === 'number') out[k] = v;
+  }
+  return out;
 }
 
 function normalize(input: Obj, defaultId: () => string, retry: { base: number; cap: number }): WorkstreamSpec {

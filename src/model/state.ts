@@ -280,7 +280,7 @@ export class DraftState implements MutableState {
  * of known keys does not. TypeScript refuses the literal if Task gains a field it lacks.
  */
 function copyTask(t: Task): Task {
-  return {
+  const c: Task = {
     id: t.id, command: t.command, depends_on: [...t.depends_on], resources: t.resources, critical: t.critical,
     priority: t.priority, timeout_seconds: t.timeout_seconds, max_retries: t.max_retries,
     retry_base_seconds: t.retry_base_seconds, retry_cap_seconds: t.retry_cap_seconds, validate: t.validate,
@@ -291,6 +291,15 @@ function copyTask(t: Task): Task {
     finished_at: t.finished_at, last_outcome: t.last_outcome, cancel_trigger: t.cancel_trigger,
     blocked_by: t.blocked_by, resource_warned: t.resource_warned, updated_seq: t.updated_seq,
   };
+  // Optional fields (TypeScript does not ask for them): only tasks that have them pay for them.
+  if (t.cpus !== undefined) c.cpus = t.cpus;
+  if (t.memory_mb !== undefined) c.memory_mb = t.memory_mb;
+  if (t.gpus !== undefined) c.gpus = t.gpus;
+  if (t.job_id !== undefined) {
+    c.executor = t.executor;
+    c.job_id = t.job_id;
+  }
+  return c;
 }
 
 function union(a: string[], b: Iterable<string> | undefined): string[] {

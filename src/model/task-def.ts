@@ -7,7 +7,7 @@ import type { TaskDef } from './types.js';
  */
 export const DEF_FIELDS = [
   'command', 'validate', 'depends_on', 'resources', 'critical', 'priority', 'timeout_seconds',
-  'max_retries', 'retry_base_seconds', 'retry_cap_seconds', 'cwd', 'env',
+  'max_retries', 'retry_base_seconds', 'retry_cap_seconds', 'cwd', 'env', 'cpus', 'memory_mb', 'gpus',
 ] as const satisfies readonly (keyof TaskDef)[];
 
 export type DefField = (typeof DEF_FIELDS)[number];
@@ -40,6 +40,10 @@ export function defOf(t: TaskDef): TaskDef {
     validate: Array.isArray(t.validate) ? [...t.validate] : t.validate,
     cwd: t.cwd,
     env: { ...t.env },
+    // Only when set, so a definition without them stays as it was written (and compares equal).
+    ...(t.cpus !== undefined ? { cpus: t.cpus } : {}),
+    ...(t.memory_mb !== undefined ? { memory_mb: t.memory_mb } : {}),
+    ...(t.gpus !== undefined ? { gpus: t.gpus } : {}),
   };
 }
 

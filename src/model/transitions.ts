@@ -45,6 +45,7 @@ export const TASK_TRANSITIONS = {
     task_timed_out: ['retrying'],
     task_failed: ['failed'],
     task_reassigned: ['queued'],
+    task_adopted: ['running'],
     task_cancelled: ['cancelled'],
     task_skipped: ['skipped'],
   },
@@ -52,6 +53,7 @@ export const TASK_TRANSITIONS = {
     task_completed: ['completed'],
     task_validation_failed: ['failed'],
     task_reassigned: ['queued'],
+    task_adopted: ['validating'],
     task_cancelled: ['cancelled'],
     task_skipped: ['skipped'],
   },
@@ -126,11 +128,14 @@ const TASK_ENDS_ON_WORKER = {
   task_reassigned: ['idle'],
   task_cancelled: ['idle'],
   task_skipped: ['idle'],
+  // The lost scheduler's worker hands its job over to the new scheduler's worker.
+  task_adopted: ['idle'],
 } as const;
 
 export const WORKER_TRANSITIONS = {
   idle: {
     task_started: ['busy'],
+    task_adopted: ['busy'],
     worker_unresponsive: ['unresponsive'],
     worker_shutdown: ['shutdown'],
   },
@@ -152,6 +157,7 @@ export const WORKER_TRANSITIONS = {
     task_reassigned: ['unresponsive'],
     task_cancelled: ['unresponsive'],
     task_skipped: ['unresponsive'],
+    task_adopted: ['unresponsive'],
   },
   shutdown: {
     worker_started: ['idle'],

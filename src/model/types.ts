@@ -30,6 +30,10 @@ export interface TaskDef {
   validate: Command | null;
   cwd: string | null;
   env: Record<string, string>;
+  /** What an executor that allocates (Slurm) asks for: CPUs, memory in MB, GPUs. Absent when the spec does not say. */
+  cpus?: number;
+  memory_mb?: number;
+  gpus?: number;
 }
 
 /** A normalized workstream spec, as stored in `workstream_submitted`. */
@@ -57,6 +61,9 @@ export interface Task extends TaskDef {
   /** Start time of the task's process (clock ticks since boot), to never kill a reused pid. */
   process_start: string | null;
   scheduler_id: string | null;
+  /** Set only when the current or last attempt ran outside a worker process: the executor and its job id (a Slurm job). */
+  executor?: 'slurm';
+  job_id?: string;
   started_at: string | null;
   deadline: string | null;
   retry_at: string | null;

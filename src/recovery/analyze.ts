@@ -25,6 +25,8 @@ export interface AttemptView {
   outcome: TaskOutcome | null;
   log_path: string | null;
   log_tail: string[];
+  /** A Slurm attempt's job (task_started, or the task_adopted that took it over). */
+  job_id?: string;
 }
 
 export interface TaskDiagnosis {
@@ -84,7 +86,10 @@ export function attemptsOf(t: Task, records: readonly LogRecord[], logs: { attem
     if (r.task_id !== t.id || r.workstream_id !== t.workstream_id) continue;
     if (r.type === 'task_started') {
       open = { attempt: Number(r.attempt), started_at: r.ts, ended_at: null, worker_id: (r.worker_id as string) ?? null, ended_by: null, outcome: null, log_path: null, log_tail: [] };
+      if (typeof r.job_id === 'string') open.job_id = r.job_id;
       out.push(open);
+    } else if (open && r.type === 'task_adopted') {
+      open.worker_id = (r.worker_id as string) ?? open.worker_id;
     } else if (open && ENDS.has(r.type) && (r.attempt === undefined || r.attempt === open.attempt) && r.from !== undefined && (r.from === 'running' || r.from === 'validating')) {
       open.ended_at = r.ts;
       open.ended_by = r.type;

@@ -25,3 +25,7 @@ export type {
   WorkerMessage,
 } from './protocol.js';
 export { runGit, gitOrThrow, type GitResult } from './git.js';
+export { LocalExecutor } from './local.js';
+export type { AdoptedJob, AttemptStarted, ExecutorEvents, ExecutorKind, TaskExecutor } from './executor.js';
+export { SlurmPool, jobDirOf, type Allocation, type SlurmPoolOptions } from './slurm/pool.js';
+export { cancelSlurmJob, findStrayJobs, slurmJobStates, slurmInstalled } from './slurm/query.js';

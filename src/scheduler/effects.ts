@@ -2,7 +2,7 @@ import { Decision } from '../model/decision.js';
 import { workerShutdown } from '../model/decide.js';
 import type { Task, TaskOutcome } from '../model/types.js';
 import { splitKey, taskKey } from '../model/types.js';
-import { killGroup, type OutcomeMessage, type SpawnedMessage } from '../runner/index.js';
+import { killGroup, type AttemptStarted, type OutcomeMessage } from '../runner/index.js';
 import type { Engine } from './engine.js';
 import type { Effect, WorkerRuntime } from './plan.js';
 import { DeathRow } from './restarts.js';
@@ -86,6 +86,8 @@ export class Executor {
       if (w && w.key === m.key) w.pgid = m.pgid ?? w.pgid;
     });
     pool.on('outcome', (id, m) => this.outcome(id, m));
+    pool.on('fatal', (err) => this.e.fail(err));
+    pool.on('note', (msg) => this.e.opts.onNote?.(msg));
     pool.on('exit', (id, code, signal) => {
       const w = this.e.rt.workers.get(id);
       if (!w || w.phase === 'stopping' || this.e.isStopping) return;
@@ -113,10 +115,11 @@ export class Executor {
       this.e.fail(err);
       return;
     }
-    this.e.pool.run(workerId, { key, attempt, command: t.command, cwd: t.cwd, env: taskEnv(t, s.workstream(ws)!.params, attempt), logPath, validate: t.validate });
+    const alloc = this.e.pool.kind === 'slurm' ? { cpus: t.cpus, memory_mb: t.memory_mb, gpus: t.gpus, timeout_seconds: t.timeout_seconds } : {};
+    this.e.pool.run(workerId, { key, attempt, command: t.command, cwd: t.cwd, env: taskEnv(t, s.workstream(ws)!.params, attempt), logPath, validate: t.validate, ...alloc });
   }
 
-  private spawned(workerId: string, m: SpawnedMessage): void {
+  private spawned(workerId: string, m: AttemptStarted): void {
     const w = this.e.rt.workers.get(workerId);
     if (!w || w.key !== m.key || w.attempt !== m.attempt) return;
     w.pgid = m.pgid;
@@ -127,7 +130,8 @@ export class Executor {
       w.unresponsiveSince = null;
       this.e.commit({ kind: 'worker_recovered', worker_id: workerId }).catch((err) => this.e.fail(err));
     }
-    this.e.commit({ kind: 'task_start', workstream_id: ws, task_id: id, worker_id: workerId, pid: m.pid, pgid: m.pgid, process_start: m.processStart, scheduler_id: this.e.id, deadline })
+    const job = m.jobId !== undefined ? { executor: m.executor, job_id: m.jobId } : {};
+    this.e.commit({ kind: 'task_start', workstream_id: ws, task_id: id, worker_id: workerId, pid: m.pid, pgid: m.pgid, process_start: m.processStart, scheduler_id: this.e.id, deadline, ...job })
       .catch((err) => {
         // The task left `queued` meanwhile (an operator cancelled or skipped it): stop the process.
         this.kill(workerId, 'cancel');

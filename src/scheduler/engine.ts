@@ -4,13 +4,15 @@ import { ulid } from 'ulid';
 import { decide, type Command } from '../model/decide.js';
 import { TERMINAL_WORKSTREAM_STATES } from '../model/states.js';
 import type { LogRecord } from '../model/types.js';
-import { isAlive, processStartTime, WorkerPool } from '../runner/index.js';
+import { isAlive, LocalExecutor, processStartTime, type TaskExecutor } from '../runner/index.js';
+import type { ExecutorConfig } from '../schemas/config.js';
 import type { HeldLock } from '../store/lock.js';
 import type { Store } from '../store/store.js';
 import { Executor } from './effects.js';
 import { SchedulerIndex } from './index-state.js';
 import { plan, type Runtime } from './plan.js';
 import { recoverOrphans } from './recover.js';
+import { adoptJobs, adoptStrayJobs, slurmExecutor } from './adopt.js';
 
 export interface EngineOptions {
   workers: number;
@@ -19,6 +21,8 @@ export interface EngineOptions {
   onRecord?: (r: LogRecord) => void;
   /** Notes for the operator (orphans killed, temp files removed, …). */
   onNote?: (msg: string) => void;
+  /** Where attempts run; default config.json's executor (local worker processes). */
+  executor?: ExecutorConfig;
 }
 
 export type EngineResult = { outcome: 'done' | 'interrupted'; failed: string[]; completed: string[]; cancelled: string[] };
@@ -29,7 +33,7 @@ export type EngineResult = { outcome: 'done' | 'interrupted'; failed: string[]; 
  */
 export class Engine {
   readonly id = ulid();
-  readonly pool: WorkerPool;
+  readonly pool: TaskExecutor;
   readonly rt: Runtime;
   readonly index: SchedulerIndex;
   private lock: HeldLock | null = null;
@@ -42,13 +46,19 @@ export class Engine {
   readonly exec: Executor;
   private lastWorkersWrite = 0;
   private readonly seen = new Set<string>();
+  /** Schedulers found dead at start: their unrecorded Slurm submissions are looked for (adopt.ts). */
+  private readonly lostSchedulers: string[] = [];
   /** Whether begin() recorded this scheduler's start (and started its workers). */
   private begun = false;
 
   constructor(readonly store: Store, readonly opts: EngineOptions) {
     this.clock = opts.clock ?? Date.now;
     const cfg = store.config;
-    this.pool = new WorkerPool({ heartbeatMs: cfg.heartbeat_ms, graceMs: cfg.kill_grace_ms, now: this.clock, stderrFor: (id) => store.openWorkerLog(id) });
+    const executor = opts.executor ?? cfg.executor;
+    // The local executor is today's worker pool, unchanged; Slurm runs each attempt as a job (DESIGN §11).
+    this.pool = executor.kind === 'slurm'
+      ? slurmExecutor(executor, cfg, this.id, this.clock)
+      : new LocalExecutor({ heartbeatMs: cfg.heartbeat_ms, graceMs: cfg.kill_grace_ms, now: this.clock, stderrFor: (id) => store.openWorkerLog(id) });
     this.rt = { now: this.clock(), workers: new Map(), waitingSince: new Map(), inFlight: new Set() };
     this.index = new SchedulerIndex(store.state);
     this.exec = new Executor(this);
@@ -85,6 +95,7 @@ export class Engine {
    */
   async start(): Promise<void> {
     const prev = this.store.state.scheduler();
+    if (prev !== null) this.lostSchedulers.push(prev.id);
     this.lock = await this.store.acquireSchedulerLock(prev !== null && !isAlive(prev.pid, prev.process_start) ? prev.pid : null);
     if (!this.lock) {
       const other = this.store.state.scheduler();
@@ -93,7 +104,9 @@ export class Engine {
         hint: 'Watch it with: cairn status --watch. Stop it with Ctrl-C in its terminal (or kill -TERM <pid>) before starting another.',
       });
     }
-    const rec = await recoverOrphans(this.store, this.store.config.kill_grace_ms, this.clock);
+    // A Slurm job outlives its scheduler: begin() adopts it instead of requeueing its task.
+    const keep = this.pool.kind === 'slurm' ? (t: { job_id?: string }) => t.job_id !== undefined : undefined;
+    const rec = await recoverOrphans(this.store, this.store.config.kill_grace_ms, this.clock, keep);
     for (const n of rec.notes) this.opts.onNote?.(n);
     if (rec.requeued.length) this.opts.onNote?.(`requeued ${rec.requeued.length} task(s) left running by a scheduler that is gone (no retry spent)${rec.killed.length ? `; killed leftover processes of ${rec.killed.join(', ')}` : ''}`);
   }
@@ -108,7 +121,10 @@ export class Engine {
     await this.commit({ kind: 'scheduler_start', scheduler_id: this.id, pid: process.pid, process_start: processStartTime(process.pid) });
     const used = this.store.state.workerIds().map((id) => Number(/^w(\d+)$/.exec(id)?.[1] ?? 0));
     let next = Math.max(0, ...used);
-    await Promise.all(Array.from({ length: this.opts.workers }, () => this.exec.startWorker(`w${++next}`)));
+    const adoptable = this.pool.kind === 'slurm' ? adoptJobs.count(this) : 0;
+    await Promise.all(Array.from({ length: Math.max(this.opts.workers, adoptable) }, () => this.exec.startWorker(`w${++next}`)));
+    if (adoptable > 0) await adoptJobs(this);
+    if (this.pool.kind === 'slurm') await adoptStrayJobs(this, this.lostSchedulers);
     this.watcher = watch(this.store.paths.log, { ignoreInitial: true, awaitWriteFinish: false });
     this.watcher.on('change', () => this.poke());
   }

@@ -1,5 +1,5 @@
 import type { SchedulerInfo, Task } from '../model/types.js';
-import { isAlive, killOrphanGroup, type OrphanKillResult } from '../runner/index.js';
+import { cancelSlurmJob, isAlive, killOrphanGroup, type OrphanKillResult } from '../runner/index.js';
 import type { Store } from '../store/store.js';
 
 /**
@@ -19,6 +19,8 @@ export async function liveScheduler(store: Store): Promise<SchedulerInfo | null>
  * a reused pid is never touched. Safe to call when nothing is left.
  */
 export async function killOrphanTask(t: Task, graceMs: number): Promise<OrphanKillResult> {
+  // A Slurm job outlives its scheduler: cancel it, or requeueing its task would run it twice.
+  if (t.job_id !== undefined) return (await cancelSlurmJob(t.job_id)) ? 'killed' : 'gone';
   if (t.pgid === null) return 'gone';
   return killOrphanGroup(t.pgid, t.process_start, { graceMs });
 }

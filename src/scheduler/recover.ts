@@ -12,17 +12,19 @@ import { killOrphanTask } from './liveness.js';
  * stopped (which releases its workers from the state). The caller holds the scheduler lock, so a
  * scheduler the state names is dead. Nothing left behind gives no records.
  */
-export async function recoverOrphans(store: Store, graceMs: number, now: () => number): Promise<{ requeued: string[]; killed: string[]; notes: string[] }> {
+export async function recoverOrphans(store: Store, graceMs: number, now: () => number, keep?: (t: Task) => boolean): Promise<{ requeued: string[]; killed: string[]; notes: string[] }> {
   const notes: string[] = [];
   for (const f of store.removeStaleTemps()) notes.push(`removed a temp file left by a dead process: ${f}`);
   const orphans: Task[] = [];
+  // Tasks the caller takes over (Slurm jobs to adopt): left running, and their workers with them.
+  const kept: Task[] = [];
   const s = store.state;
   for (const wsId of s.workstreamIds()) {
     const ws = s.workstream(wsId)!;
     if (TERMINAL_WORKSTREAM_STATES.has(ws.state) && ws.counts.running + ws.counts.validating === 0) continue;
     for (const id of ws.task_ids) {
       const t = s.task(wsId, id)!;
-      if (ACTIVE_TASK_STATES.has(t.state)) orphans.push(t);
+      if (ACTIVE_TASK_STATES.has(t.state)) (keep?.(t) ? kept : orphans).push(t);
     }
   }
   const killed: string[] = [];
@@ -32,7 +34,8 @@ export async function recoverOrphans(store: Store, graceMs: number, now: () => n
     if (r === 'stuck') notes.push(`task ${t.workstream_id}/${t.id}: process group ${t.pgid} did not die after SIGKILL`);
     if (r === 'reused') notes.push(`task ${t.workstream_id}/${t.id}: pid ${t.pgid} now belongs to another process; left alone`);
   }
-  const workers = s.workerIds().filter((id) => s.worker(id)!.state !== 'shutdown');
+  const keptWorkers = new Set(kept.map((t) => t.worker_id));
+  const workers = s.workerIds().filter((id) => s.worker(id)!.state !== 'shutdown' && !keptWorkers.has(id));
   const requeued: string[] = [];
   if (orphans.length > 0 || workers.length > 0 || s.scheduler() !== null) {
     await store.commit((state) => {

@@ -35,6 +35,21 @@ export interface Config {
   log_segment_bytes: number | null;
   /** Commit the state folder with git after every intervention (DESIGN §10); off by default. */
   git_commit: boolean;
+  /** Where attempts run (DESIGN §11): local worker processes, or one Slurm job each. `cairn run --executor` overrides the kind. */
+  executor: ExecutorConfig;
+}
+
+/** config.json's `executor`: the kind and, for Slurm, where and how jobs are submitted. */
+export interface ExecutorConfig {
+  kind: 'local' | 'slurm';
+  /** sbatch --partition; absent: the cluster's default partition. */
+  partition?: string;
+  /** sbatch --account; absent: the user's default account. */
+  account?: string;
+  /** More sbatch options, passed as they are (e.g. ["--qos=short"]). */
+  extra_args?: string[];
+  /** How often the one batched squeue runs, in ms. */
+  poll_ms?: number;
 }
 
 /** The settings cairn uses when config.json, flags and environment say nothing. */
@@ -71,6 +86,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   // points as one file; rotation is for long-lived state folders, which opt in.
   log_segment_bytes: null,
   git_commit: false,
+  executor: Object.freeze({ kind: 'local' as const }),
 });
 
 /** How many workers `cairn run` starts when neither a flag, CAIRN_WORKERS nor config.json says. */
@@ -141,6 +157,20 @@ export const CONFIG_SCHEMA: JsonSchema = {
       minimum: 1,
       maximum: 1024 * 1024 * 1024,
       default: null,
+    },
+    executor: {
+      description: 'Where attempts run. kind local (the default): worker processes on this machine. kind slurm: one Slurm job per attempt (sbatch), states from one batched squeue per poll, scancel for timeouts and cancels; the state folder must be on a file system the compute nodes share (docs/scale-out.md). cairn run --executor overrides kind.',
+      type: 'object',
+      properties: {
+        kind: { description: 'local or slurm.', enum: ['local', 'slurm'] },
+        partition: { description: 'sbatch --partition; absent: the cluster\'s default.', type: 'string', pattern: '^[A-Za-z0-9._,-]+$' },
+        account: { description: 'sbatch --account; absent: the user\'s default.', type: 'string', pattern: '^[A-Za-z0-9._-]+$' },
+        extra_args: { description: 'More sbatch options, each one argument, passed as they are (e.g. ["--qos=short"]).', type: 'array', items: { type: 'string', pattern: '^-', description: 'One sbatch option.' } },
+        poll_ms: { description: 'How often the one batched squeue (for all jobs) runs. Default 2000.', type: 'integer', minimum: 50, maximum: 600000 },
+      },
+      required: ['kind'],
+      additionalProperties: false,
+      default: DEFAULT_CONFIG.executor,
     },
     git_commit: {
       description: 'After every intervention (a recovery command that records an operator: retry-task, skip-task, rollback-workstream, restore-state, repair-state, set-resource-limit, …) and once its records are durable, commit the state folder with git (only its own paths; other staged work is left alone), with a message naming the tool, target, operator, reason and seq range, so recoveries are bisectable. Not in a git repository, or git fails: the intervention still stands and a warning says why no commit was made. Default false.',

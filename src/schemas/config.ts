@@ -4,7 +4,7 @@ import { CONFIG_SCHEMA, DEFAULT_CONFIG, type Config } from './config-schema.js';
 import { findForbiddenKeys } from './forbidden.js';
 import { validateWith } from './validate.js';
 
-export { CONFIG_SCHEMA, DEFAULT_CONFIG, MAX_WORKERS, WORKERS_DEFAULT, type Config } from './config-schema.js';
+export { CONFIG_SCHEMA, DEFAULT_CONFIG, MAX_WORKERS, WORKERS_DEFAULT, type Config, type ExecutorConfig } from './config-schema.js';
 
 /** Relations between settings that a schema cannot state; each is reported at a key the file sets. */
 function crossChecks(file: Record<string, unknown>, c: Config): Problem[] {
@@ -41,6 +41,7 @@ export function parseConfig(obj: unknown, file = 'config.json'): Config {
       // The schema has checked each value's type; booleans (git_commit) are copied like numbers.
       if (typeof given[key] === 'number' || typeof given[key] === 'boolean') (config as Record<keyof Config, unknown>)[key] = given[key];
     }
+    if (typeof given.executor === 'object' && given.executor !== null) config.executor = { ...(given.executor as Config['executor']) };
     problems.push(...crossChecks(given, config));
   }
   if (problems.length > 0 || config === undefined) {

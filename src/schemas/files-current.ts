@@ -2,7 +2,7 @@ import { TASK_STATES, WORKER_STATES, WORKSTREAM_STATES } from '../model/states.j
 import type { Metrics, Resource, SchedulerInfo, Task, TaskDef, Worker } from '../model/types.js';
 import type { ArchiveDoc, SnapshotDoc, WorkstreamDoc } from '../store/snapshot.js';
 import { SCHEMA_VERSION } from '../store/snapshot.js';
-import { CRC_PATTERN, idString, NO_NUL_PATTERN, PARAM_NAME, timestamp, type JsonSchema } from './common.js';
+import { closedObject, CRC_PATTERN, idString, NO_NUL_PATTERN, PARAM_NAME, timestamp, type JsonSchema } from './common.js';
 import {
   allRequired, count, countsByState, type FieldSchemas, fileSchema, HASH_PATTERN, mapOf, orNull, outcomeOrNull, schemaAt, seq, TASK_KEY_PATTERN,
   taskDefField, taskKey,
@@ -43,7 +43,13 @@ const TASK_DEF: FieldSchemas<TaskDef> = {
   validate: taskDefField('validate', 'Command run after the command exits 0, on the same worker; null for none.'),
   cwd: taskDefField('cwd', 'Working directory of the command, or null for the one cairn runs in.'),
   env: taskDefField('env', 'Extra environment variables of the command.'),
+  cpus: taskDefField('cpus', 'CPUs asked of an allocating executor (Slurm); absent when the spec does not say.'),
+  memory_mb: taskDefField('memory_mb', 'Memory in MB asked of an allocating executor (Slurm); absent when the spec does not say.'),
+  gpus: taskDefField('gpus', 'GPUs asked of an allocating executor (Slurm); absent when the spec does not say.'),
 };
+
+/** Task fields present only when they apply (resources asked of Slurm, the job of a Slurm attempt). */
+const OPTIONAL_TASK_FIELDS: ReadonlySet<string> = new Set(['cpus', 'memory_mb', 'gpus', 'executor', 'job_id']);
 
 const cancelTriggers = schemaAt(RECORD_TYPE_SCHEMAS.task_cancelled, 'properties', 'trigger', 'enum') as unknown as string[];
 
@@ -62,6 +68,8 @@ const TASK_LIVE: FieldSchemas<Omit<Task, keyof TaskDef>> = {
     type: ['string', 'null'],
   },
   scheduler_id: { description: 'Id of the scheduler that started the current or last attempt, or null.', type: ['string', 'null'], minLength: 1 },
+  executor: { description: 'Present when the current or last attempt ran as a cluster job: the executor (slurm).', enum: ['slurm'] },
+  job_id: { description: 'Present with executor: the job id of the current or last attempt.', type: 'string', minLength: 1 },
   started_at: nullableTime('When the current or last attempt started, or null before the first.'),
   deadline: nullableTime('When the running attempt times out, or null (no timeout, or not running).'),
   retry_at: nullableTime('When a retrying task is queued again, or null.'),
@@ -77,7 +85,9 @@ const TASK_LIVE: FieldSchemas<Omit<Task, keyof TaskDef>> = {
   updated_seq: updatedSeq('task'),
 };
 
-const TASK = allRequired('A task: its definition from the spec (defaults filled in) and its live fields, as `apply` keeps them.', { ...TASK_DEF, ...TASK_LIVE });
+const TASK_FIELDS: Record<string, JsonSchema> = { ...TASK_DEF, ...TASK_LIVE };
+const TASK = closedObject('A task: its definition from the spec (defaults filled in) and its live fields, as `apply` keeps them.', TASK_FIELDS,
+  Object.keys(TASK_FIELDS).filter((k) => !OPTIONAL_TASK_FIELDS.has(k)));
 
 const WORKSTREAM_FIELDS: FieldSchemas<WorkstreamDoc> = {
   id: idString('Workstream id.'),

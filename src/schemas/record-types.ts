@@ -38,6 +38,8 @@ const processStart = {
   type: ['string', 'null'],
 };
 const taskRef = { workstream_id: ws, task_id: task };
+const EXECUTOR = { description: 'The executor of an attempt that runs outside a worker process (absent: a local worker process).', enum: ['slurm'] };
+const JOB_ID = { description: 'The job id the executor gave the attempt (Slurm: sbatch --parsable).', type: 'string', pattern: '^[0-9]+(_[0-9]+)?$' };
 const TASK_DEF_REF = `${ENVELOPE_REF}#/$defs/spec/properties/tasks/items`;
 const PARAMS = {
   description: 'Params.',
@@ -106,6 +108,15 @@ const FIELDS: { readonly [T in RecordType]: Fields } = {
       process_start: processStart,
       scheduler_id: { ...schedulerId, type: ['string', 'null'], description: 'Id of the scheduler that started the attempt, or null.' },
       deadline: { description: 'When the attempt times out, or null for no timeout.', type: ['string', 'null'], pattern: TIMESTAMP_PATTERN },
+      executor: EXECUTOR,
+      job_id: JOB_ID,
+    },
+  },
+  task_adopted: {
+    required: { ...taskRef, worker_id: worker, attempt: ATTEMPT, executor: EXECUTOR, job_id: JOB_ID },
+    optional: {
+      scheduler_id: { ...schedulerId, type: ['string', 'null'], description: 'Id of the scheduler that adopted the job.' },
+      previous_worker_id: idString('The lost scheduler\'s worker that ran the job before.'),
     },
   },
   task_validating: { required: taskRef, optional: { pid: pidOrNull('Pid of the validate process') } },

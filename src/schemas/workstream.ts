@@ -34,6 +34,10 @@ export const SPEC_LIMITS = {
   max_retries: 100,
   priority: 1_000_000,
   holders: 1_000_000,
+  /** cpus, memory_mb, gpus: past these a value is a typo (no cluster node has 4,096 cores or 64 TB). */
+  cpus: 4096,
+  memory_mb: 64 * 1024 * 1024,
+  gpus: 64,
 } as const;
 
 const scalar = ['string', 'number', 'boolean'];
@@ -80,6 +84,24 @@ function defaultable(): Record<string, JsonSchema> {
       type: ['string', 'null'],
       minLength: 1,
       pattern: NO_NUL_PATTERN,
+    },
+    cpus: {
+      description: 'CPUs an attempt asks of an allocating executor (Slurm: --cpus-per-task). The local executor ignores it. Default: not asked.',
+      type: 'integer',
+      minimum: 1,
+      maximum: SPEC_LIMITS.cpus,
+    },
+    memory_mb: {
+      description: 'Memory in MB an attempt asks of an allocating executor (Slurm: --mem). The local executor ignores it. Default: not asked.',
+      type: 'integer',
+      minimum: 1,
+      maximum: SPEC_LIMITS.memory_mb,
+    },
+    gpus: {
+      description: 'GPUs an attempt asks of an allocating executor (Slurm: --gpus). The local executor ignores it. Default: not asked.',
+      type: 'integer',
+      minimum: 0,
+      maximum: SPEC_LIMITS.gpus,
     },
     env: {
       description: 'Extra environment variables for the command. Numbers and booleans are turned into strings. A task\'s env is merged over the defaults\' env. Names starting with CAIRN_ are reserved. NAME=value is at most 128 KiB (Linux MAX_ARG_STRLEN), like each argument of the command.',

@@ -53,6 +53,10 @@ export function statusFor(code: ErrorCode): number {
     case 'WORKERS_FAILING':
     case 'INTERNAL':
       return 500;
+    // The Slurm executor's: the cluster's programs are missing, or its nodes cannot see the folder.
+    case 'SLURM_UNAVAILABLE':
+    case 'STATE_NOT_SHARED':
+      return 503;
     default:
       return ((x: never) => { throw new CairnError('INTERNAL', `no HTTP status for ${String(x)}`); })(code);
   }

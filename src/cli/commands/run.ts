@@ -4,14 +4,16 @@ import { common, emit, type GlobalArgs } from '../output.js';
 import { stdoutClosed } from '../pipes.js';
 import { changeLine, LiveView, runSummary } from '../progress.js';
 
-interface RunArgs extends GlobalArgs { spec?: string; workers?: number }
+interface RunArgs extends GlobalArgs { spec?: string; workers?: number; executor?: string }
 
 export const runCommand: CommandModule<GlobalArgs, RunArgs> = {
   command: 'run [spec]',
   describe: 'Submit a workstream (if given) and run every active workstream to the end; run again to resume after a crash',
   builder: (y) => y
     .positional('spec', { type: 'string', describe: 'a workstream spec (JSON); omit to resume what is active' })
-    .option('workers', { type: 'number', describe: 'worker processes (env CAIRN_WORKERS)', defaultDescription: 'config.json workers, else cores (at least 2)' })
+    .option('workers', { type: 'number', describe: 'worker processes (env CAIRN_WORKERS); with --executor slurm, the most jobs in flight', defaultDescription: 'config.json workers, else cores (at least 2)' })
+    .option('executor', { type: 'string', describe: 'where attempts run: local (worker processes here) or slurm (one Slurm job per attempt; the state folder must be shared with the compute nodes, see docs/scale-out.md)', defaultDescription: 'config.json executor.kind, else local' })
+    .example('$0 run --executor slurm examples/hello.json', 'run each task as a Slurm job')
     .example('$0 run examples/hello.json', 'run the example workstream')
     .example('$0 run', 'resume every active workstream') as never,
   handler: async (a) => {
@@ -27,6 +29,7 @@ export const runCommand: CommandModule<GlobalArgs, RunArgs> = {
         ...common(a),
         spec: a.spec,
         workers: a.workers ?? envWorkers,
+        executor: a.executor,
         signal: ac.signal,
         onProgress: view ? (doc) => view.draw(doc) : undefined,
         onRecord: (rec) => {
