@@ -88,11 +88,22 @@ describe('cairn system-checkpoint', () => {
     const dup = await cairnJson(['system-checkpoint', 'create', '--name', 'before-fix', '--state-dir', state]);
     assert.equal(dup.code, 2, said(dup));
     assert.equal(dup.doc.error.code, 'DUPLICATE_NAME');
+    const twoNames = await cairnJson(['system-checkpoint', 'create', 'one', '--name', 'other', '--state-dir', state]);
+    assert.equal(twoNames.code, 2, said(twoNames));
+    assert.match(twoNames.doc.error.message, /two names given \(one and --name other\)/);
     const unknown = await cairnJson(['system-checkpoint', 'restore', 'nope', '--yes', '--state-dir', state]);
     assert.equal(unknown.code, 2, said(unknown));
     assert.equal(unknown.doc.error.code, 'UNKNOWN_CHECKPOINT');
     assert.deepEqual(unknown.doc.error.details.names, ['before-fix']);
     assertTreeUnchanged(tree, readTree(state));
+  });
+
+  it('--help lists --name among the options with what create does with it', async () => {
+    const r = await cairn(['system-checkpoint', '--help']);
+    assert.equal(r.code, 0, said(r));
+    const options = r.stdout.slice(r.stdout.indexOf('\nOptions:'));
+    assert.match(options, /--name +create: the name to give the whole state as it is now/);
+    assert.match(r.stdout, /Positionals:\n.*\n +checkpoint +restore: the system checkpoint to go back to/);
   });
 
   it('shows the plan on --dry-run and changes nothing; restore brings every workstream back by the rollback rules, and the log only grows', async () => {

@@ -128,8 +128,16 @@ describe('resume-workstream', () => {
     const resumed = recs.find((x) => x.type === 'workstream_resumed')!;
     assert.deepEqual([resumed.params, resumed.from_task], [{ channel: 'stable' }, 'build']);
     assertManualAction(S, 'resume_workstream', recs, lines);
+    // The task resumed from and the dependency done by hand are what the recovery acted on; publish only follows.
+    assert.deepEqual(recs.filter((x) => x.task_id !== undefined && x.recovery !== undefined).map((x) => `${x.type} ${x.task_id} ${x.recovery}`), [
+      'task_reset build resume_workstream', 'task_skipped fetch resume_workstream',
+    ]);
     assert.equal(cli(S, ['run', '--workers', '2']).code, 0);
     assert.equal(status(S).ws.rs, 'completed');
+    const m = cli(S, ['metrics', '--workstream-id', 'rs', '--json']);
+    assert.equal(m.code, 0, m.err);
+    // build ran to completion after the resume; fetch stays skipped (neither succeeded nor failed).
+    assert.deepEqual(m.json().recoveries.resume_workstream, { count: 2, succeeded: 1, failed: 0, pending: 1, success_rate: 0.5, time_to_recover_ms: null });
     const printed = JSON.parse(readFileSync(join(S, 'logs/rs/publish.1.log'), 'utf8').split('\n')[0]!);
     assert.equal(printed.env.CAIRN_PARAM_CHANNEL, 'stable');
   });

@@ -280,7 +280,7 @@ describe('config schema', () => {
     assert.deepEqual(err.details.errors, [
       { path: '$.workers', message: 'must be >= 1 (got 0)' },
       { path: '$.heartbeat_ms', message: 'must be an integer (got a number)' },
-      { path: '$.wokers', message: "unknown key 'wokers' (did you mean 'workers'? allowed: $schema, workers, health_timeout_ms, heartbeat_ms, shutdown_after_ms, kill_grace_ms, resource_wait_warn_ms, snapshot_interval_ms, backup_interval_ms, backups_keep, checkpoints_keep, backups_max_age_days, checkpoints_finished_max_age_days, attempt_logs_max_age_days, failed_attempt_logs_max_age_days, archived_workstreams_max_age_days, lock_stale_ms, lock_update_ms, lock_timeout_ms, retry_base_seconds, retry_cap_seconds, worker_restart_base_ms, worker_restart_cap_ms, worker_deaths_limit, log_segment_bytes, executor, git_commit)" },
+      { path: '$.wokers', message: "unknown key 'wokers' (did you mean 'workers'? allowed: $schema, workers, health_timeout_ms, heartbeat_ms, shutdown_after_ms, kill_grace_ms, resource_wait_warn_ms, snapshot_interval_ms, backup_interval_ms, backups_keep, checkpoints_keep, backups_max_age_days, checkpoints_finished_max_age_days, checkpoints_failed_max_age_days, attempt_logs_max_age_days, failed_attempt_logs_max_age_days, archived_workstreams_max_age_days, lock_stale_ms, lock_update_ms, lock_timeout_ms, retry_base_seconds, retry_cap_seconds, worker_restart_base_ms, worker_restart_cap_ms, worker_deaths_limit, log_segment_bytes, executor, git_commit)" },
       { path: '$.lock_stale_ms', message: 'must be >= 2000 (got 1000)' },
     ]);
   });

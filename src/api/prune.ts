@@ -25,7 +25,7 @@ export interface PruneResult {
 
 /**
  * prune: applies the retention settings of config.json (backups_keep, backups_max_age_days,
- * checkpoints_keep, checkpoints_finished_max_age_days, attempt_logs_max_age_days,
+ * checkpoints_keep, checkpoints_finished_max_age_days, checkpoints_failed_max_age_days, attempt_logs_max_age_days,
  * failed_attempt_logs_max_age_days, archived_workstreams_max_age_days) to backups, checkpoint files
  * and attempt logs. Never removes the log or anything loading needs (see store/prune-plan.ts); records
  * nothing in the log. With `dryRun`, the same plan, nothing removed.

@@ -79,9 +79,10 @@ export function assertReopenable(ws: Workstream, what: string): void {
 /**
  * Brings a failed or cancelled workstream back (workstream_reopened). With `returnCancelled`, the
  * tasks cancelled by its critical failure return to pending (DESIGN §2); tasks an operator cancelled
- * stay cancelled. Does nothing to a workstream that is not terminal. Returns whether it reopened.
+ * stay cancelled; the one named `target` carries the `recovery` field. Does nothing to a workstream
+ * that is not terminal. Returns whether it reopened.
  */
-export function reopen(d: Decision, wsId: string, recovery: ToolName, opts: { returnCancelled: boolean; resetRetries?: boolean } = { returnCancelled: true }): boolean {
+export function reopen(d: Decision, wsId: string, recovery: ToolName, opts: { returnCancelled: boolean; resetRetries?: boolean; target?: string } = { returnCancelled: true }): boolean {
   const ws = d.draft.workstream(wsId)!;
   assertReopenable(ws, recovery);
   const to = allowedTargets(WORKSTREAM_TRANSITIONS, ws.state, 'workstream_reopened')[0];
@@ -91,7 +92,8 @@ export function reopen(d: Decision, wsId: string, recovery: ToolName, opts: { re
   for (const id of ws.task_ids) {
     const t = d.draft.task(wsId, id)!;
     if (t.state === 'cancelled' && t.cancel_trigger === 'critical_failure') {
-      d.move(t, 'task_reset', 'pending', { trigger: 'reopened', retry_count: opts.resetRetries ? 0 : t.retry_count });
+      // The task the operator named (opts.target) is what the recovery acted on: metrics count it under its tool.
+      d.move(t, 'task_reset', 'pending', { trigger: 'reopened', retry_count: opts.resetRetries ? 0 : t.retry_count, ...(t.id === opts.target ? { recovery } : {}) });
     }
   }
   return true;

@@ -44,11 +44,11 @@ export function decide(state: StateView, req: ResumeWorkstreamRequest, now: numb
   if (nothing) return [];
 
   const d = operatorDecision(state, now, req, 'resume_workstream');
-  reopen(d, ws.id, 'resume_workstream');
+  reopen(d, ws.id, 'resume_workstream', { returnCancelled: true, ...(from ? { target: from.id } : {}) });
   d.emit({ type: 'workstream_resumed', workstream_id: ws.id, ...(Object.keys(params).length > 0 ? { params } : {}), ...(from ? { from_task: from.id } : {}), recovery: 'resume_workstream' });
   for (const t of before) {
     const cur = d.task(ws.id, t.id);
-    if (allowedTargets(TASK_TRANSITIONS, cur.state, 'task_skipped').length > 0 && cur.state !== 'skipped') d.move(cur, 'task_skipped', 'skipped', { trigger: 'resume_from_task' });
+    if (allowedTargets(TASK_TRANSITIONS, cur.state, 'task_skipped').length > 0 && cur.state !== 'skipped') d.move(cur, 'task_skipped', 'skipped', { trigger: 'resume_from_task', recovery: 'resume_workstream' });
   }
   if (from) {
     const cur = d.task(ws.id, from.id);

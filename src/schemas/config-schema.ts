@@ -20,6 +20,8 @@ export interface Config {
   /** Retention by age (days; null: no limit), applied after each `cairn run` and by `cairn prune` (store/prune-plan.ts). */
   backups_max_age_days: number | null;
   checkpoints_finished_max_age_days: number | null;
+  /** For failed workstreams instead of checkpoints_finished_max_age_days (null: the same limit). */
+  checkpoints_failed_max_age_days: number | null;
   attempt_logs_max_age_days: number | null;
   failed_attempt_logs_max_age_days: number | null;
   archived_workstreams_max_age_days: number | null;
@@ -68,6 +70,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   // No age limits by default: only the counts above, as before retention by age existed.
   backups_max_age_days: null,
   checkpoints_finished_max_age_days: null,
+  checkpoints_failed_max_age_days: null,
   attempt_logs_max_age_days: null,
   failed_attempt_logs_max_age_days: null,
   archived_workstreams_max_age_days: null,
@@ -140,6 +143,7 @@ export const CONFIG_SCHEMA: JsonSchema = {
     checkpoints_keep: int('How many checkpoints are kept per workstream, newest first.', 1, 'checkpoints_keep'),
     backups_max_age_days: days('Backups modified longer ago than this are removed; the newest valid backup is always kept.'),
     checkpoints_finished_max_age_days: days('Checkpoint files of a finished (archived) workstream modified longer ago than this are removed, oldest first; its latest checkpoint is always kept.'),
+    checkpoints_failed_max_age_days: days('The same for a failed workstream, usually set longer than checkpoints_finished_max_age_days (its checkpoints are what a rollback or an investigation needs); null: failed workstreams follow checkpoints_finished_max_age_days.'),
     attempt_logs_max_age_days: days('Logs (logs/<ws>/<task>.<attempt>.log) of attempts that completed the task, modified longer ago than this, are removed; logs of tasks that are not finished are always kept.'),
     failed_attempt_logs_max_age_days: days('Logs of attempts that did not complete their task (failed, timed out, retried, cancelled), modified longer ago than this, are removed; usually set longer than attempt_logs_max_age_days. Logs of tasks that are not finished are always kept.'),
     archived_workstreams_max_age_days: days('A workstream that finished longer ago than this (its finished_at) keeps only its archive file (loading needs it) and its latest checkpoint: its other checkpoint files and all its attempt logs are removed.'),

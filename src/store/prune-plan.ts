@@ -11,7 +11,7 @@ import { checkCheckpoint, checkpointHash, checkSnapshot, parseDoc } from './snap
 /** The config keys retention follows; each removal names the one that chose it. */
 export type RetentionRule =
   | 'backups_keep' | 'backups_max_age_days'
-  | 'checkpoints_keep' | 'checkpoints_finished_max_age_days'
+  | 'checkpoints_keep' | 'checkpoints_finished_max_age_days' | 'checkpoints_failed_max_age_days'
   | 'attempt_logs_max_age_days' | 'failed_attempt_logs_max_age_days'
   | 'archived_workstreams_max_age_days';
 
@@ -115,6 +115,10 @@ function planCheckpoints(io: FsLayer, paths: StatePaths, state: StateView, cfg: 
     let keepSeqs = new Set([seqs[seqs.length - 1]!]);
     const ws = state.workstream(wsId)!;
     const finished = TERMINAL_WORKSTREAM_STATES.has(ws.state);
+    // A failed workstream's checkpoints may be kept longer: rollback and investigation start from them.
+    const [ageRule, ageLimit]: [RetentionRule, number | null] = ws.state === 'failed' && cfg.checkpoints_failed_max_age_days !== null
+      ? ['checkpoints_failed_max_age_days', cfg.checkpoints_failed_max_age_days]
+      : ['checkpoints_finished_max_age_days', cfg.checkpoints_finished_max_age_days];
     const archivedWhy = finishedLongAgo(state, wsId, cfg.archived_workstreams_max_age_days, nowMs);
     let floor: number | null = null;
     let removed = 0;
@@ -128,8 +132,8 @@ function planCheckpoints(io: FsLayer, paths: StatePaths, state: StateView, cfg: 
       let why = '';
       if (seqs.length - i > cfg.checkpoints_keep) [rule, why] = ['checkpoints_keep', `beyond the newest ${cfg.checkpoints_keep} checkpoints of ${wsId}`];
       else if (archivedWhy) [rule, why] = ['archived_workstreams_max_age_days', archivedWhy];
-      else if (finished && olderThan(cfg.checkpoints_finished_max_age_days, st.mtimeMs, nowMs)) {
-        [rule, why] = ['checkpoints_finished_max_age_days', `${ageText(st.mtimeMs, nowMs)}, older than ${cfg.checkpoints_finished_max_age_days} days, of finished workstream ${wsId}`];
+      else if (finished && olderThan(ageLimit, st.mtimeMs, nowMs)) {
+        [rule, why] = [ageRule, `${ageText(st.mtimeMs, nowMs)}, older than ${ageLimit} days, of ${ws.state} workstream ${wsId}`];
       }
       if (rule !== null && latest === undefined) {
         latest = readLatest(io, paths, wsId);

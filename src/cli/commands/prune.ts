@@ -13,6 +13,7 @@ export const pruneCommand: CommandModule<GlobalArgs, PruneArgs> = {
       'Rules (config.json; a count, or an age in days with null for no limit):',
       '  backups_keep, backups_max_age_days            the newest valid backup always stays',
       '  checkpoints_keep, checkpoints_finished_max_age_days   oldest first; each workstream\'s latest stays',
+      '  checkpoints_failed_max_age_days               the same for failed workstreams (null: as finished ones)',
       '  attempt_logs_max_age_days                     logs of attempts that completed their task',
       '  failed_attempt_logs_max_age_days              logs of the other attempts of finished tasks',
       '  archived_workstreams_max_age_days             a workstream finished that long ago keeps its archive file and latest checkpoint only',

@@ -19,20 +19,24 @@ export const checkpointCommand: CommandModule<GlobalArgs, CheckpointArgs> = {
   },
 };
 
-interface SystemArgs extends ActionArgs { action: string; name?: string }
+interface SystemArgs extends ActionArgs { action: string; name?: string; checkpoint?: string }
 export const systemCheckpointCommand: CommandModule<GlobalArgs, SystemArgs> = {
-  command: 'system-checkpoint <action> [name]',
+  // The positional is not called `name`: yargs would fold --name into it and list it only as a positional.
+  command: 'system-checkpoint <action> [checkpoint]',
   describe: 'Name the whole state at a point (create --name NAME), list the names (list), or go back to one (restore NAME: every workstream rolled back to its state then, workstreams submitted after it cancelled, resource limits reset; completed work stays completed and the log keeps every record; asks for confirmation)',
   builder: (y) => withDryRun(y)
     .positional('action', { choices: ['create', 'list', 'restore'], describe: 'create, list or restore' })
-    .positional('name', { type: 'string', describe: 'the system checkpoint (restore; create takes it too)' })
-    .option('name', { type: 'string', describe: `the name (${NAME_RULE})` })
+    .positional('checkpoint', { type: 'string', describe: 'restore: the system checkpoint to go back to (its name; --name works too)' })
+    .option('name', { type: 'string', describe: `create: the name to give the whole state as it is now (${NAME_RULE}); restore: the checkpoint to go back to` })
     .example('$0 system-checkpoint create --name before-deploy', 'name the whole state as it is now')
     .example('$0 system-checkpoint list', 'every system checkpoint, and whether the log still holds its point')
     .example('$0 system-checkpoint restore before-deploy --dry-run', 'the plan, workstream by workstream; nothing is written')
     .epilogue('What restore does to work done after the checkpoint: nothing is cut from the log. A workstream that existed then and changed since is rolled back as rollback-workstream does it (running tasks killed; a task not completed now takes its state then if that was completed or skipped, else pending, with its retry count then); a task completed since stays completed and a workstream completed since stays completed (their effects are applied); a workstream submitted since has its unfinished tasks cancelled; task definitions changed since keep their new form. The plan lists what it leaves as it is.') as never,
   handler: async (a) => {
-    const name = a.name;
+    if (a.name !== undefined && a.checkpoint !== undefined && a.name !== a.checkpoint) {
+      throw new CairnError('BAD_INPUT', `system-checkpoint ${a.action}: two names given (${a.checkpoint} and --name ${a.name})`, { hint: 'Give the name once: cairn system-checkpoint create --name NAME, or cairn system-checkpoint restore NAME' });
+    }
+    const name = a.name ?? a.checkpoint;
     switch (a.action) {
       case 'list': {
         const r = await listSystemCheckpoints(common(a));
