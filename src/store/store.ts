@@ -74,6 +74,8 @@ export class Store {
   private lastDerivedCostMs = 0;
   private readonly listeners: ((r: LogRecord) => void)[] = [];
   private closed = false;
+  /** A batch is written and its sync not yet returned (see flush). */
+  private syncing = false;
 
   private constructor(readonly root: string, loaded: Loaded, io: FsLayer, config: StoreConfig, private readonly opts: StoreOptions) {
     this.paths = new StatePaths(root);
@@ -169,7 +171,14 @@ export class Store {
         if (records.length === 0) return;
         const lines = Buffer.from(outcomes.map((o) => o.text).join(''));
         lock.assertHeld();
-        this.logWriter().append(lines, this.pos.offset);
+        // Until the sync returns, the records are in the file but not committed: refresh() must not
+        // read them as another process's (they are applied below, once).
+        this.syncing = true;
+        try {
+          await this.logWriter().append(lines, this.pos.offset);
+        } finally {
+          this.syncing = false;
+        }
         // Durable: the draft the records were trial-applied to becomes the state (applying them to
         // the state once more would redo the same work), then the listeners hear of each record.
         decided.change.commitTo(this.st);
@@ -199,6 +208,7 @@ export class Store {
 
   private catchUp(underLock: boolean): number {
     const before = this.pos.seq;
+    if (this.syncing && !underLock) return 0;
     // One stat instead of a scan when nothing was appended (every commit of a lone writer).
     const st = this.io.lstatSync(this.paths.log);
     if (st && this.logIno !== 0 && st.ino !== this.logIno) throw logReplaced(this.paths.log);
