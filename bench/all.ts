@@ -3,6 +3,7 @@ import { benchCommit, benchCommitScale } from './commit.js';
 import { benchReplay } from './replay.js';
 import { benchDiff, benchStateAt } from './history.js';
 import { benchRunScale, benchRunVsXargs } from './run.js';
+import { benchRunIdeal, benchSchedulerMemory } from './run-capacity.js';
 import { benchStatus } from './status.js';
 import { type BenchContext, type BenchResult, makeScratch } from './util.js';
 
@@ -22,6 +23,8 @@ const BENCHES: [string, Bench][] = [
   ['status', benchStatus],
   ['run-vs-xargs', benchRunVsXargs],
   ['run-scale', benchRunScale],
+  ['run-ideal', benchRunIdeal],
+  ['scheduler-memory', benchSchedulerMemory],
   ['state-at', benchStateAt],
   ['diff', benchDiff],
 ];
