@@ -70,6 +70,11 @@ async function schedulerPeak(ctx: BenchContext, tasks: number): Promise<number> 
   const spec = path.join(ctx.scratch, `sched-mem-${tasks}.json`);
   writeSpec(spec, `bench-mem-${tasks}`, tasks, ['true']);
   const t0 = performance.now();
+  const init = await runChild(process.execPath, [CAIRN, 'init', '--state-dir', dir, '--json']);
+  if (init.code !== 0) throw new Error(`cairn init exited ${init.code ?? init.signal}: ${init.stderr.trim().slice(0, 500)}`);
+  // A generous stale time, as in status.ts: one decision of 100,000 tasks (the submit) or one snapshot
+  // of them holds the state lock for seconds on a busy host, longer than half the default 10 s.
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ lock_stale_ms: 120_000, lock_timeout_ms: 180_000 }));
   const sub = await runChild(process.execPath, [CAIRN, 'submit', spec, '--state-dir', dir, '--json']);
   if (sub.code !== 0) throw new Error(`cairn submit exited ${sub.code ?? sub.signal}: ${sub.stderr.trim().slice(0, 500)}`);
   const rssFile = path.join(ctx.scratch, `sched-mem-${tasks}.rss`);
