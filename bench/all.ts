@@ -4,6 +4,7 @@ import { benchReplay } from './replay.js';
 import { benchDiff, benchStateAt } from './history.js';
 import { benchRunScale, benchRunVsXargs } from './run.js';
 import { benchSlurm } from './slurm.js';
+import { benchRunIdeal, benchSchedulerMemory } from './run-capacity.js';
 import { benchStatus } from './status.js';
 import { benchServeGet, benchServeSse } from './serve.js';
 import { type BenchContext, type BenchResult, makeScratch } from './util.js';
@@ -24,6 +25,8 @@ const BENCHES: [string, Bench][] = [
   ['status', benchStatus],
   ['run-vs-xargs', benchRunVsXargs],
   ['run-scale', benchRunScale],
+  ['run-ideal', benchRunIdeal],
+  ['scheduler-memory', benchSchedulerMemory],
   ['state-at', benchStateAt],
   ['diff', benchDiff],
   ['serve-sse', benchServeSse],

@@ -103,14 +103,18 @@ function perTask(logFile: string): number {
   throw new Error(`${logFile} has only ${done} completed tasks, fewer than ${WINDOW}`);
 }
 
-/** Runs `cairn run` until the log holds `WINDOW + 20` completions, then stops it with SIGINT. */
-function runUntil(stateDir: string, spec: string): Promise<void> {
+/**
+ * Runs `cairn run [spec] --workers 2` until the log holds `completions` task completions, then stops
+ * it with SIGINT (a clean stop). `nodeArgs` go to the scheduler's node, `env` adds to its environment.
+ */
+export function runUntil(stateDir: string, spec: string | null, completions: number, o: { nodeArgs?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CAIRN, 'run', spec, '--workers', '2', '--state-dir', stateDir, '--json'], { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'] });
+    const args = [...(o.nodeArgs ?? []), CAIRN, 'run', ...(spec === null ? [] : [spec]), '--workers', '2', '--state-dir', stateDir, '--json'];
+    const child = spawn(process.execPath, args, { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...o.env } });
     let err = '';
     child.stderr.on('data', (b: Buffer) => { err += b.toString(); });
     const log = path.join(stateDir, 'transitions.jsonl');
-    let offset = 0;
+    let offset = fs.existsSync(log) ? fs.statSync(log).size : 0;
     let done = 0;
     let sent = false;
     const poll = setInterval(() => {
@@ -127,7 +131,7 @@ function runUntil(stateDir: string, spec: string): Promise<void> {
       } catch {
         return; // not created yet
       }
-      if (done >= WINDOW + 20 && !sent) {
+      if (done >= completions && !sent) {
         sent = true;
         child.kill('SIGINT');
       }
@@ -156,7 +160,7 @@ export async function benchRunScale(ctx: BenchContext): Promise<BenchResult[]> {
         await cairnRun(dir, small);
         a.push(perTask(path.join(dir, 'transitions.jsonl')));
       } else {
-        await runUntil(dir, big);
+        await runUntil(dir, big, WINDOW + 20);
         b.push(perTask(path.join(dir, 'transitions.jsonl')));
       }
       fs.rmSync(dir, { recursive: true, force: true });

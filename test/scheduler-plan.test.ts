@@ -24,7 +24,7 @@ function given(spec: WorkstreamSpec, workers: string[]) {
   for (const w of workers) run({ kind: 'worker_start', worker_id: w, pid: 1, scheduler_id: 's' });
   run({ kind: 'submit', spec });
   const rt: Runtime = { now: T0, workers: new Map(), waitingSince: new Map(), inFlight: new Set() };
-  for (const w of workers) rt.workers.set(w, { id: w, phase: 'up', key: null, attempt: 0, pgid: null, deadline: null, lastHeartbeat: T0, unresponsiveSince: null, killing: null, holds: {} } satisfies WorkerRuntime);
+  for (const w of workers) rt.workers.set(w, { id: w, phase: 'up', key: null, attempt: 0, pgid: null, deadline: null, lastHeartbeat: T0, unresponsiveSince: null, killing: null, holds: {}, settling: null } satisfies WorkerRuntime);
   return { s, index: new SchedulerIndex(s), rt, run };
 }
 

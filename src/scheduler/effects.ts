@@ -25,20 +25,24 @@ export class Executor {
   run(effect: Exclude<Effect, { kind: 'wake_at' }>): void {
     switch (effect.kind) {
       case 'start': return this.start(effect.ws, effect.id, effect.worker);
-      case 'retry_due': return this.track(`retry:${effect.ws}/${effect.id}`, this.e.commit({ kind: 'retry_due', workstream_id: effect.ws, task_id: effect.id }));
+      case 'retry_due': return this.track(`retry:${effect.ws}/${effect.id}`, () => this.e.commit({ kind: 'retry_due', workstream_id: effect.ws, task_id: effect.id }));
       case 'timeout': return this.kill(effect.worker, 'timeout');
       case 'kill_stale': return this.kill(effect.worker, 'cancel');
       case 'resource_warn':
-        return this.track(`warn:${effect.ws}/${effect.id}`, this.e.commit({ kind: 'resource_wait_warn', workstream_id: effect.ws, task_id: effect.id, resource_id: effect.resource, waited_ms: effect.waited }));
+        return this.track(`warn:${effect.ws}/${effect.id}`, () => this.e.commit({ kind: 'resource_wait_warn', workstream_id: effect.ws, task_id: effect.id, resource_id: effect.resource, waited_ms: effect.waited }));
       case 'unresponsive': {
         const w = this.e.rt.workers.get(effect.worker)!;
-        w.unresponsiveSince = this.e.clock();
-        return this.track(`health:${w.id}`, this.e.commit({ kind: 'worker_unresponsive', worker_id: w.id, silent_ms: effect.silent }));
+        return this.track(`health:${w.id}`, () => {
+          w.unresponsiveSince = this.e.clock();
+          return this.e.commit({ kind: 'worker_unresponsive', worker_id: w.id, silent_ms: effect.silent });
+        });
       }
       case 'recovered': {
         const w = this.e.rt.workers.get(effect.worker)!;
-        w.unresponsiveSince = null;
-        return this.track(`health:${w.id}`, this.e.commit({ kind: 'worker_recovered', worker_id: w.id }));
+        return this.track(`health:${w.id}`, () => {
+          w.unresponsiveSince = null;
+          return this.e.commit({ kind: 'worker_recovered', worker_id: w.id });
+        });
       }
       case 'shutdown': {
         const death = effect.trigger === 'unresponsive' ? `worker ${effect.worker} stopped answering (no heartbeat)` : null;
@@ -51,11 +55,15 @@ export class Executor {
     }
   }
 
-  /** Runs a commit, keeping `key` in flight until it is settled so the next plan does not ask again. */
-  private track(key: string, p: Promise<unknown>): void {
+  /**
+   * Runs a commit unless one under the same `key` is in flight, and keeps `key` in flight until it
+   * is settled. A commit's sync does not block the loop, so the next plan may ask for the same
+   * record again before the first is durable: that one is not made at all.
+   */
+  private track(key: string, commit: () => Promise<unknown>): void {
     if (this.e.rt.inFlight.has(key)) return;
     this.e.rt.inFlight.add(key);
-    p.catch((err) => this.e.fail(err)).finally(() => {
+    commit().catch((err) => this.e.fail(err)).finally(() => {
       this.e.rt.inFlight.delete(key);
       this.e.poke();
     });
@@ -67,7 +75,7 @@ export class Executor {
 
   /** Records a worker process that started and makes it available for tasks. */
   private async adopt(id: string, pid: number): Promise<void> {
-    const w: WorkerRuntime = { id, phase: 'up', key: null, attempt: 0, pgid: null, deadline: null, lastHeartbeat: this.e.clock(), unresponsiveSince: null, killing: null, holds: {} };
+    const w: WorkerRuntime = { id, phase: 'up', key: null, attempt: 0, pgid: null, deadline: null, lastHeartbeat: this.e.clock(), unresponsiveSince: null, killing: null, holds: {}, settling: null };
     this.e.rt.workers.set(id, w);
     await this.e.commit({ kind: 'worker_start', worker_id: id, pid, scheduler_id: this.e.id });
   }
@@ -162,19 +170,25 @@ export class Executor {
     const final = m.phase === 'validate' || !ok || t?.validate === null || t === undefined || w.killing !== null;
     const started = this.e.rt.inFlight.has(`start:${m.key}`);
     const cmd = { kind: 'task_outcome', workstream_id: ws, task_id: id, attempt: m.attempt, phase: m.phase, outcome } as const;
-    const p = started && m.phase === 'command' && !ok && outcome.kind === 'spawn_error'
+    const commit = (): Promise<unknown> => started && m.phase === 'command' && !ok && outcome.kind === 'spawn_error'
       // Nothing ever ran: record the start and the spawn error together, in one decision.
       ? this.e.commit({ kind: 'task_start_failed', workstream_id: ws, task_id: id, worker_id: workerId, scheduler_id: this.e.id, outcome })
         .finally(() => this.endStart(m.key))
       : this.e.commit(cmd);
-    if (final) {
-      w.key = null;
-      w.holds = {};
-      w.killing = null;
-      w.deadline = null;
-      w.pgid = null;
-    }
-    this.track(`outcome:${m.key}:${m.attempt}:${m.phase}`, p);
+    if (!final) return this.track(`outcome:${m.key}:${m.attempt}:${m.phase}`, commit);
+    w.key = null;
+    w.holds = {};
+    w.killing = null;
+    w.deadline = null;
+    w.pgid = null;
+    // The next task may go to this worker before this outcome is durable: its start is decided
+    // after this outcome (commits are decided in order), so the log never has the worker on two tasks.
+    this.track(`outcome:${m.key}:${m.attempt}:${m.phase}`, () => {
+      w.settling = m.key;
+      return commit().finally(() => {
+        if (w.settling === m.key) w.settling = null;
+      });
+    });
   }
 
   /** SIGTERM to the task's process group, SIGKILL after the grace period (works on a stopped worker too). */

@@ -25,6 +25,12 @@ export interface WorkerRuntime {
   killing: 'timeout' | 'cancel' | null;
   /** Resources its task held; kept busy until the process is really gone. */
   holds: Record<string, number>;
+  /**
+   * The attempt (`key`) whose final outcome is being committed: the worker's process is free, and
+   * it may be sent its next task while the log still says busy (the outcome and the next start
+   * then share a commit, and the worker does not wait for a sync).
+   */
+  settling: string | null;
 }
 
 export interface Runtime {
@@ -91,7 +97,7 @@ export function plan(s: StateView, index: SchedulerIndex, rt: Runtime, cfg: Plan
       }
       continue;
     }
-    if (rec?.state === 'idle') free.push(w.id);
+    if (rec?.state === 'idle' || (rec?.state === 'busy' && w.settling !== null)) free.push(w.id);
   }
 
   for (const [key, due] of index.retrying) {

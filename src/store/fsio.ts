@@ -114,6 +114,16 @@ export function readWhole(io: FsLayer, path: string, maxBytes = 512 * 1024 * 102
   }
 }
 
+/**
+ * fdatasync through the layer without blocking the event loop when the layer's is the real one: it
+ * runs on libuv's thread pool, so a scheduler keeps reading its workers' messages while its log
+ * syncs. A layer with its own fdatasyncSync (the fault and crash suites) is called as it is.
+ */
+export function fdatasyncOf(io: FsLayer, fd: number): Promise<void> | void {
+  if (io.fdatasyncSync !== realFs.fdatasyncSync) return io.fdatasyncSync(fd);
+  return new Promise((resolve, reject) => fs.fdatasync(fd, (e) => (e ? reject(e) : resolve())));
+}
+
 /** fsync of a folder, so a rename or create inside it survives a power cut. */
 export function fsyncDir(io: FsLayer, dir: string): void {
   const fd = io.openSync(dir, FLAGS.directory);

@@ -1,6 +1,6 @@
 import { crc32 } from 'node:zlib';
 import { lineBatch, lineSeq, statedCrc, verifyLine } from '../log/codec.js';
-import { FILE_MODE, FLAGS, type FsLayer, ioError, realFs, unsafe, writeAll } from './fsio.js';
+import { fdatasyncOf, FILE_MODE, FLAGS, type FsLayer, ioError, realFs, unsafe, writeAll } from './fsio.js';
 import { hasConflictMarkers } from '../history/merged-log.js';
 import { scanAheadWorthIt, scanAheadYield, startAhead } from './scan-ahead.js';
 
@@ -325,8 +325,12 @@ export class LogWriter {
     io.fchmodSync(this.fd, FILE_MODE);
   }
 
-  /** Appends `data` at byte `offset` (the current end) durably. */
-  append(data: Buffer, offset: number): void {
+  /**
+   * Appends `data` at byte `offset` (the current end) and resolves once it is durable. The write is
+   * made at once; the sync may run off the event loop, so the caller MUST NOT treat the records as
+   * committed (apply them, report them) before this resolves.
+   */
+  async append(data: Buffer, offset: number): Promise<void> {
     if (this.poisoned) throw ioError('append', `an earlier sync of the log failed: ${this.poisoned.message}; reopen the state`, this.poisoned);
     try {
       writeAll(this.io, this.fd, data);
@@ -339,7 +343,7 @@ export class LogWriter {
       throw ioError('append', 'the records could not be written to the log; nothing was committed', e);
     }
     try {
-      this.io.fdatasyncSync(this.fd);
+      await fdatasyncOf(this.io, this.fd);
     } catch (e) {
       this.poisoned = e as Error;
       throw ioError('fdatasync', 'the log could not be synced; the records are not reported as committed', e);
