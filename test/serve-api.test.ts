@@ -78,6 +78,19 @@ describe('cairn serve: the API', () => {
     assert.match(bad.json.error.message, /no record type "task_exploded"/);
   });
 
+  it('answers the state at a point and the diff between two points as cairn state --at and cairn diff do', async () => {
+    const at = await getJson(s, '/api/v1/state?at=4&all=true');
+    assert.deepEqual(at, (await cairnJson(['state', '--at', '4', '--all', '--state-dir', state])).doc);
+    assert.equal(at.at.seq, 4);
+    const d = await getJson(s, '/api/v1/diff?from=2&to=8&workstream_id=nightly');
+    assert.deepEqual(d, (await cairnJson(['diff', '2', '8', '--workstream-id', 'nightly', '--state-dir', state])).doc);
+    const unknown = await http(s, 'GET', '/api/v1/state?at=99999', { token: s.token });
+    assert.equal(unknown.status, 404);
+    assert.equal(unknown.json.error.code, 'UNKNOWN_POINT');
+    const missing = await http(s, 'GET', '/api/v1/diff', { token: s.token });
+    assert.equal(missing.status, 400);
+  });
+
   it('publishes an OpenAPI 3 document with every route and its schemas', async () => {
     const doc = await getJson(s, '/api/v1/openapi.json');
     assert.match(doc.openapi, /^3\./);
@@ -88,7 +101,7 @@ describe('cairn serve: the API', () => {
       'GET /api/v1/events', 'GET /api/v1/events/stream', 'GET /api/v1/resources', 'GET /api/v1/workers', 'GET /metrics',
       'POST /api/v1/workstreams', 'POST /api/v1/workstreams/{ws}/tasks/{task}/retry', 'POST /api/v1/workstreams/{ws}/tasks/{task}/skip',
       'POST /api/v1/workstreams/{ws}/tasks/{task}/cancel', 'POST /api/v1/workstreams/{ws}/retry', 'POST /api/v1/workstreams/{ws}/resume',
-      'POST /api/v1/workstreams/{ws}/rollback', 'POST /api/v1/restore',
+      'POST /api/v1/workstreams/{ws}/rollback', 'POST /api/v1/restore', 'GET /api/v1/state', 'GET /api/v1/diff',
     ]) assert.ok(routes.includes(r), `the document has ${r}`);
     assert.ok(!routes.some((r) => r.includes('/assets')), 'the dashboard files are not API');
     const retry = doc.paths['/api/v1/workstreams/{ws}/tasks/{task}/retry'].post;

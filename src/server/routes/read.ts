@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { CairnError, listCheckpoints, readHistory, showResources, showTask, status, statusOf, type StateHandle } from '../../index.js';
+import { CairnError, diff, listCheckpoints, readHistory, showResources, showTask, stateAt, status, statusOf, type StateHandle } from '../../index.js';
 import type { ServerContext } from '../context.js';
 import { ANY_ARRAY, ID, OBJ, responses, STATUS, TASK_PARAMS, WORKSTREAM, WS_PARAMS } from '../schemas.js';
 
@@ -130,6 +130,26 @@ export async function readRoutes(app: FastifyInstance, ctx: ServerContext): Prom
     const s = await status({ stateDir: ctx.stateDir, all: true });
     return { seq: s.seq, scheduler: s.scheduler, workers: s.workers };
   });
+
+  // The history verbs (cairn state --at, cairn diff). A point is a seq, an ISO 8601 time, git:<rev>
+  // or now, resolved by the same code as the CLI's (a git revision goes to git after
+  // --end-of-options, never through a shell); an unknown point is UNKNOWN_POINT, 404.
+  const POINT = { type: 'string', minLength: 1, maxLength: 256, pattern: '^[^\\x00-\\x1f]+$', description: 'a seq, an ISO 8601 time, git:<rev> or now' };
+  app.get<{ Querystring: { at: string; workstream_id?: string; all?: boolean } }>('/api/v1/state', {
+    schema: {
+      summary: 'The state at a point in time, as cairn state --at <point> --json (what cairn status showed then)',
+      querystring: { type: 'object', properties: { at: POINT, workstream_id: ID, all: { type: 'boolean' } }, required: ['at'], additionalProperties: false },
+      response: responses(OBJ),
+    },
+  }, async (req) => stateAt({ stateDir: ctx.stateDir, at: req.query.at, workstreamId: req.query.workstream_id, all: req.query.all }));
+
+  app.get<{ Querystring: { from: string; to?: string; workstream_id?: string } }>('/api/v1/diff', {
+    schema: {
+      summary: 'What changed between two points, as cairn diff <from> [<to>] --json (to defaults to now)',
+      querystring: { type: 'object', properties: { from: POINT, to: POINT, workstream_id: ID }, required: ['from'], additionalProperties: false },
+      response: responses(OBJ),
+    },
+  }, async (req) => diff({ stateDir: ctx.stateDir, from: req.query.from, to: req.query.to, workstreamId: req.query.workstream_id }));
 }
 
 function sendJson(reply: FastifyReply, json: string): FastifyReply {
