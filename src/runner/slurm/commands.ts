@@ -82,9 +82,15 @@ export async function showJob(id: string): Promise<Record<string, string> | null
   return out;
 }
 
-/** scancel, batched (scancel takes many ids at once). `signal`: send it to the batch shell and every step instead of ending the job. */
+/**
+ * scancel, batched (scancel takes many ids at once). `signal`: send it instead of ending the job.
+ * TERM goes to the batch shell only (--batch), which passes it on to the command's process group in
+ * one kill(2), as the local executor does: with --full, slurmstepd signals the processes one by one,
+ * and a shell whose `sleep` died first could run its next line before its own TERM arrived. KILL goes
+ * to every process of the job (--full): nothing is left to trap it.
+ */
 export async function cancelJobs(ids: string[], signal?: 'TERM' | 'KILL'): Promise<SlurmRun | null> {
   if (ids.length === 0) return null;
-  const args = signal === undefined ? [...ids] : ['--full', `--signal=${signal}`, ...ids];
+  const args = signal === undefined ? [...ids] : [signal === 'TERM' ? '--batch' : '--full', `--signal=${signal}`, ...ids];
   return slurm('scancel', args, 30_000);
 }
