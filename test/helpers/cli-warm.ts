@@ -101,7 +101,7 @@ export async function runWarm(args: string[], cwd: string, env: NodeJS.ProcessEn
   if (reply.retiring === null && !s.gone) {
     hold(s, false);
     idle.push(s);
-  } else if (process.env.CAIRN_TEST_WARM_DEBUG) {
+  } else if (process.env.TEST_CLI_WARM_DEBUG) {
     process.stderr.write(`warm cairn server retires after cairn ${args.join(' ')}: ${reply.retiring}\n`);
   }
   answered++;

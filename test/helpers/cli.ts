@@ -33,14 +33,14 @@ const REAL_ARGS = new Set(['run', 'debug-task', 'serve', '--watch']);
 
 /**
  * Whether `cairn <args>` needs a fresh `node bin/cairn.js` process: when asked (`real`, or
- * CAIRN_TEST_REAL_CLI=1 for the whole run), under a umask, or for the commands in REAL_ARGS.
+ * TEST_CLI_REAL=1 for the whole run), under a umask, or for the commands in REAL_ARGS.
  * Everything else runs warm, with the same arguments, cwd, environment, stdin (none), stdout,
  * stderr, exit code and effect on the state (test/cli-warm.test.ts runs a sample both ways and
  * compares); variables read at load time (CAIRN_LOCK_NO_LINKS, NODE_OPTIONS) pick a server
  * started with them.
  */
 export function needsRealProcess(args: readonly string[], o: CliOptions): boolean {
-  if (o.real || o.umask !== undefined || process.env.CAIRN_TEST_REAL_CLI === '1') return true;
+  if (o.real || o.umask !== undefined || process.env.TEST_CLI_REAL === '1') return true;
   return args.some((a) => REAL_ARGS.has(a));
 }
 
