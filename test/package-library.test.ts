@@ -72,7 +72,7 @@ describe('cairn as a package', () => {
     assert.equal(pack.code, 0, told(pack));
     const [info] = JSON.parse(pack.out) as { filename: string; files: { path: string }[] }[];
     const shipped = info!.files.map((f) => f.path);
-    for (const f of ['package.json', 'README.md', 'bin/cairn.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/main.js', 'scripts/prune', 'schemas/config.schema.json']) {
+    for (const f of ['package.json', 'README.md', 'bin/cairn.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/main.js', 'dist/cli/main.js', 'dist/cli/worker-main.js', 'dist/cli/scan-worker.js', 'dist/cli/package.json', 'scripts/prune', 'schemas/config.schema.json']) {
       assert.ok(shipped.includes(f), `the package ships ${f}`);
     }
     const unwanted = shipped.filter((f) => /^(dist\/)?(test|bench)\//.test(f) || f.startsWith('src/') || f.endsWith('.map') || f.startsWith('node_modules/'));

@@ -1,4 +1,3 @@
-import { createInterface } from 'node:readline/promises';
 import { CairnError } from '../index.js';
 
 /**
@@ -12,6 +11,8 @@ export async function confirm(yes: boolean | undefined, question: string): Promi
       hint: 'Run it again with --yes (or from a terminal to be asked). Try --dry-run first to see what would change.',
     });
   }
+  // Loaded here: only a prompt on a terminal needs readline.
+  const { createInterface } = await import('node:readline/promises');
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
     const answer = (await rl.question(`${question} [y/N] `)).trim().toLowerCase();

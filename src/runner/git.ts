@@ -1,5 +1,9 @@
-import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { CairnError } from '../errors.js';
+
+// child_process (and the net and stream modules it brings) loads on the first git call: most
+// commands never run git, and every command's start-up is measured.
+const require = createRequire(import.meta.url);
 
 /** What one run of the `git` program gave. */
 export interface GitResult {
@@ -15,6 +19,7 @@ export interface GitResult {
  * messages stable enough to quote; GIT_TERMINAL_PROMPT=0 keeps git from waiting on a terminal.
  */
 export function runGit(cwd: string, args: readonly string[], o: { input?: string | Buffer; maxBuffer?: number } = {}): GitResult {
+  const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
   const r = spawnSync('git', args, {
     cwd,
     input: o.input,

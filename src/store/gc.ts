@@ -1,5 +1,7 @@
-import * as v8 from 'node:v8';
-import * as vm from 'node:vm';
+import { createRequire } from 'node:module';
+
+// v8 and vm load on the first collection (long replays only), not with every command.
+const require = createRequire(import.meta.url);
 
 /**
  * A full garbage collection, for long replays. Replaying a log turns every record into short-lived
@@ -16,8 +18,8 @@ let collect: (() => void) | null | undefined;
 export function collectGarbage(): void {
   if (collect === undefined) {
     try {
-      v8.setFlagsFromString('--expose-gc');
-      const fn = vm.runInNewContext('gc') as unknown;
+      (require('node:v8') as typeof import('node:v8')).setFlagsFromString('--expose-gc');
+      const fn = (require('node:vm') as typeof import('node:vm')).runInNewContext('gc') as unknown;
       collect = typeof fn === 'function' ? (fn as () => void) : null;
     } catch {
       collect = null; // not available: memory still bounded, only later

@@ -1,12 +1,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { CairnError } from '../errors.js';
 import {
   checkLockDir, forgetCandidate, isStale, letGo, localHolder, lstat, type MadeOwner, makeOwner, newToken, OWNER, type OwnerInfo, readOwner, reclaim,
   removeCandidates, thisHost,
 } from './lock-owner.js';
 import { ownerGone, ownStart } from './lock-liveness.js';
+
+// A monotonic clock in ms without loading perf_hooks (a measured part of every command's start-up).
+const performance = { now: (): number => Number(process.hrtime.bigint()) / 1e6 };
 
 /**
  * Cross-process locks on the state folder.

@@ -1,4 +1,7 @@
-import { Worker } from 'node:worker_threads';
+import { createRequire } from 'node:module';
+
+// worker_threads loads only when a long scan starts a second thread: short commands never do.
+const require = createRequire(import.meta.url);
 import { CairnError } from '../errors.js';
 import type { LineVisitor, LogPosition } from './logfile.js';
 import { AHEAD, type AheadData, LINES_PER_SLOT, SLOT_INTS, slotBase, slotTables, TABLES } from './scan-ahead-layout.js';
@@ -79,8 +82,9 @@ export function startAhead(path: string, file: { ino: number; dev: number }, fro
   const pos64 = new Float64Array(posBuf);
   const linesBuf = new SharedArrayBuffer(4 * TABLES * LINES_PER_SLOT * SLOTS);
   const data: AheadData = { path, ino: file.ino, dev: file.dev, from, size, slots: SLOTS, slotBytes: SLOT_BYTES, ctl: ctlBuf, pos: posBuf, data: dataBuf, lines: linesBuf };
-  let worker: Worker;
+  let worker: import('node:worker_threads').Worker;
   try {
+    const { Worker } = require('node:worker_threads') as typeof import('node:worker_threads');
     worker = new Worker(new URL('./scan-worker.js', import.meta.url), { workerData: data });
   } catch {
     return null;

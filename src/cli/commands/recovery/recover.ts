@@ -1,4 +1,3 @@
-import { createInterface } from 'node:readline/promises';
 import type { CommandModule } from 'yargs';
 import { CairnError, recover, type RecoverPlan, type RecoverResult, type RecoverStep } from '../../../index.js';
 import { common, emit, type GlobalArgs, warn } from '../../output.js';
@@ -64,6 +63,7 @@ function resultText(r: RecoverResult): string {
 
 /** One question a step, on the terminal; no answer but y/yes leaves the step undone. */
 async function ask(s: RecoverStep, i: number): Promise<boolean> {
+  const { createInterface } = await import('node:readline/promises'); // only a terminal prompt needs it
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
     const q = `step ${i + 1}: ${s.command}${s.safe ? '' : ' (a person should fix the cause first)'}: run it? [y/N] `;
