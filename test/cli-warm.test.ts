@@ -31,33 +31,25 @@ function tree(state: string, dir: string): string[] {
   return [...readTree(state)].map(([p, e]) => `${normal(p, dir)} ${e.kind} ${e.mode.toString(8)}\n${normal(Buffer.from(e.content, 'hex').toString('utf8'), dir)}`).sort();
 }
 
-/** The sample: reads, failures of input, every kind of change (retry, skip, cancel, rollback, restore, repair), help. */
+/** The sample: reads (the lazily loaded recovery and history modules too), bad input, changes (retry, skip, cancel, rollback), help. */
 const SAMPLE: string[][] = [
   ['status'],
   ['status', '--json', '--all'],
   ['show-task', '--task-id', 'w/b', '--json'],
   ['show-task', '--task-id', 'w/nope'],
-  ['events', '--json'],
   ['events', '--limit', '3'],
   ['validate-state', '--json'],
-  ['analyze-workstream-failure', '--workstream-id', 'w'],
-  ['metrics', '--json'],
   ['retry-task', '--task-id', 'w/b', '--reset-retries', '--reason', 'try again'],
   ['skip-task', '--task-id', 'w/b', '--yes', '--json'],
   ['skip-task', '--task-id', 'w/b', '--yes', '--reason', 'not needed'],
   ['cancel-task', '--task-id', 'w/c'],
   ['rollback-workstream', '--workstream-id', 'w', '--to-checkpoint', 'latest', '--yes', '--json'],
   ['restore-state', '--from-transitions', '.state/transitions.jsonl', '--dry-run', '--json'],
-  ['repair-state', '--dry-run'],
-  ['state', '--at', '3', '--json'],
   ['diff', '2', '5'],
-  ['history', '--json'],
   ['no-such-command'],
   ['status', '--bogus-flag'],
   ['retry-task', '--help'],
   ['--version'],
-  ['visualize-dag', '--workstream-id', 'w'],
-  ['status', '--json'],
 ];
 
 describe('the warm CLI of the tests', () => {

@@ -10,8 +10,10 @@
 // still held and remove the lock candidate files, as at a real exit). A command that leaves
 // anything behind — a timer, a handle, a signal listener, an uncaught error — makes this process
 // answer and then exit, so the next command gets a fresh one.
+import { statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { CLI_MAIN } from './paths.js';
+import { CLI_BUNDLE, CLI_SOURCES, ROOT } from './paths.js';
 
 /** A request: run `cairn <argv>` in `cwd` with exactly the environment `env`. */
 export interface WarmRequest {
@@ -45,8 +47,23 @@ function footprint(): string {
   return [...resources, ...listeners].join(',');
 }
 
+type Main = { main: (argv: string[]) => Promise<void> };
+
+/** The `main` bin/cairn.js would run: the bundle unless it is missing, older than the last tsc build, or CAIRN_NO_BUNDLE=1. */
+async function loadMain(): Promise<Main> {
+  const mtime = (f: string) => {
+    try {
+      return statSync(f).mtimeMs;
+    } catch {
+      return -1;
+    }
+  };
+  const bundle = process.env.CAIRN_NO_BUNDLE !== '1' && mtime(CLI_BUNDLE) >= 0 && mtime(CLI_BUNDLE) >= mtime(`${ROOT}dist/.tsbuildinfo`);
+  return bundle ? (createRequire(CLI_BUNDLE)(CLI_BUNDLE) as Main) : ((await import(pathToFileURL(CLI_SOURCES).href)) as Main);
+}
+
 async function serve(): Promise<void> {
-  const { main } = (await import(pathToFileURL(CLI_MAIN).href)) as { main: (argv: string[]) => Promise<void> };
+  const { main } = await loadMain();
   const realExit = process.exit.bind(process);
   const writes = { out: process.stdout.write.bind(process.stdout) as Write, err: process.stderr.write.bind(process.stderr) as Write };
   // main installs stdout/stderr 'error' listeners once per command; a fresh process would count from 0.

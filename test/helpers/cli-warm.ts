@@ -30,7 +30,7 @@ export function warmCommands(): number {
  * Variables read once, when a module loads or Node starts: a server holds the values it started
  * with, so a command is only given to a server started with the same ones.
  */
-const LOAD_TIME_ENV = ['CAIRN_LOCK_NO_LINKS', 'NODE_OPTIONS', 'NODE_DEBUG', 'NODE_V8_COVERAGE', 'NODE_PATH', 'UV_THREADPOOL_SIZE'];
+const LOAD_TIME_ENV = ['CAIRN_LOCK_NO_LINKS', 'CAIRN_NO_BUNDLE', 'NODE_OPTIONS', 'NODE_DEBUG', 'NODE_V8_COVERAGE', 'NODE_PATH', 'UV_THREADPOOL_SIZE'];
 
 function keyOf(env: Record<string, string>): string {
   return JSON.stringify(LOAD_TIME_ENV.map((k) => env[k] ?? null));
