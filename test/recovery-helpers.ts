@@ -13,6 +13,7 @@ import { processStartTime } from '../src/runner/kill.js';
 import { validateRecord } from '../src/schemas/validate.js';
 import { initState } from '../src/store/init.js';
 import { Store } from '../src/store/store.js';
+import { cairnSync } from './helpers/cli-sync.js';
 
 export const ROOT = new URL('../../', import.meta.url).pathname;
 export const BIN = join(ROOT, 'bin/cairn.js');
@@ -34,10 +35,14 @@ export interface CliResult {
   json: <T = Record<string, any>>() => T;
 }
 
-/** Runs `cairn <args> --state-dir <state> --operator alice` as an operator would (stdin not a terminal). */
+/**
+ * Runs `cairn <args> --state-dir <state> --operator alice` as an operator would (stdin not a
+ * terminal), with the test's environment and cwd; warm unless it must be a fresh process (cairnSync).
+ */
 export function cli(state: string, args: string[], env: Record<string, string> = {}): CliResult {
-  const r = spawnSync(node, [BIN, ...args, '--state-dir', state, '--operator', 'alice'], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
-  return { code: r.status ?? -1, out: r.stdout, err: r.stderr, json: () => JSON.parse(r.stdout) };
+  const keep = { CAIRN_STATE_DIR: process.env.CAIRN_STATE_DIR, CAIRN_OPERATOR: process.env.CAIRN_OPERATOR };
+  const r = cairnSync([...args, '--state-dir', state, '--operator', 'alice'], { cwd: process.cwd(), env: { ...keep, ...env } });
+  return { code: r.code ?? -1, out: r.stdout, err: r.stderr, json: () => JSON.parse(r.stdout) };
 }
 
 /** Runs a scripts/<name> executable the same way. */

@@ -1,8 +1,9 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cairnSync } from './helpers/cli-sync.js';
 
 /** Paths and small helpers shared by the `cairn run` scenario tests (real processes, real kills). */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -16,17 +17,20 @@ export function tmp(prefix = 'cairn-run-'): string {
 /** Writes a spec and a config (fast timings for tests) into `dir`; returns the spec's path. */
 export function setup(dir: string, spec: unknown, config: Record<string, unknown> = {}): string {
   const stateDir = path.join(dir, '.state');
-  spawnSync(process.execPath, [CAIRN, 'init', '--state-dir', stateDir]);
+  cairnSync(['init', '--state-dir', stateDir], { cwd: process.cwd(), env: KEEP_ENV });
   writeFileSync(path.join(stateDir, 'config.json'), JSON.stringify({ heartbeat_ms: 100, health_timeout_ms: 2000, kill_grace_ms: 300, lock_stale_ms: 2000, lock_update_ms: 1000, ...config }));
   const file = path.join(dir, 'spec.json');
   writeFileSync(file, JSON.stringify(spec));
   return file;
 }
 
-/** Runs the CLI to the end. */
+/** What cairnSync would change in the test's environment, kept as it is. */
+const KEEP_ENV = { CAIRN_STATE_DIR: process.env.CAIRN_STATE_DIR, CAIRN_OPERATOR: process.env.CAIRN_OPERATOR };
+
+/** Runs the CLI to the end (warm unless it must be a fresh process: `run` always is; see cairnSync). */
 export function cairn(dir: string, args: string[], timeoutMs = 120_000) {
-  const r = spawnSync(process.execPath, [CAIRN, ...args, '--state-dir', path.join(dir, '.state')], { cwd: dir, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 256 * 1024 * 1024 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  const r = cairnSync([...args, '--state-dir', path.join(dir, '.state')], { cwd: dir, env: KEEP_ENV, timeoutMs, maxBuffer: 256 * 1024 * 1024 });
+  return { code: r.code, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Starts `cairn run` in the background. */
