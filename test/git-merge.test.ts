@@ -110,6 +110,27 @@ describe('git merge through the driver', () => {
     assert.equal(show.doc.task?.state ?? show.doc.state, 'skipped', said(show));
   });
 
+  it('decides the other branch\'s update-task again on ours: the fields it changed, with rebased_from', async () => {
+    const repo = await twoBranches(true);
+    repo.git(['checkout', '-q', 'other']);
+    await ok(repo, ['update-task', '--task-id', 'a/u', '--command', 'echo fixed', '--timeout', '30', '--operator', 'carol', '--reason', 'typo', '--yes']);
+    commit(repo, 'other: fix a/u');
+    repo.git(['checkout', '-q', 'main']);
+    const m = repo.git(['merge', '--no-edit', 'other'], false);
+    assert.equal(m.code, 0, `${m.stdout}\n${m.stderr}`);
+    assert.deepEqual(await logProblems(repo), []);
+    const upd = records(repo).filter((r) => r.type === 'task_updated');
+    assert.equal(upd.length, 1);
+    assert.equal(upd[0]!.operator, 'carol');
+    assert.equal(upd[0]!.reason, 'typo');
+    assert.deepEqual(upd[0]!.fields.sort(), ['command', 'timeout_seconds']);
+    assert.equal(upd[0]!.new.command, 'echo fixed');
+    assert.ok(upd[0]!.rebased_from, 'names the record it was decided from');
+    await ok(repo, ['restore-state', '--from-transitions', '.state/transitions.jsonl', '--yes']);
+    const show = await cairnJson(['show-task', '--task-id', 'a/u'], { cwd: repo.dir, env: repo.env });
+    assert.match(JSON.stringify(show.doc), /"command":"echo fixed"/, said(show));
+  });
+
   it('converges: merging back the other way, and merging again, adds no record twice', async () => {
     const repo = await twoBranches(true);
     repo.git(['merge', '--no-edit', 'other']);

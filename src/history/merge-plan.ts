@@ -1,7 +1,7 @@
 import { CairnError } from '../errors.js';
 import { decide as decideCommand } from '../model/decide.js';
 import type { StateView } from '../model/state.js';
-import type { Draft, LogRecord, WorkstreamSpec } from '../model/types.js';
+import type { Draft, LogRecord, TaskDef, WorkstreamSpec } from '../model/types.js';
 import { decide as cancelTask } from '../recovery/cancel-task.js';
 import { decide as removeDependency } from '../recovery/remove-dependency.js';
 import { decide as retryFailedTasks } from '../recovery/retry-failed-tasks.js';
@@ -9,6 +9,7 @@ import { decide as retryTask } from '../recovery/retry-task.js';
 import { decide as retryWorkstream } from '../recovery/retry-workstream.js';
 import { decide as setResourceLimit } from '../recovery/set-resource-limit.js';
 import { decide as skipTask } from '../recovery/skip-task.js';
+import { decide as updateTask, type TaskChanges } from '../recovery/update-task.js';
 
 /**
  * The merge driver's plan (DESIGN §10), pure: which of the other branch's decisions are put on top
@@ -138,6 +139,23 @@ function requestOf(records: readonly LogRecord[]): Decider | string {
       const r = find('task_dependency_removed');
       if (!r) break;
       return (s, now) => removeDependency(s, { ...who, from: str(r, 'task_id')!, to: str(r, 'dependency_id')!, workstreamId: str(r, 'workstream_id') }, now);
+    }
+    case 'update_task': {
+      // The fields the other branch changed, set to what it set them to; the rest of our task stays.
+      const r = find('task_updated');
+      if (!r) break;
+      const next = r.new as TaskDef;
+      const fields = new Set(r.fields as string[]);
+      const changes: TaskChanges = {
+        ...(fields.has('command') ? { command: next.command } : {}),
+        ...(fields.has('validate') ? { validate: next.validate } : {}),
+        ...(fields.has('timeout_seconds') && next.timeout_seconds !== null ? { timeoutSeconds: next.timeout_seconds } : {}),
+        ...(fields.has('max_retries') ? { maxRetries: next.max_retries } : {}),
+        ...(fields.has('env') ? { env: next.env } : {}),
+        ...(fields.has('cwd') ? { cwd: next.cwd } : {}),
+        ...(fields.has('resources') ? { resources: Object.keys(next.resources) } : {}),
+      };
+      return (s, now) => updateTask(s, { ...who, ...changes, task: str(r, 'task_id')!, workstreamId: str(r, 'workstream_id') }, now);
     }
     default:
       // rollback_workstream names a checkpoint of the other branch; worker requests, resume and
