@@ -46,7 +46,8 @@ describe('the dashboard in chromium', { skip: missing ?? false }, () => {
     }));
     assert.equal((await cairn(['submit', spec, '--state-dir', state])).code, 0);
     const { page, errors } = await watchedPage(browser);
-    await page.goto(`${s.origin}/#token=${s.token}`);
+    assert.equal(s.url, `${s.origin}/?token=${s.token}`, 'the printed URL holds the token in its query');
+    await page.goto(s.url);
     await page.waitForSelector('tr[data-ws="nightly"]');
     assert.ok(!page.url().includes(s.token), 'the token leaves the address bar');
     await screenshot(page, 'dashboard-workstreams');
@@ -74,6 +75,10 @@ describe('the dashboard in chromium', { skip: missing ?? false }, () => {
     await page.waitForSelector('#panel:not([hidden]) [data-action="retry"]');
     await page.type('#reason', 'marker file restored');
     await page.click('[data-action="retry"]');
+    await page.waitForSelector('.action-out .error');
+    assert.match(await page.$eval('.action-out', (e) => e.textContent ?? ''), /Say who you are first/, 'an action asks for a name first');
+    await page.type('#operator', 'alice');
+    await page.click('[data-action="retry"]');
     await page.waitForSelector('.confirm');
     const preview = await page.$eval('.action-out', (e) => e.textContent ?? '');
     assert.match(preview, /Dry run: it would append \d+ record\(s\)/);
@@ -83,7 +88,8 @@ describe('the dashboard in chromium', { skip: missing ?? false }, () => {
     await page.click('.confirm');
     await page.waitForSelector('.done', { timeout: 30_000 });
     const retried = (await cairnJson(['events', '--type', 'task_retried', '--state-dir', state])).doc.records;
-    assert.deepEqual(retried.map((r: any) => [r.task_id, r.operator, r.reason]), [['flaky', 'tester', 'marker file restored']]);
+    assert.deepEqual(retried.map((r: any) => [r.task_id, r.operator, r.reason]), [['flaky', 'alice', 'marker file restored']], 'the name given on the page is the operator, not the server\'s user');
+    assert.equal(await page.$eval('#operator', (e) => (e as any).value as string), 'alice', 'the name is asked once and kept');
     const again = startRun(dir, []);
     await page.waitForSelector('[data-task="flaky"][data-state="completed"]', { timeout: 60_000 });
     await page.waitForSelector('[data-task="ship"][data-state="completed"]', { timeout: 60_000 });
@@ -107,13 +113,41 @@ describe('the dashboard in chromium', { skip: missing ?? false }, () => {
     await page.close();
   });
 
+  it('reads with the cookie alone in a new tab, and asks for the token before an action', async () => {
+    const r = await post(s, '/api/v1/workstreams', { spec: { id: 'small', tasks: [{ id: 'a', command: 'true' }] } });
+    assert.equal(r.status, 201, r.text);
+    const { page, errors } = await watchedPage(browser);
+    await page.goto(s.url);
+    await page.waitForSelector('tr[data-ws="small"]');
+    assert.equal(await page.evaluate(() => (globalThis as any).document.cookie), '', 'the cookie is HttpOnly: no script reads it');
+    // A new tab has no token (it lives in one tab's sessionStorage): the cookie alone reads.
+    const tab = await watchedPage(browser);
+    await tab.page.goto(`${s.origin}/#/ws/small`);
+    await tab.page.waitForSelector('[data-task="a"][data-state="queued"]');
+    await tab.page.$eval('[data-task="a"]', (e) => (e as any).focus());
+    await tab.page.keyboard.press('Enter');
+    await tab.page.waitForSelector('#panel:not([hidden]) [data-action="cancel"]');
+    await tab.page.$eval('#operator', (e) => { (e as any).value = ''; });
+    await tab.page.type('#operator', 'bob');
+    await tab.page.click('[data-action="cancel"]');
+    await tab.page.waitForSelector('#action-token');
+    await tab.page.type('#action-token', s.token);
+    await tab.page.keyboard.press('Tab');
+    await tab.page.keyboard.press('Enter');
+    await tab.page.waitForSelector('.confirm');
+    assert.match(await tab.page.$eval('.action-out', (e) => e.textContent ?? ''), /task_cancelled small\/a/);
+    assert.deepEqual([...errors, ...tab.errors], []);
+    await tab.page.close();
+    await page.close();
+  });
+
   it('draws a 1,000-task workstream and recolours it from the stream', async () => {
     // Ten stages of 100 tasks, each needing two of the stage before (a build matrix, not a chain).
     const tasks = Array.from({ length: 1000 }, (_, i) => ({ id: `t${i}`, command: 'true', ...(i >= 100 ? { depends_on: [...new Set([`t${i - 100}`, `t${i - 100 - (i % 100) + ((i * 37) % 100)}`])] } : {}) }));
     const r = await post(s, '/api/v1/workstreams', { spec: { id: 'wide', tasks } });
     assert.equal(r.status, 201, r.text);
     const { page, errors } = await watchedPage(browser);
-    await page.goto(`${s.origin}/#token=${s.token}`);
+    await page.goto(s.url);
     await page.waitForSelector('tr[data-ws="wide"]');
     const t0 = Date.now();
     await page.goto(`${s.origin}/#/ws/wide`);

@@ -64,9 +64,14 @@ describe('cairn serve: security', () => {
     }
   });
 
-  it('answers /healthz and the dashboard shell without the token, and nothing else', async () => {
+  it('answers /healthz without the token, and nothing else (not even the dashboard\'s files)', async () => {
     assert.equal((await http(s, 'GET', '/healthz')).status, 200);
-    const page = await http(s, 'GET', '/');
+    for (const path of ['/', '/index.html', '/assets/app.js', '/assets/vendor/dagre.js']) {
+      const page = await http(s, 'GET', path);
+      assert.equal(page.status, 401, `${path} without a token`);
+      assert.ok(!page.text.includes(s.token), 'the answer holds no token');
+    }
+    const page = await http(s, 'GET', '/', { token: s.token });
     assert.equal(page.status, 200);
     assert.ok(!page.text.includes(s.token), 'the page holds no token');
     for (const path of ['/api/v1/status', '/api/v1/workstreams', '/api/v1/events', '/api/v1/events/stream', '/metrics', '/api/v1/openapi.json', '/api/v1/workstreams/nightly/tasks/bad/logs']) {
@@ -77,7 +82,7 @@ describe('cairn serve: security', () => {
     }
   });
 
-  it('refuses a wrong token, one of another length, a token in the query string or in a cookie', async () => {
+  it('refuses a wrong token, one of another length, a token in an API route\'s query string or in a cookie', async () => {
     const wrong = s.token.slice(0, -1) + (s.token.endsWith('0') ? '1' : '0');
     for (const headers of [{ authorization: `Bearer ${wrong}` }, { authorization: 'Bearer x' }, { authorization: s.token }, { cookie: `token=${s.token}` }] as Record<string, string>[]) {
       const r = await http(s, 'GET', '/api/v1/status', { headers });
@@ -157,7 +162,8 @@ describe('cairn serve: security', () => {
       assert.equal(r.json.ok, false);
       assert.ok(!r.text.includes(s.token));
     }
-    const traversal = await http(s, 'GET', '/assets/..%2F..%2F..%2Fpackage.json');
+    assert.equal((await http(s, 'GET', '/assets/..%2F..%2F..%2Fpackage.json')).status, 401, 'no token: nothing at all');
+    const traversal = await http(s, 'GET', '/assets/..%2F..%2F..%2Fpackage.json', { token: s.token });
     assert.equal(traversal.status, 404);
     const unknown = await http(s, 'GET', '/api/v1/workstreams/nightly/tasks/nope/logs', { token: s.token });
     assert.equal(unknown.status, 404);

@@ -22,7 +22,8 @@ export async function buildApp(ctx: Omit<ServerContext, 'sseClients'>, guard: Gu
     requestTimeout: 30_000,
     forceCloseConnections: true,
     // Ids are up to 128 characters; a longer one gets the id rule's 400, not the router's bare 414.
-    maxParamLength: 256,
+    // (under routerOptions: the top-level option prints a deprecation warning on every start).
+    routerOptions: { maxParamLength: 256 },
     frameworkErrors: (e, _req, reply) => {
       const { status, body } = errorReply(e);
       void (reply as unknown as import("fastify").FastifyReply).code(status).send(body);

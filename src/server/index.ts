@@ -13,7 +13,7 @@ export interface ServeOptions extends CommonOptions {
 }
 
 export interface RunningServer {
-  /** The dashboard's address with the token in its fragment (never sent to the server, never logged). */
+  /** The dashboard's address with the token in its query, as Jupyter's: the server trades it at once for a cookie and a redirect to a URL without it. */
   url: string;
   /** The address without the token. */
   origin: string;
@@ -65,7 +65,7 @@ export async function serve(o: ServeOptions): Promise<RunningServer> {
   const shown = isLoopback(host) || host === '0.0.0.0' || host === '::' ? '127.0.0.1' : bracket(host);
   const origin = `http://${shown}:${bound}`;
   return {
-    url: `${origin}/#token=${token}`,
+    url: `${origin}/?token=${token}`,
     origin, port: bound, host, token, tokenCreated: created, tokenFile: file, warnings,
     close: async () => {
       await app.close();

@@ -1,11 +1,10 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { httpError } from './errors.js';
+import { cookieName, cookieValue, login, loginPage, queryToken, readCookie, sameSecret, secretDigest } from './session.js';
 
-/** Paths anyone on this machine may fetch without the token: they carry no data (the dashboard's shell). */
-export function isPublic(url: string): boolean {
-  const path = url.split('?')[0]!;
-  return path === '/healthz' || path === '/' || path === '/index.html' || path.startsWith('/assets/');
+/** The dashboard's files: a browser fetches them with the cookie (a 401 there is a page that says how to get in). */
+export function isStatic(path: string): boolean {
+  return path === '/' || path === '/index.html' || path.startsWith('/assets/');
 }
 
 export interface Guard {
@@ -22,20 +21,21 @@ export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
-const digest = (s: string) => createHash('sha256').update(s).digest();
-
 /**
  * The checks every request passes before any route, in this order (see the README's security rules):
  * - Host must name this server exactly (a loopback name and the port, or a host the user allowed):
  *   a page that rebinds its own name to 127.0.0.1 sends its own name, and page scripts cannot set Host.
  * - Origin, when sent, must be this server's own origin (`null` included is refused): no CORS, ever.
  * - Sec-Fetch-Site `cross-site` is refused (browsers that send it say what Origin may hide).
- * - Every route but /healthz and the dashboard's static shell needs `Authorization: Bearer <token>`,
- *   compared in constant time (both sides hashed first: timingSafeEqual needs equal lengths). The
- *   token is never taken from a cookie or the query string (fastify and proxies log URLs).
+ * - Every route but /healthz needs the token: `Authorization: Bearer <token>`, or for a read (GET,
+ *   HEAD) the cookie the browser got from `/?token=` (session.ts); a mutation needs the header, never
+ *   only the cookie, so a page that makes the browser send its cookies still cannot act. Both are
+ *   compared in constant time. The query string is read for the token on `/` alone, and only to
+ *   trade it for the cookie at once (303), so it stays out of every later URL.
  */
 export function installGuard(app: FastifyInstance, g: Guard): void {
-  const want = digest(g.token);
+  const want = secretDigest(g.token);
+  const wantCookie = secretDigest(cookieValue(g.token));
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
     const port = g.port();
     const allowed = new Set(g.hosts.map((h) => `${h}:${port}`));
@@ -50,15 +50,31 @@ export function installGuard(app: FastifyInstance, g: Guard): void {
     if (req.headers['sec-fetch-site'] === 'cross-site') {
       return reply.code(403).send(httpError('FORBIDDEN_ORIGIN', 'cross-site requests are refused', 'Use the dashboard this server serves.'));
     }
-    if (isPublic(req.url) && req.method === 'GET') return;
-    const auth = req.headers.authorization ?? '';
-    const m = /^Bearer ([^\s]+)$/.exec(auth);
-    if (!m || !timingSafeEqual(digest(m[1]!), want)) {
+    const path = req.url.split('?')[0]!;
+    if (path === '/healthz') return;
+    const read = req.method === 'GET' || req.method === 'HEAD';
+    const page = read && isStatic(path);
+    const auth = req.headers.authorization;
+    if (auth !== undefined && auth !== '') {
+      const m = /^Bearer ([^\s]+)$/.exec(auth);
+      if (m && sameSecret(m[1]!, want)) return;
+      return refuse(req, reply, page, m ? 'the token is wrong' : 'the Authorization header is not "Bearer <token>"');
+    }
+    const given = read && (path === '/' || path === '/index.html') ? queryToken(req.url) : undefined;
+    if (given !== undefined) {
+      if (sameSecret(given, want)) return login(reply, port, g.token);
+      return refuse(req, reply, page, 'the token in this URL is wrong');
+    }
+    const cookie = readCookie(req.headers.cookie, cookieName(port));
+    const cookieOk = cookie !== undefined && sameSecret(cookie, wantCookie);
+    if (cookieOk && read) return;
+    if (cookieOk) {
       return reply.code(401).header('www-authenticate', 'Bearer realm="cairn"').send(httpError(
-        'UNAUTHORIZED', m ? 'the token is wrong' : 'this route needs the token (Authorization: Bearer <token>)',
-        'The token is in serve-token in the state folder (cairn serve prints it inside its URL); send it as Authorization: Bearer <token>.',
+        'UNAUTHORIZED', 'an action needs the token in the Authorization header; the dashboard\'s cookie only lets a browser read',
+        'Send Authorization: Bearer <token> (the dashboard does when it has the token: open the URL cairn serve printed).',
       ));
     }
+    return refuse(req, reply, page, cookie !== undefined ? 'the cookie is not this server\'s (was the token changed?)' : 'this route needs the token');
   });
   // Headers every answer carries: no framing, no sniffing, no referrer (a URL never leaves the page).
   app.addHook('onSend', async (_req, reply, payload) => {
@@ -75,4 +91,13 @@ export function installGuard(app: FastifyInstance, g: Guard): void {
 function originHost(origin: string): string {
   const m = /^http:\/\/([^/]+)$/.exec(origin.trim());
   return m ? m[1]!.toLowerCase() : '';
+}
+
+/** 401: for the dashboard's files a page saying how to get in, else the JSON error document. */
+function refuse(req: FastifyRequest, reply: FastifyReply, page: boolean, why: string): FastifyReply {
+  if (page) return loginPage(req, reply, `${why[0]!.toUpperCase()}${why.slice(1)}.`);
+  return reply.code(401).header('www-authenticate', 'Bearer realm="cairn"').send(httpError(
+    'UNAUTHORIZED', `${why} (Authorization: Bearer <token>)`,
+    'The token is in serve-token in the state folder (cairn serve prints it inside its URL); send it as Authorization: Bearer <token>.',
+  ));
 }

@@ -8,6 +8,8 @@ import { CAIRN_BIN, ROOT } from './paths.js';
 
 export interface Served {
   origin: string;
+  /** The URL it printed: with the token (`/?token=`) when it made the token now, else the bare origin. */
+  url: string;
   port: number;
   token: string;
   child: ChildProcess;
@@ -33,9 +35,9 @@ export async function startServe(state: string, extra: string[] = [], env: NodeJ
     if (Date.now() > deadline) { child.kill('SIGKILL'); throw new Error(`cairn serve did not start:\n${out}\n${err}`); }
     await new Promise((r) => setTimeout(r, 20));
   }
-  const doc = JSON.parse(out.split('\n')[0]!) as { origin: string; port: number; token_file: string };
+  const doc = JSON.parse(out.split('\n')[0]!) as { url: string; origin: string; port: number; token_file: string };
   return {
-    origin: doc.origin, port: doc.port, token: readFileSync(doc.token_file, 'utf8').trim(), child,
+    origin: doc.origin, url: doc.url, port: doc.port, token: readFileSync(doc.token_file, 'utf8').trim(), child,
     output: () => out + err,
     stop: async () => {
       if (child.exitCode === null) child.kill('SIGTERM');

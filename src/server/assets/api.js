@@ -1,6 +1,8 @@
-// The dashboard's link to cairn serve: the token (taken once from the URL's fragment, kept in
-// sessionStorage, sent as Authorization on every request), JSON calls, and the event stream read
-// with fetch (EventSource cannot send a header), resumed after the last seq it saw.
+// The dashboard's link to cairn serve: the token (taken once from the URL's fragment, where the
+// server's redirect from /?token= puts it; kept in sessionStorage, sent as Authorization on every
+// request), JSON calls, and the event stream read with fetch (EventSource cannot send a header),
+// resumed after the last seq it saw. Without the token (a tab opened on / later) the browser's
+// cookie still lets the page read; an action then asks for the token (the server wants the header).
 
 const KEY = 'cairn-token';
 
@@ -12,6 +14,16 @@ export function takeToken() {
     history.replaceState(null, '', location.pathname + '#/');
   }
   return sessionStorage.getItem(KEY);
+}
+
+export function hasToken() {
+  return Boolean(sessionStorage.getItem(KEY));
+}
+
+/** The Authorization header when the token is known; else none (the cookie goes along by itself). */
+function auth() {
+  const t = sessionStorage.getItem(KEY);
+  return t ? { authorization: `Bearer ${t}` } : {};
 }
 
 export function setToken(t) {
@@ -27,7 +39,7 @@ export class ApiError extends Error {
 }
 
 export async function api(path, { method = 'GET', body } = {}) {
-  const headers = { authorization: `Bearer ${sessionStorage.getItem(KEY)}` };
+  const headers = auth();
   if (body !== undefined) headers['content-type'] = 'application/json';
   const r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store' });
   const doc = await r.json().catch(() => null);
@@ -42,7 +54,7 @@ export function stream(since, onRecords, onState, onReset) {
   const run = async () => {
     while (!stopped) {
       try {
-        const r = await fetch('/api/v1/events/stream', { headers: { authorization: `Bearer ${sessionStorage.getItem(KEY)}`, 'last-event-id': String(last) }, cache: 'no-store' });
+        const r = await fetch('/api/v1/events/stream', { headers: { ...auth(), 'last-event-id': String(last) }, cache: 'no-store' });
         if (!r.ok || !r.body) throw new Error(`stream ${r.status}`);
         onState('live');
         const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();

@@ -1,6 +1,6 @@
 // The dashboard: pages by the URL's fragment (#/, #/ws/<id>, #/events, #/resources, #/activity),
 // every datum from the API, kept live by the event stream.
-import { api, ApiError, setToken, stream, takeToken } from './api.js';
+import { api, ApiError, stream, takeToken } from './api.js';
 import { drawDag } from './dag.js';
 import { badge, el } from './states.js';
 import { activityPage, eventsPage, resourcesPage } from './pages.js';
@@ -95,15 +95,16 @@ async function route() {
   }
 }
 
+/** The cookie was refused (the token changed, or the server's port): paste the token, which goes to /?token= like the printed URL. */
 function askToken() {
   const input = el('input', { type: 'password', id: 'token', 'aria-label': 'token', autocomplete: 'off', size: '70' });
   const form = el('form', { class: 'token' }, el('label', { for: 'token', text: 'Token (from serve-token in the state folder):' }), input, el('button', { type: 'submit', text: 'Open' }));
-  form.addEventListener('submit', (ev) => { ev.preventDefault(); setToken(input.value.trim()); location.reload(); });
+  form.addEventListener('submit', (ev) => { ev.preventDefault(); location.assign(`/?token=${encodeURIComponent(input.value.trim())}`); });
   main.replaceChildren(el('h1', { text: 'cairn' }), el('p', { text: 'Open the URL cairn serve printed (it holds the token), or paste the token here.' }), form);
 }
 
 async function start() {
-  if (!takeToken()) return askToken();
+  takeToken();
   let seq;
   try {
     ({ seq } = await api('/api/v1/status'));
