@@ -78,6 +78,12 @@ export const ACTION_RESULT = {
 export const ACTION_FIELDS = {
   reason: { type: 'string', maxLength: 2000, description: 'why: recorded on every record, as --reason' },
   dry_run: { type: 'boolean', description: 'answer with the records it would append; write nothing' },
+  // The CLI takes any --operator and counts an empty one as unset; a name typed into a page gets a
+  // little more: no control characters (a record's operator is printed by events and log lines).
+  operator: {
+    type: 'string', minLength: 1, maxLength: 128, pattern: '^[^\\s\\u0000-\\u001f\\u007f][^\\u0000-\\u001f\\u007f]*$',
+    description: 'who acts, as --operator (default: the operator cairn serve runs as); a person\'s name on a shared dashboard',
+  },
 } as const;
 
 export function body(own: Record<string, object>, required: string[] = []): object {

@@ -10,7 +10,7 @@ import { ACTION_RESULT, ANY_ARRAY, body, ERROR, ID, OBJ, TASK_PARAMS, WS_PARAMS 
 export const SPEC_LIMIT = 1024 * 1024;
 export const ACTION_LIMIT = 64 * 1024;
 
-interface Common { reason?: string; dry_run?: boolean }
+interface Common { reason?: string; dry_run?: boolean; operator?: string }
 type TaskParams = { ws: string; task: string };
 type WsParams = { ws: string };
 
@@ -18,12 +18,12 @@ const answers = (ok: object) => ({ 200: ok, 201: ok, '4xx': ERROR, '5xx': ERROR 
 
 /**
  * The actions: each calls the same API verb as the CLI's tool, so it decides, dry-runs and records
- * exactly as the tool does; the operator is the token's owner (see ServerContext) and `reason` the
- * body's. POST only, JSON only; a dry run answers 200 with the records it would append, a real
+ * exactly as the tool does; the operator is the body's `operator` (a name the person gave; the
+ * token is what authorises), else the token's owner (see ServerContext), and `reason` the body's. POST only, JSON only; a dry run answers 200 with the records it would append, a real
  * action 201 with the records appended (200 when there was nothing to do).
  */
 export async function actionRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
-  const who = (b: Common) => ({ stateDir: ctx.stateDir, operator: ctx.operator, ...(b.reason !== undefined ? { reason: b.reason } : {}), dryRun: b.dry_run === true });
+  const who = (b: Common) => ({ stateDir: ctx.stateDir, operator: b.operator ?? ctx.operator, ...(b.reason !== undefined ? { reason: b.reason } : {}), dryRun: b.dry_run === true });
   const opts = (summary: string, schema: object, params?: object) => ({
     bodyLimit: ACTION_LIMIT,
     schema: { summary, ...(params ? { params } : {}), body: schema, response: answers(ACTION_RESULT) },
