@@ -152,11 +152,46 @@ describe('the dashboard in chromium', { skip: missing ?? false }, () => {
     const t0 = Date.now();
     await page.goto(`${s.origin}/#/ws/wide`);
     await page.waitForFunction(() => (globalThis as any).document.querySelectorAll('[data-task]').length === 1000, { timeout: 120_000 });
-    process.stderr.write(`# 1,000-task DAG drawn in ${Date.now() - t0} ms\n`);
+    process.stderr.write(`# 1,000-task DAG drawn in ${Date.now() - t0} ms (layout ${await page.$eval('#dag', (e) => (e as any).dataset.layoutMs)} ms)\n`);
+    assert.equal(await page.$eval('#dag', (e) => (e as any).dataset.layoutEngine), 'dagre', 'up to 1,000 tasks dagre lays the graph out');
     const c = await cairn(['cancel-task', '--task-id', 'wide/t999', '--yes', '--reason', 'not needed', '--state-dir', state]);
     assert.equal(c.code, 0, said(c));
     await page.waitForSelector('[data-task="t999"][data-state="cancelled"]', { timeout: 60_000 });
     await screenshot(page, 'dashboard-1000-tasks');
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  it('draws a 3,000-task workstream near the visible part, finds a task by its id, and recolours it from the stream', async () => {
+    const tasks = Array.from({ length: 3000 }, (_, i) => ({ id: `t${i}`, command: 'true', ...(i >= 100 ? { depends_on: [...new Set([`t${i - 100}`, `t${i - 100 - (i % 100) + ((i * 37) % 100)}`])] } : {}) }));
+    const r = await post(s, '/api/v1/workstreams', { spec: { id: 'huge', tasks } });
+    assert.equal(r.status, 201, r.text);
+    const { page, errors } = await watchedPage(browser);
+    await page.goto(s.url);
+    await page.waitForSelector('tr[data-ws="huge"]');
+    const t0 = Date.now();
+    await page.goto(`${s.origin}/#/ws/huge`);
+    await page.waitForSelector('#dag[data-layout-engine="layered"] [data-task]', { timeout: 120_000 });
+    const drawn = await page.$$eval('[data-task]', (l) => l.length);
+    process.stderr.write(`# 3,000-task DAG drawn in ${Date.now() - t0} ms (layout ${await page.$eval('#dag', (e) => (e as any).dataset.layoutMs)} ms, ${drawn} tasks in the page)\n`);
+    assert.ok(drawn > 0 && drawn < 3000, `only the tasks near the visible part are in the page (${drawn})`);
+    // The last task is far from the first screen: the find box scrolls to it and focuses it.
+    await page.type('#find', 't2999');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('[data-task="t2999"]');
+    assert.equal(await page.evaluate(() => (globalThis as any).document.activeElement?.dataset?.task), 't2999');
+    const c = await cairn(['cancel-task', '--task-id', 'huge/t2999', '--yes', '--reason', 'not needed', '--state-dir', state]);
+    assert.equal(c.code, 0, said(c));
+    await page.waitForSelector('[data-task="t2999"][data-state="cancelled"]', { timeout: 60_000 });
+    // Scrolled back to the start, the first tasks are drawn again and the keyboard goes on from there.
+    await page.$eval('#dag', (e) => { (e as any).scrollTop = 0; (e as any).scrollLeft = 0; });
+    await page.waitForSelector('[data-task="t0"]');
+    await page.$eval('[data-task="t0"]', (e) => (e as any).focus());
+    await page.keyboard.press('Tab');
+    assert.match(await page.evaluate(() => String((globalThis as any).document.activeElement?.dataset?.task)), /^t\d+$/, 'Tab moves to another task');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#panel:not([hidden]) [data-action="retry"]');
+    await screenshot(page, 'dashboard-3000-tasks');
     assert.deepEqual(errors, []);
     await page.close();
   });
