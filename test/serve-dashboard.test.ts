@@ -90,6 +90,7 @@ describe('the dashboard in chromium', { skip: missing ?? false }, () => {
     const retried = (await cairnJson(['events', '--type', 'task_retried', '--state-dir', state])).doc.records;
     assert.deepEqual(retried.map((r: any) => [r.task_id, r.operator, r.reason]), [['flaky', 'alice', 'marker file restored']], 'the name given on the page is the operator, not the server\'s user');
     assert.equal(await page.$eval('#operator', (e) => (e as any).value as string), 'alice', 'the name is asked once and kept');
+    assert.match(await page.$eval('.history', (e) => e.textContent ?? ''), /by alice: marker file restored/, 'the task\'s history says who retried it and why');
     const again = startRun(dir, []);
     await page.waitForSelector('[data-task="flaky"][data-state="completed"]', { timeout: 60_000 });
     await page.waitForSelector('[data-task="ship"][data-state="completed"]', { timeout: 60_000 });

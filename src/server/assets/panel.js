@@ -51,6 +51,8 @@ async function drawTask(ws, task) {
     el('p', { class: 'cmd', text: JSON.stringify(t.task.command) }),
     el('h3', { text: 'Attempts' }),
     attempts.length ? el('table', {}, el('thead', {}, el('tr', {}, ...['#', 'worker', 'started', 'outcome'].map((x) => el('th', { scope: 'col', text: x })))), el('tbody', {}, ...rows)) : el('p', { text: 'none yet' }),
+    el('h3', { text: 'History' }),
+    history(t.history.events ?? []),
     el('h3', { text: last ? `Log of attempt ${last.attempt} (last lines)` : 'Log' }),
     el('pre', { class: 'log', tabindex: '0', text: last ? last.tail.join('\n') || '(empty)' : '(no log yet)' }),
     el('h3', { text: 'Actions' }),
@@ -59,6 +61,15 @@ async function drawTask(ws, task) {
     el('div', { class: 'actions' }, button('retry', 'Retry…'), button('skip', 'Skip…'), button('cancel', 'Cancel…')),
     out,
   );
+}
+
+/** The task's records, newest first (the last 30): what happened, when, and who did it and why. */
+function history(events) {
+  if (events.length === 0) return el('p', { text: 'nothing yet' });
+  const shown = events.slice(-30).reverse();
+  return el('ol', { class: 'history', reversed: '' }, ...shown.map((e) => el('li', { 'data-seq': String(e.seq) },
+    `${e.ts.replace('T', ' ').slice(0, 19)} `, el('span', { text: e.text }),
+    e.operator ? el('span', { class: 'who', text: ` by ${e.operator}${e.reason ? `: ${e.reason}` : ''}` }) : null)));
 }
 
 async function preview(ws, task, action, reason, operator, out) {
