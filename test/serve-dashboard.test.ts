@@ -109,6 +109,15 @@ describe('the dashboard in chromium', { skip: missing ?? false }, () => {
     await page.waitForSelector('main h2');
     await page.goto(`${s.origin}/#/activity`);
     await page.waitForSelector('table.activity');
+    // One failed attempt and one retry so far: one recovery, not the retry's three records with an operator.
+    const totals = () => page.$$eval('table.activity tbody tr', (rows) => rows.reduce((t, r) => [
+      t[0]! + Number(/\d+$/.exec(r.querySelector('td.failures')?.textContent ?? '')?.[0]), t[1]! + Number(/\d+$/.exec(r.querySelector('td.recoveries')?.textContent ?? '')?.[0])], [0, 0]));
+    assert.deepEqual(await totals(), [1, 1], 'failures and recoveries');
+    assert.equal((await post(s, '/api/v1/workstreams', { spec: { id: 'later', tasks: [{ id: 'x', command: 'true' }] } })).status, 201);
+    assert.equal((await post(s, '/api/v1/workstreams/later/tasks/x/skip', { reason: 'not needed', operator: 'alice' })).status, 201);
+    await page.waitForFunction(() => /\b2$/.test((globalThis as any).document.querySelector('table.activity tbody tr:last-child td.recoveries')?.textContent ?? '')
+      || (globalThis as any).document.querySelectorAll('table.activity tbody tr').length > 1, { timeout: 30_000 });
+    assert.deepEqual(await totals(), [1, 2], 'a new recovery shows up live');
     await screenshot(page, 'dashboard-activity');
     assert.deepEqual(errors, []);
     await page.close();

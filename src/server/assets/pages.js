@@ -61,28 +61,39 @@ export async function resourcesPage(main) {
   return (records) => { if (records.some((r) => r.worker_id || r.resource_id || r.type.startsWith('scheduler_'))) timer ??= setTimeout(() => { timer = null; void draw(); }, 300); };
 }
 
-/** Failures and recoveries (records made by an operator) per hour, as bars with their counts written out. */
+/**
+ * Failures and recoveries per hour, as bars with their counts written out, redrawn as records come.
+ * A recovery is a task's record with `recovery` (one per task an operator's tool recovered, as
+ * `cairn metrics` and /metrics count them): one retry appends three records with an operator
+ * (workstream reopened, task retried, task queued) but is one recovery.
+ */
 export async function activityPage(main) {
   document.title = 'cairn: failures and recoveries';
-  const { records } = await api('/api/v1/events?last=5000');
-  const hours = new Map();
-  for (const r of records) {
-    const kind = FAILURES.includes(r.type) ? 'failures' : r.operator ? 'recoveries' : null;
-    if (!kind) continue;
-    const h = r.ts.slice(0, 13);
-    const row = hours.get(h) ?? { failures: 0, recoveries: 0 };
-    row[kind] += 1;
-    hours.set(h, row);
-  }
-  const max = Math.max(1, ...[...hours.values()].flatMap((x) => [x.failures, x.recoveries]));
-  const rows = [...hours.entries()].sort().map(([h, x]) => el('tr', {},
-    el('th', { scope: 'row', text: `${h.replace('T', ' ')}:00` }),
-    el('td', {}, bar('fail', x.failures, max)), el('td', {}, bar('recover', x.recoveries, max))));
-  main.replaceChildren(el('h1', { text: 'Failures and recoveries' }),
-    el('p', { class: 'help', text: 'Per hour, from the last 5,000 records: failed attempts (exit, timeout, validation) and actions an operator took.' }),
-    rows.length ? el('table', { class: 'activity' }, el('thead', {}, el('tr', {}, el('th', { scope: 'col', text: 'hour (UTC)' }), el('th', { scope: 'col', text: 'failures' }), el('th', { scope: 'col', text: 'recoveries' }))), el('tbody', {}, ...rows)) : el('p', { text: 'No failures or recoveries yet.' }));
-  return () => {};
+  const draw = async () => {
+    const { records } = await api('/api/v1/events?last=5000');
+    const hours = new Map();
+    for (const r of records) {
+      const kind = FAILURES.includes(r.type) ? 'failures' : isRecovery(r) ? 'recoveries' : null;
+      if (!kind) continue;
+      const h = r.ts.slice(0, 13);
+      const row = hours.get(h) ?? { failures: 0, recoveries: 0 };
+      row[kind] += 1;
+      hours.set(h, row);
+    }
+    const max = Math.max(1, ...[...hours.values()].flatMap((x) => [x.failures, x.recoveries]));
+    const rows = [...hours.entries()].sort().map(([h, x]) => el('tr', { 'data-hour': h },
+      el('th', { scope: 'row', text: `${h.replace('T', ' ')}:00` }),
+      el('td', { class: 'failures' }, bar('fail', x.failures, max)), el('td', { class: 'recoveries' }, bar('recover', x.recoveries, max))));
+    main.replaceChildren(el('h1', { text: 'Failures and recoveries' }),
+      el('p', { class: 'help', text: 'Per hour, from the last 5,000 records: failed attempts (exit, timeout, validation) and recoveries (a task an operator retried, skipped, cancelled, rolled back, …).' }),
+      rows.length ? el('table', { class: 'activity' }, el('thead', {}, el('tr', {}, el('th', { scope: 'col', text: 'hour (UTC)' }), el('th', { scope: 'col', text: 'failures' }), el('th', { scope: 'col', text: 'recoveries' }))), el('tbody', {}, ...rows)) : el('p', { text: 'No failures or recoveries yet.' }));
+  };
+  await draw();
+  let timer = null;
+  return (records) => { if (records.some((r) => FAILURES.includes(r.type) || isRecovery(r))) timer ??= setTimeout(() => { timer = null; void draw(); }, 300); };
 }
+
+const isRecovery = (r) => typeof r.recovery === 'string' && typeof r.task_id === 'string';
 
 function bar(kind, n, max) {
   const b = el('span', { class: `bar ${kind}` });
