@@ -97,6 +97,14 @@ describe('cairn serve: the browser\'s way in', () => {
     assert.equal(withHeader.status, 200, withHeader.text);
   });
 
+  it('documents the cookie in OpenAPI for reads only, and the header for every action', async () => {
+    const doc = (await http(s, 'GET', '/api/v1/openapi.json', { headers: { cookie } })).json;
+    assert.deepEqual(doc.security, [{ token: [] }, { cookie: [] }]);
+    assert.equal(doc.components.securitySchemes.cookie.in, 'cookie');
+    assert.deepEqual(doc.paths['/api/v1/workstreams/{ws}/tasks/{task}/retry'].post.security, [{ token: [] }]);
+    assert.equal(doc.paths['/api/v1/status'].get.security, undefined, 'a read takes either');
+  });
+
   it('refuses a forged cookie, the token itself as the cookie, and another port\'s cookie', async () => {
     const [name, value] = cookie.split('=') as [string, string];
     for (const c of [`${name}=${value.slice(0, -1)}0`, `${name}=${s.token}`, `cairn-serve-${s.port + 1}=${value}`, `${name}=`]) {

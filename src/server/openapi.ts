@@ -42,14 +42,21 @@ function document(routes: Collected[]): object {
       ...(parameters.length ? { parameters } : {}),
       ...(s.body ? { requestBody: { required: true, content: { 'application/json': { schema: s.body } } } } : {}),
       responses,
-      ...(secured ? {} : { security: [] }),
+      // A mutation needs the header: the cookie alone is refused.
+      ...(secured ? (r.method === 'get' ? {} : { security: [{ token: [] }] }) : { security: [] }),
     };
   }
   return {
     openapi: '3.1.0',
     info: { title: 'cairn serve', version: VERSION, description: 'The HTTP API of cairn: the same verbs as the command line, over the state folder `cairn serve` was started on.' },
-    components: { securitySchemes: { token: { type: 'http', scheme: 'bearer', description: 'the token in the state folder\'s serve-token file' } } },
-    security: [{ token: [] }],
+    components: {
+      securitySchemes: {
+        token: { type: 'http', scheme: 'bearer', description: 'the token in the state folder\'s serve-token file; every POST needs it' },
+        // The name carries the port (cairn-serve-<port>); the document is the same for every port.
+        cookie: { type: 'apiKey', in: 'cookie', name: 'cairn-serve-<port>', description: 'a browser\'s: set by GET /?token=<token> (303 to the dashboard); GETs only, never a POST' },
+      },
+    },
+    security: [{ token: [] }, { cookie: [] }],
     paths,
   };
 }
