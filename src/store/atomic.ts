@@ -14,6 +14,16 @@ export function atomicWrite(io: FsLayer, target: string, data: string | Buffer):
   prepareAtomic(io, target, data).commit();
 }
 
+/**
+ * Replaces `target` atomically (a reader sees the old file or the new one, never a part) but not
+ * durably: steps 1 and 3 only. For files rewritten every second whose loss in a power cut costs
+ * nothing (workers.json: live health, git-ignored, rewritten by the next tick). Two fsyncs a second
+ * on the scheduler's main thread were its largest synchronous cost after the log itself.
+ */
+export function volatileReplace(io: FsLayer, target: string, data: string | Buffer): void {
+  prepareAtomic(io, target, data, false).commit();
+}
+
 /** A temp file written and fsynced (steps 1 and 2 of atomicWrite), waiting to be put in place. */
 export interface PreparedWrite {
   /** Steps 3 and 4: renames the temp file over the target and fsyncs the folder. */
@@ -26,7 +36,7 @@ export interface PreparedWrite {
  * Steps 1 and 2 of atomicWrite, so a large file can be written and made durable before a lock is
  * taken, and only renamed into place under it.
  */
-export function prepareAtomic(io: FsLayer, target: string, data: string | Buffer): PreparedWrite {
+export function prepareAtomic(io: FsLayer, target: string, data: string | Buffer, durable = true): PreparedWrite {
   const dir = path.dirname(target);
   const tmp = path.join(dir, `.${path.basename(target)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   const buf = typeof data === 'string' ? Buffer.from(data) : data;
@@ -38,7 +48,7 @@ export function prepareAtomic(io: FsLayer, target: string, data: string | Buffer
     fd = io.openSync(tmp, FLAGS.createExclusive, FILE_MODE);
     io.fchmodSync(fd, FILE_MODE); // whatever the umask
     writeAll(io, fd, buf, 0);
-    io.fsyncSync(fd);
+    if (durable) io.fsyncSync(fd);
     io.closeSync(fd);
     fd = undefined;
   } catch (e) {
@@ -55,6 +65,7 @@ export function prepareAtomic(io: FsLayer, target: string, data: string | Buffer
       abort();
       throw ioError('atomic write', `could not replace ${target}`, e);
     }
+    if (!durable) return;
     try {
       fsyncDir(io, dir);
     } catch (e) {

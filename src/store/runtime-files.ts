@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { prettyJson } from '../log/canonical.js';
 import { isAlive } from '../runner/kill.js';
-import { atomicWrite, TEMP_NAME } from './atomic.js';
+import { TEMP_NAME, volatileReplace } from './atomic.js';
 import { ensureDir } from './derived.js';
 import { FILE_MODE, FLAGS, type FsLayer } from './fsio.js';
 import { type StatePaths, stampOf } from './paths.js';
@@ -36,7 +36,7 @@ export function openWorkerLog(io: FsLayer, paths: StatePaths, workerId: string):
 }
 
 export function writeWorkersFile(io: FsLayer, paths: StatePaths, doc: unknown): void {
-  atomicWrite(io, paths.workers, prettyJson(doc));
+  volatileReplace(io, paths.workers, prettyJson(doc));
 }
 
 /** Removes temp files left by a process that died in the middle of an atomic write. */
