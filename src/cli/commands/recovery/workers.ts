@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { checkWorker, forceShutdownWorker, restartWorker, showWorkerLogs } from '../../../index.js';
+import { checkWorker, forceShutdownWorker, restartWorker, showWorkerLogs, slurmLiveText } from '../../../index.js';
 import { common, emit, type GlobalArgs, table } from '../../output.js';
 import { type ActionArgs, perform, renderAction, withDryRun } from './common.js';
 
@@ -17,6 +17,8 @@ export const checkWorkerCommand: CommandModule<GlobalArgs, WorkerArgs> = {
       `worker ${r.worker.id}: ${r.verdict} (recorded ${r.worker.state}${r.worker.pid ? `, pid ${r.worker.pid}` : ''})`,
       ...(r.live ? [`  last heartbeat ${r.live.last_heartbeat_at ?? '?'} (${r.live.silent_ms ?? '?'} ms ago)`] : []),
       ...(r.task ? [`  task ${r.task.task}: ${r.task.state}, attempt ${r.task.attempt}, since ${r.task.started_at ?? '?'}${r.task.deadline ? `, deadline ${r.task.deadline}` : ''}`] : []),
+      ...(r.job ? [`  slurm ${slurmLiveText(r.job)}`] : []),
+      ...(r.executor_jobs.length ? [`  Slurm jobs in flight (${r.executor_jobs.length}):`, table(r.executor_jobs.map((j) => [`    ${j.task}`, j.worker_id ?? '-', slurmLiveText(j.slurm)]))] : []),
       ...(r.worker.pending_request ? [`  pending request: ${r.worker.pending_request.kind} (seq ${r.worker.pending_request.seq})`] : []),
       `  ${r.advice}`,
       ...r.commands.map((c) => `    ${c}`),
