@@ -293,6 +293,8 @@ export class SlurmPool extends EventEmitter<ExecutorEvents> implements TaskExecu
         details: { job_id: job.jobId, node: detail.NodeList ?? null },
         hint: 'Put the state folder on a file system every compute node mounts at the same path (NFS, Lustre, …) and run again (docs/scale-out.md).',
       }));
+      // Not the task's failure: no outcome, so the attempt stays running until the stop requeues it (no retry spent).
+      return;
     }
     const state = info?.state ?? detail?.JobState;
     const why = state ? `${state}${(info?.reason ?? detail?.Reason) && (info?.reason ?? detail?.Reason) !== 'None' ? `, ${info?.reason ?? detail?.Reason}` : ''}` : 'no longer known to Slurm';
