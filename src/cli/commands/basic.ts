@@ -28,7 +28,7 @@ export const submitCommand: CommandModule<GlobalArgs, SubmitArgs> = {
 interface StatusArgs extends GlobalArgs { 'workstream-id'?: string; all?: boolean; watch?: boolean }
 export const statusCommand: CommandModule<GlobalArgs, StatusArgs> = {
   command: 'status',
-  describe: 'Show workstreams, tasks, workers and resources',
+  describe: 'Show workstreams, tasks, workers and resources; a task running on Slurm shows its job\'s live state (one squeue)',
   builder: (y) => y
     .option('workstream-id', { type: 'string', describe: 'only this workstream (active or archived)' })
     .option('all', { type: 'boolean', describe: 'include completed and failed (archived) workstreams' })
@@ -53,7 +53,7 @@ const taskOptions = (y: import('yargs').Argv<GlobalArgs>) => y
 
 export const showTaskCommand: CommandModule<GlobalArgs, TaskArgs> = {
   command: 'show-task',
-  describe: 'Show one task: definition, state, attempts, dependencies, and optionally its logs',
+  describe: 'Show one task: definition, state, attempts, dependencies, and optionally its logs; on Slurm, its job\'s live state (squeue)',
   builder: (y) => taskOptions(y)
     .option('include-logs', { type: 'boolean', describe: 'the last lines of every attempt\'s log' })
     .option('lines', { type: 'number', default: 40, describe: 'how many log lines per attempt' }) as never,

@@ -9,7 +9,7 @@ const waitFlag = <T>(y: import('yargs').Argv<T>) => y.option('wait-ms', { type: 
 
 export const checkWorkerCommand: CommandModule<GlobalArgs, WorkerArgs> = {
   command: 'check-worker',
-  describe: 'Show a worker\'s state, live health (heartbeat) and task, with a verdict; exit 1 when it is not healthy',
+  describe: 'Show a worker\'s state, live health (heartbeat) and task, with a verdict; exit 1 when it is not healthy. On Slurm: the task\'s job and every job in flight, with their live Slurm state',
   builder: (y) => workerFlag(y) as never,
   handler: async (a) => {
     const r = await checkWorker({ ...common(a), worker: a['worker-id'] });

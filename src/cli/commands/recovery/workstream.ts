@@ -93,7 +93,7 @@ export const checkpointsCommand: CommandModule<GlobalArgs, CkArgs> = {
 interface AnalyzeArgs extends WsArgs { lines?: number }
 export const analyzeCommand: CommandModule<GlobalArgs, AnalyzeArgs> = {
   command: 'analyze-workstream-failure',
-  describe: 'Explain what failed in a workstream (each attempt, its log) and give a recovery plan with the exact commands',
+  describe: 'Explain what failed in a workstream (each attempt, its log, its Slurm job\'s state) and give a recovery plan with the exact commands',
   builder: (y) => wsFlag(y).option('lines', { type: 'number', default: 10, describe: 'log lines shown per attempt' }) as never,
   handler: async (a) => {
     const r = await analyzeWorkstreamFailure({ ...common(a), workstream: a['workstream-id'], logLines: a.lines });
