@@ -23,6 +23,7 @@ export { submit, loadSpec, parseSpec, type SubmitResult } from './api/submit.js'
 export { status, statusOf, type StatusOptions } from './api/status.js';
 export { serveToken, snapshotTime } from './api/serve-token.js';
 export { showTask, showDependencies } from './api/tasks.js';
+export { slurmLiveText, type SlurmLive } from './api/slurm-live.js';
 export { events, streamEvents, type EventQuery } from './api/events.js';
 export { validateState, type ValidateReport } from './api/validate.js';
 export { restoreState, type RestoreOptions, type RestoreResult } from './api/restore.js';

@@ -3,6 +3,7 @@ import { ACTIVE_TASK_STATES, TERMINAL_WORKSTREAM_STATES } from '../model/states.
 import { isAlive } from '../runner/kill.js';
 import type { Workstream } from '../model/types.js';
 import { type CommonOptions, withStore } from './common.js';
+import { type SlurmLive, slurmLive } from './slurm-live.js';
 import { workstreamSummary } from './views.js';
 
 export interface StatusOptions extends CommonOptions {
@@ -21,8 +22,25 @@ export async function status(o: StatusOptions) {
   return withStore(o, { readOnly: true }, async (store) => {
     const sched = store.state.scheduler();
     const alive = sched === null || isAlive(sched.pid, sched.process_start);
-    return statusOf(store.state, o, { seq: store.state.seq, source: store.source, warnings: store.warnings, schedulerAlive: alive });
+    return withSlurmStates(statusOf(store.state, o, { seq: store.state.seq, source: store.source, warnings: store.warnings, schedulerAlive: alive }));
   });
+}
+
+type StatusDoc = ReturnType<typeof statusOf>;
+type StatusTask = NonNullable<StatusDoc['workstreams'][number]['tasks']>[number];
+
+/** Each running or validating task on Slurm gains `slurm`: its job's live state, from one squeue for all of them. */
+async function withSlurmStates(doc: StatusDoc) {
+  const onSlurm = (t: StatusTask) => t.job_id !== undefined && ACTIVE_TASK_STATES.has(t.state);
+  const ids = doc.workstreams.flatMap((ws) => (ws.tasks ?? []).filter(onSlurm).map((t) => t.job_id!));
+  const live = await slurmLive(ids);
+  return {
+    ...doc,
+    workstreams: doc.workstreams.map((ws) => ({
+      ...ws,
+      tasks: (ws.tasks ?? []).map((t): StatusTask & { slurm?: SlurmLive } => (onSlurm(t) ? { ...t, slurm: live.get(t.job_id!)! } : t)),
+    })),
+  };
 }
 
 /** `meta.schedulerAlive`: whether the recorded scheduler still runs (the live scheduler itself passes true). */

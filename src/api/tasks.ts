@@ -2,6 +2,7 @@ import { resolveTask } from '../model/resolve.js';
 import type { StateView } from '../model/state.js';
 import type { Task } from '../model/types.js';
 import { attemptLogs } from '../store/tasklogs.js';
+import { slurmLive } from './slurm-live.js';
 import { type CommonOptions, stateDirOf, withStore } from './common.js';
 
 export interface TaskRefOptions extends CommonOptions {
@@ -13,8 +14,11 @@ export interface TaskRefOptions extends CommonOptions {
 export async function showTask(o: TaskRefOptions & { includeLogs?: boolean; logLines?: number }) {
   return withStore(o, { readOnly: true }, async (store) => {
     const t = resolveTask(store.state, o.task, o.workstreamId);
+    // The job of the current (or last) attempt, as Slurm sees it now (finished jobs stay listed for MinJobAge).
+    const slurm = t.job_id !== undefined ? (await slurmLive([t.job_id])).get(t.job_id)! : null;
     return {
       task: t,
+      slurm,
       dependencies: dependencyView(store.state, t),
       logs: o.includeLogs ? attemptLogs(stateDirOf(o), t, o.logLines ?? 40) : undefined,
     };

@@ -1,4 +1,4 @@
-import type { status } from '../index.js';
+import { slurmLiveText, type status } from '../index.js';
 import { table } from './output.js';
 
 type StatusDoc = Awaited<ReturnType<typeof status>>;
@@ -22,7 +22,7 @@ export function renderStatus(s: StatusDoc, now = Date.now()): string {
     const shown = tasks.length > 60 ? tasks.filter((t) => !['completed', 'pending', 'skipped'].includes(t.state)).slice(0, 60) : tasks;
     const rows = shown.map((t) => [
       `  ${t.id}`, t.orphaned ? `${t.state} (scheduler gone)` : t.state, t.attempt > 0 ? `attempt ${t.attempt}` : '', `retries ${t.retry_count}/${t.max_retries}`,
-      t.worker_id && (t.state === 'running' || t.state === 'validating') ? `on ${t.worker_id}${t.job_id ? ` (${t.executor} job ${t.job_id})` : ''}${t.started_at ? ` ${elapsed(now - Date.parse(t.started_at))}` : ''}` : '',
+      t.worker_id && (t.state === 'running' || t.state === 'validating') ? `on ${t.worker_id}${t.job_id ? ` (${t.executor} ${t.slurm ? slurmLiveText(t.slurm) : `job ${t.job_id}`})` : ''}${t.started_at ? ` ${elapsed(now - Date.parse(t.started_at))}` : ''}` : '',
       note(t),
     ]);
     if (rows.length) out.push(table(rows));

@@ -27,6 +27,8 @@ export interface AttemptView {
   log_tail: string[];
   /** A Slurm attempt's job (task_started, or the task_adopted that took it over). */
   job_id?: string;
+  /** That job as Slurm lists it now (filled in by the API, which may ask squeue; analyze itself is pure). */
+  slurm?: { job_id: string; state: string | null; reason: string | null; node: string | null; note: string | null };
 }
 
 export interface TaskDiagnosis {

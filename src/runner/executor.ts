@@ -30,6 +30,8 @@ export interface ExecutorEvents {
   heartbeat: [workerId: string, at: number];
   spawned: [workerId: string, msg: AttemptStarted];
   validating: [workerId: string, msg: ValidatingMessage];
+  /** The attempt's command began (Slurm: the job left the queue and started at `at`, ms); its timeout counts from here. */
+  running: [workerId: string, msg: { key: string; attempt: number; at: number }];
   outcome: [workerId: string, msg: OutcomeMessage];
   /** The slot's process is gone (local only); any task group it left behind has been killed by then. */
   exit: [workerId: string, code: number | null, signal: NodeJS.Signals | null];

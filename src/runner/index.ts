@@ -28,4 +28,4 @@ export { runGit, gitOrThrow, type GitResult } from './git.js';
 export { LocalExecutor } from './local.js';
 export type { AdoptedJob, AttemptStarted, ExecutorEvents, ExecutorKind, TaskExecutor } from './executor.js';
 export { SlurmPool, jobDirOf, type Allocation, type SlurmPoolOptions } from './slurm/pool.js';
-export { cancelSlurmJob, findStrayJobs, slurmJobStates, slurmInstalled } from './slurm/query.js';
+export { cancelSlurmJob, findStrayJobs, slurmJobStates, slurmInstalled, type SlurmJobState } from './slurm/query.js';

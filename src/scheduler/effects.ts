@@ -93,6 +93,14 @@ export class Executor {
       const w = this.e.rt.workers.get(id);
       if (w && w.key === m.key) w.pgid = m.pgid ?? w.pgid;
     });
+    pool.on('running', (id, m) => {
+      const w = this.e.rt.workers.get(id);
+      if (!w || w.key !== m.key || w.attempt !== m.attempt) return;
+      const [ws, task] = splitKey(m.key);
+      const timeout = this.e.store.state.task(ws, task)?.timeout_seconds ?? null;
+      w.deadline = timeout !== null ? m.at + timeout * 1000 : null;
+      this.e.poke();
+    });
     pool.on('outcome', (id, m) => this.outcome(id, m));
     pool.on('fatal', (err) => this.e.fail(err));
     pool.on('note', (msg) => this.e.opts.onNote?.(msg));
@@ -139,6 +147,8 @@ export class Executor {
       this.e.commit({ kind: 'worker_recovered', worker_id: workerId }).catch((err) => this.e.fail(err));
     }
     const job = m.jobId !== undefined ? { executor: m.executor, job_id: m.jobId } : {};
+    // A cluster job may wait in the cluster's queue: its timeout counts from when it runs ('running').
+    if (m.jobId !== undefined) w.deadline = null;
     this.e.commit({ kind: 'task_start', workstream_id: ws, task_id: id, worker_id: workerId, pid: m.pid, pgid: m.pgid, process_start: m.processStart, scheduler_id: this.e.id, deadline, ...job })
       .catch((err) => {
         // The task left `queued` meanwhile (an operator cancelled or skipped it): stop the process.

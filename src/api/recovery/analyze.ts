@@ -6,6 +6,7 @@ import { streamRecords } from '../../store/records.js';
 import type { Store } from '../../store/store.js';
 import { attemptLogs } from '../../store/tasklogs.js';
 import { type CommonOptions, stateDirOf, withStore } from '../common.js';
+import { slurmLive } from '../slurm-live.js';
 
 /**
  * analyze_workstream_failure: for each failed or blocked task, how it failed, every attempt with its
@@ -23,7 +24,11 @@ export async function analyzeWorkstreamFailure(o: CommonOptions & { workstream: 
       const t = store.state.task(ws.id, id)!;
       if (t.state === 'failed' || t.state === 'blocked') logs.set(`${ws.id}/${id}`, attemptLogs(stateDirOf(o), t, o.logLines ?? 10));
     }
-    return analyze(store.state, { workstream: ws.id, records, logs, schedulerLive: (await liveScheduler(store)) !== null });
+    const report = analyze(store.state, { workstream: ws.id, records, logs, schedulerLive: (await liveScheduler(store)) !== null });
+    // What Slurm says now of each attempt's job (FAILED, OUT_OF_MEMORY, CANCELLED with its reason, …): one squeue for all.
+    const live = await slurmLive(report.tasks.flatMap((t) => t.attempts.flatMap((a) => (a.job_id !== undefined ? [a.job_id] : []))));
+    for (const t of report.tasks) for (const a of t.attempts) if (a.job_id !== undefined) a.slurm = live.get(a.job_id)!;
+    return report;
   });
 }
 

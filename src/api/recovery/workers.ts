@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { resolveWorker } from '../../model/resolve.js';
+import { ACTIVE_TASK_STATES } from '../../model/states.js';
 import type { LogRecord, Worker } from '../../model/types.js';
 import { checkWorker as verdict, type WorkerCheck } from '../../recovery/check-worker.js';
 import { decide as forceDecide } from '../../recovery/force-shutdown-worker.js';
@@ -9,6 +10,7 @@ import { readRecords } from '../../store/records.js';
 import { readWorkersFile, workerLogTail, type WorkerHealth } from '../../store/recovery-files.js';
 import type { Store } from '../../store/store.js';
 import { type CommonOptions, withStore } from '../common.js';
+import { slurmLive } from '../slurm-live.js';
 import { actor, type ActionOptions, type ActionResult, runAction } from './action.js';
 
 /** check_worker: the worker as the log knows it, its live health from the scheduler, and a verdict. */
@@ -17,20 +19,38 @@ export async function checkWorker(o: CommonOptions & { worker: string }) {
     const w = workerOf(store, o.worker);
     const sched = await liveScheduler(store);
     const file = sched ? readWorkersFile(store.io, store.paths) : null;
-    const live: WorkerHealth | null = file?.workers.find((x) => x.id === w.id) ?? null;
+    const health: WorkerHealth | null = file?.workers.find((x) => x.id === w.id) ?? null;
     const task = w.task ? (() => {
       const [ws, id] = [w.task.slice(0, w.task.indexOf('/')), w.task.slice(w.task.indexOf('/') + 1)];
       const t = store.state.task(ws, id);
-      return t ? { task: w.task, state: t.state, attempt: t.attempt, started_at: t.started_at, deadline: t.deadline } : null;
+      return t ? { task: w.task, state: t.state, attempt: t.attempt, started_at: t.started_at, deadline: t.deadline, ...(t.job_id !== undefined ? { job_id: t.job_id } : {}) } : null;
     })() : null;
+    // A Slurm worker is a slot: the executor's in-flight jobs (every slot's), with their live state from one squeue.
+    const inFlight = slurmJobsInFlight(store);
+    const live = await slurmLive(inFlight.map((j) => j.job_id));
+    const jobs = inFlight.map((j) => ({ ...j, slurm: live.get(j.job_id)! }));
     const recent = readRecords(store.io, store.paths.log, { workerId: w.id, last: 10 }).records.map((r) => ({ seq: r.seq, ts: r.ts, type: r.type, trigger: r.trigger ?? null, task: r.task_id ? `${String(r.workstream_id)}/${String(r.task_id)}` : null }));
-    const check: WorkerCheck = verdict(w, live, sched !== null, store.config);
+    const check: WorkerCheck = verdict(w, health, sched !== null, store.config);
     return {
       worker: { id: w.id, state: w.state, pid: w.pid, started_at: w.started_at, scheduler_id: w.scheduler_id, pending_request: w.pending_request },
-      task, scheduler: { live: sched !== null, pid: sched?.pid ?? null }, live: live ?? null, health_written_at: file?.written_at ?? null,
+      task, job: jobs.find((j) => j.worker_id === w.id)?.slurm ?? null, executor_jobs: jobs,
+      scheduler: { live: sched !== null, pid: sched?.pid ?? null }, live: health ?? null, health_written_at: file?.written_at ?? null,
       recent, ...check,
     };
   });
+}
+
+/** Every running or validating task on Slurm: its job id and the slot (worker) that follows it, by task. */
+function slurmJobsInFlight(store: Store): { task: string; worker_id: string | null; job_id: string }[] {
+  const s = store.state;
+  const out: { task: string; worker_id: string | null; job_id: string }[] = [];
+  for (const wsId of s.workstreamIds()) {
+    for (const id of s.workstream(wsId)!.task_ids) {
+      const t = s.task(wsId, id)!;
+      if (t.job_id !== undefined && ACTIVE_TASK_STATES.has(t.state)) out.push({ task: `${wsId}/${id}`, worker_id: t.worker_id, job_id: t.job_id });
+    }
+  }
+  return out.sort((a, b) => (a.task < b.task ? -1 : a.task > b.task ? 1 : 0));
 }
 
 /** show_worker_logs: the tail of a worker's stderr log and its recent records. */

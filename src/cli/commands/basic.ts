@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { CairnError, showDependencies, showTask, status, submit } from '../../index.js';
+import { CairnError, showDependencies, showTask, slurmLiveText, status, submit } from '../../index.js';
 import { submitUpdateCommand } from './recovery/update.js';
 import { common, emit, type GlobalArgs } from '../output.js';
 import { renderStatus } from '../render.js';
@@ -28,7 +28,7 @@ export const submitCommand: CommandModule<GlobalArgs, SubmitArgs> = {
 interface StatusArgs extends GlobalArgs { 'workstream-id'?: string; all?: boolean; watch?: boolean }
 export const statusCommand: CommandModule<GlobalArgs, StatusArgs> = {
   command: 'status',
-  describe: 'Show workstreams, tasks, workers and resources',
+  describe: 'Show workstreams, tasks, workers and resources; a task running on Slurm shows its job\'s live state (one squeue)',
   builder: (y) => y
     .option('workstream-id', { type: 'string', describe: 'only this workstream (active or archived)' })
     .option('all', { type: 'boolean', describe: 'include completed and failed (archived) workstreams' })
@@ -53,7 +53,7 @@ const taskOptions = (y: import('yargs').Argv<GlobalArgs>) => y
 
 export const showTaskCommand: CommandModule<GlobalArgs, TaskArgs> = {
   command: 'show-task',
-  describe: 'Show one task: definition, state, attempts, dependencies, and optionally its logs',
+  describe: 'Show one task: definition, state, attempts, dependencies, and optionally its logs; on Slurm, its job\'s live state (squeue)',
   builder: (y) => taskOptions(y)
     .option('include-logs', { type: 'boolean', describe: 'the last lines of every attempt\'s log' })
     .option('lines', { type: 'number', default: 40, describe: 'how many log lines per attempt' }) as never,
@@ -66,7 +66,7 @@ export const showTaskCommand: CommandModule<GlobalArgs, TaskArgs> = {
         `  command      ${JSON.stringify(t.command)}${t.validate ? `\n  validate     ${JSON.stringify(t.validate)}` : ''}`,
         `  attempt      ${t.attempt}   retries ${t.retry_count}/${t.max_retries}   timeout ${t.timeout_seconds ?? 'none'}${t.timeout_seconds ? 's' : ''}`,
         ...(t.worker_id ? [`  worker       ${t.worker_id}${t.pid ? ` (pid ${t.pid})` : ''}`] : []),
-        ...(t.job_id ? [`  job          ${t.executor} job ${t.job_id} (squeue -j ${t.job_id})`] : []),
+        ...(t.job_id ? [`  job          ${t.executor} ${r.slurm ? slurmLiveText(r.slurm) : `job ${t.job_id}`} (squeue -j ${t.job_id})`] : []),
         ...(t.retry_at ? [`  retry at     ${t.retry_at}`] : []),
         ...(t.blocked_by ? [`  blocked by   ${t.blocked_by} (failed)`] : []),
         ...(t.cancel_trigger && t.state === 'cancelled' ? [`  cancelled by ${t.cancel_trigger}`] : []),

@@ -41,6 +41,8 @@ export interface JobInfo {
   name: string;
   comment: string;
   reason: string;
+  /** The node(s) it runs on; empty while it is pending. */
+  node: string;
 }
 
 /** Job states that mean the job may still run (or will): wait for it. COMPLETING counts as running. */
@@ -57,13 +59,13 @@ const SEP = '\u001f';
  * Null when the controller did not answer.
  */
 export async function listJobs(timeoutMs?: number): Promise<{ jobs: Map<string, JobInfo> } | { error: string }> {
-  const r = await slurm('squeue', ['--me', '--noheader', '--states=all', `--format=%i${SEP}%T${SEP}%j${SEP}%k${SEP}%r`], timeoutMs);
+  const r = await slurm('squeue', ['--me', '--noheader', '--states=all', `--format=%i${SEP}%T${SEP}%j${SEP}%k${SEP}%r${SEP}%N`], timeoutMs);
   if (r.code !== 0) return { error: r.missing ? 'squeue is not installed' : r.timedOut ? 'squeue timed out' : r.stderr || `squeue exited ${r.code}` };
   const jobs = new Map<string, JobInfo>();
   for (const line of r.stdout.split('\n')) {
-    const [id, state, name, comment, reason] = line.split(SEP);
+    const [id, state, name, comment, reason, node] = line.split(SEP);
     if (!id || !state) continue;
-    jobs.set(id.trim(), { id: id.trim(), state: state.trim().replace(/\+$/, ''), name: name ?? '', comment: comment ?? '', reason: (reason ?? '').trim() });
+    jobs.set(id.trim(), { id: id.trim(), state: state.trim().replace(/\+$/, ''), name: name ?? '', comment: comment ?? '', reason: (reason ?? '').trim(), node: (node ?? '').trim() });
   }
   return { jobs };
 }

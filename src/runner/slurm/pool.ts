@@ -1,55 +1,24 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, watch, writeFileSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import { CairnError } from '../../errors.js';
 import type { TaskOutcome } from '../../model/types.js';
-import type { ExecutorConfig } from '../../schemas/config.js';
 import type { AdoptedJob, ExecutorEvents, TaskExecutor } from '../executor.js';
 import type { RunRequest } from '../protocol.js';
 import { ACTIVE_JOB_STATES, cancelJobs, controllerUnreachable, type JobInfo, listJobs, showJob, slurm } from './commands.js';
-import { JOB_FILES, jobScript, NOT_SHARED_EXIT, parseExitFile, statusOutcome, type ExitFile } from './job-script.js';
+import { JOB_FILES, jobScript, NOT_SHARED_EXIT, statusOutcome, type ExitFile } from './job-script.js';
+import { type Allocation, closeWatch, type Job, jobDirOf, jobIdOf, readClaim, readExit, readStarted, sbatchArgs, type SlurmPoolOptions, spawnError, splitKey } from './job.js';
 
-/** What an attempt asks of Slurm besides the command (the task's resources and timeout). */
-export interface Allocation {
-  cpus?: number;
-  memory_mb?: number;
-  gpus?: number;
-  timeout_seconds?: number | null;
-}
-
-export interface SlurmPoolOptions {
-  heartbeatMs: number;
-  /** TERM → KILL grace of a timeout or cancel. */
-  graceMs: number;
-  config: ExecutorConfig;
-  /** Written into each job's comment, so a job is known as this run's even if its id is reused. */
-  schedulerId: string;
-  now?: () => number;
-}
-
-/** One attempt as the pool follows it. */
-interface Job {
-  key: string;
-  attempt: number;
-  logPath: string;
-  dir: string;
-  name: string;
-  jobId: string | null;
-  adopted: boolean;
-  /** sbatch runs now; or, after the controller did not answer, when to look for the job and submit again. */
-  submitting: boolean;
-  retryAt: number | null;
-  killing: 'TERM' | 'KILL' | null;
-  /** Polls that found the job finished or gone without its exit file. */
-  unseen: number;
-  killTimer: NodeJS.Timeout | null;
-}
+export { jobDirOf, type Allocation, type SlurmPoolOptions } from './job.js';
 
 /** How often the exit files of running jobs are read (never more often than squeue would make no sense). */
 const EXIT_CHECK_MS = 100;
 
 /** Polls without the exit file after the job has left squeue's active states, before the attempt counts as lost. */
 const LOST_AFTER_POLLS = 3;
+
+/** While every job is accounted for, squeue backs off up to this many poll intervals (the exit files say when a job ends). */
+const IDLE_POLL_FACTOR = 4;
 
 /**
  * The Slurm executor: each attempt is one job (sbatch of a script under the attempt's log folder),
@@ -63,6 +32,8 @@ export class SlurmPool extends EventEmitter<ExecutorEvents> implements TaskExecu
   private readonly now: () => number;
   private beat: NodeJS.Timeout | null = null;
   private poller: NodeJS.Timeout | null = null;
+  /** The next squeue's delay: poll_ms when something needs Slurm's word, doubling up to IDLE_POLL_FACTOR × poll_ms otherwise. */
+  private pollDelay: number;
   private exits: NodeJS.Timeout | null = null;
   /** The last squeue listing, for the state a finished job had. */
   private lastListing: Map<string, JobInfo> | null = null;
@@ -75,6 +46,7 @@ export class SlurmPool extends EventEmitter<ExecutorEvents> implements TaskExecu
     super();
     this.now = o.now ?? Date.now;
     this.pollMs = o.config.poll_ms ?? 2_000;
+    this.pollDelay = this.pollMs;
   }
 
   start(workerId: string): Promise<number> {
@@ -83,7 +55,7 @@ export class SlurmPool extends EventEmitter<ExecutorEvents> implements TaskExecu
       const at = this.now();
       for (const id of this.slots.keys()) this.emit('heartbeat', id, at);
     }, this.o.heartbeatMs);
-    this.poller ??= setInterval(() => void this.poll(), this.pollMs);
+    if (this.poller === null) this.schedulePoll();
     // Exit files are read far more often than squeue runs: a file read costs the controller nothing,
     // and a finished job's slot is free for the next attempt at once.
     this.exits ??= setInterval(() => this.readExits(), Math.min(EXIT_CHECK_MS, this.pollMs));
@@ -109,7 +81,41 @@ export class SlurmPool extends EventEmitter<ExecutorEvents> implements TaskExecu
       this.finishWith(workerId, job, [{ phase: 'command', outcome: spawnError(`cannot write the job script in ${dir}: ${(e as Error).message}`) }]);
       return;
     }
+    this.watchExit(workerId, job);
     void this.submit(workerId, job, sbatchArgs(this.o, job, request));
+  }
+
+  private watchExit(workerId: string, job: Job): void {
+    try {
+      job.watcher = watch(job.dir, { persistent: false }, (_event, name) => {
+        if (job.jobId === null || this.slots.get(workerId) !== job) return;
+        if (name === JOB_FILES.started) this.checkStarted(workerId, job);
+        if (name === JOB_FILES.exit) {
+          const exit = readExit(job.dir);
+          if (exit !== null) this.finished(workerId, job, exit, this.lastListing?.get(job.jobId));
+        }
+      });
+      job.watcher.on('error', () => closeWatch(job));
+    } catch {
+      job.watcher = null; // no inotify here: the periodic read finds the exit file
+    }
+  }
+
+  /** Reports once when the job began to run: the scheduler counts the task's timeout from there, not from its time in Slurm's queue. */
+  private checkStarted(workerId: string, job: Job): void {
+    if (job.runningAt !== undefined) return;
+    const at = readStarted(job.dir);
+    if (at === null) return;
+    job.runningAt = at;
+    this.emit('running', workerId, { key: job.key, attempt: job.attempt, at });
+  }
+
+  /** The next squeue, after `pollDelay`; a poll that finds something to follow closely resets the delay to poll_ms. */
+  private schedulePoll(): void {
+    if (this.stopped) return;
+    this.poller = setTimeout(() => {
+      void this.poll().finally(() => this.schedulePoll());
+    }, this.pollDelay);
   }
 
   private async submit(workerId: string, job: Job, args: string[]): Promise<void> {
@@ -142,16 +148,19 @@ export class SlurmPool extends EventEmitter<ExecutorEvents> implements TaskExecu
   adoptJob(workerId: string, a: AdoptedJob): void {
     const [ws, task] = splitKey(a.key);
     const logPath = path.resolve(a.logPath);
-    this.slots.set(workerId, {
+    const job: Job = {
       key: a.key, attempt: a.attempt, logPath, dir: jobDirOf(logPath), name: `cairn.${ws}.${task}.a${a.attempt}`,
       jobId: a.jobId, adopted: true, submitting: false, retryAt: null, killing: null, unseen: 0, killTimer: null,
-    });
+    };
+    this.slots.set(workerId, job);
+    this.watchExit(workerId, job);
   }
 
   kill(workerId: string, signal: NodeJS.Signals = 'SIGTERM', graceMs?: number): void {
     const job = this.slots.get(workerId);
     if (!job || job.killing !== null) return;
     job.killing = signal === 'SIGKILL' ? 'KILL' : 'TERM';
+    this.pollDelay = this.pollMs;
     if (job.jobId === null && !job.submitting) {
       // Never accepted by Slurm (the controller was away): nothing runs, the attempt just ends.
       this.finishWith(workerId, job, [{ phase: 'command', outcome: { kind: 'signal', exit_code: null, signal, duration_ms: 0, message: 'stopped before Slurm accepted the job' } }]);
@@ -186,6 +195,7 @@ export class SlurmPool extends EventEmitter<ExecutorEvents> implements TaskExecu
     this.slots.delete(workerId);
     if (job) {
       if (job.killTimer) clearTimeout(job.killTimer);
+      closeWatch(job);
       if (job.jobId !== null) await cancelJobs([job.jobId]);
     }
   }
@@ -194,10 +204,13 @@ export class SlurmPool extends EventEmitter<ExecutorEvents> implements TaskExecu
   async stopAll(): Promise<void> {
     this.stopped = true;
     const ids = [...this.slots.values()].flatMap((j) => (j?.jobId ? [j.jobId] : []));
-    for (const j of this.slots.values()) if (j?.killTimer) clearTimeout(j.killTimer);
+    for (const j of this.slots.values()) {
+      if (j?.killTimer) clearTimeout(j.killTimer);
+      if (j) closeWatch(j);
+    }
     this.slots.clear();
     if (this.beat) clearInterval(this.beat);
-    if (this.poller) clearInterval(this.poller);
+    if (this.poller) clearTimeout(this.poller);
     if (this.exits) clearInterval(this.exits);
     this.beat = this.poller = this.exits = null;
     await cancelJobs(ids);
@@ -224,6 +237,10 @@ export class SlurmPool extends EventEmitter<ExecutorEvents> implements TaskExecu
       else this.setUp();
       const jobs = 'jobs' in listed ? listed.jobs : null;
       if (jobs !== null) this.lastListing = jobs;
+      // Back off while every job is accounted for; follow closely while Slurm is away, a job is being
+      // killed, resubmitted or looked for (it left squeue without its exit file).
+      const close = jobs === null || watched.some(([, j]) => j.jobId === null || j.killing !== null || j.unseen > 0 || !ACTIVE_JOB_STATES.has(jobs.get(j.jobId)?.state ?? ''));
+      this.pollDelay = close ? this.pollMs : Math.min(this.pollDelay * 2, this.pollMs * IDLE_POLL_FACTOR);
       for (const [workerId, job] of watched) {
         if (this.slots.get(workerId) !== job) continue;
         if (job.jobId === null) {
@@ -259,6 +276,8 @@ export class SlurmPool extends EventEmitter<ExecutorEvents> implements TaskExecu
     if (this.stopped) return;
     for (const [workerId, job] of this.slots) {
       if (job === null || job.jobId === null) continue;
+      this.checkStarted(workerId, job);
+      if (this.slots.get(workerId) !== job) continue;
       const exit = readExit(job.dir);
       if (exit !== null) this.finished(workerId, job, exit, this.lastListing?.get(job.jobId));
     }
@@ -293,6 +312,8 @@ export class SlurmPool extends EventEmitter<ExecutorEvents> implements TaskExecu
         details: { job_id: job.jobId, node: detail.NodeList ?? null },
         hint: 'Put the state folder on a file system every compute node mounts at the same path (NFS, Lustre, …) and run again (docs/scale-out.md).',
       }));
+      // Not the task's failure: no outcome, so the attempt stays running until the stop requeues it (no retry spent).
+      return;
     }
     const state = info?.state ?? detail?.JobState;
     const why = state ? `${state}${(info?.reason ?? detail?.Reason) && (info?.reason ?? detail?.Reason) !== 'None' ? `, ${info?.reason ?? detail?.Reason}` : ''}` : 'no longer known to Slurm';
@@ -307,6 +328,7 @@ export class SlurmPool extends EventEmitter<ExecutorEvents> implements TaskExecu
 
   private finishWith(workerId: string, job: Job, phases: { phase: 'command' | 'validate'; outcome: TaskOutcome }[]): void {
     if (job.killTimer) clearTimeout(job.killTimer);
+    closeWatch(job);
     if (this.slots.get(workerId) === job) this.slots.set(workerId, null);
     for (const p of phases) this.emit('outcome', workerId, { type: 'outcome', key: job.key, attempt: job.attempt, phase: p.phase, outcome: p.outcome });
   }
@@ -320,56 +342,4 @@ export class SlurmPool extends EventEmitter<ExecutorEvents> implements TaskExecu
     if (this.down !== null) this.emit('note', 'slurmctld answers again; carrying on');
     this.down = null;
   }
-}
-
-/** The folder of an attempt's job files: next to its log (logs/<ws>/<task>.<attempt>.job/). */
-export function jobDirOf(logPath: string): string {
-  return `${logPath.replace(/\.log$/, '')}.job`;
-}
-
-function readExit(dir: string): ExitFile | null {
-  try {
-    return parseExitFile(readFileSync(path.join(dir, JOB_FILES.exit), 'utf8'));
-  } catch {
-    return null;
-  }
-}
-
-/** The job id that claimed an attempt: null when none has, '' while the claimant is writing it. */
-function readClaim(dir: string): string | null {
-  try {
-    return readFileSync(path.join(dir, JOB_FILES.claim), 'utf8').trim();
-  } catch {
-    return null;
-  }
-}
-
-function jobIdOf(stdout: string): string {
-  return stdout.trim().split(';')[0]!.trim();
-}
-
-function splitKey(key: string): [string, string] {
-  const i = key.indexOf('/');
-  return [key.slice(0, i), key.slice(i + 1)];
-}
-
-function spawnError(message: string): TaskOutcome {
-  return { kind: 'spawn_error', exit_code: null, signal: null, duration_ms: 0, message };
-}
-
-/** sbatch's arguments for one attempt. The time limit is cairn's timeout plus a margin: cairn enforces its own first. */
-function sbatchArgs(o: SlurmPoolOptions, job: Job, r: Allocation): string[] {
-  const c = o.config;
-  const args = [
-    '--parsable', '--no-requeue', `--job-name=${job.name}`, `--comment=cairn:${o.schedulerId}`,
-    `--output=${job.logPath}`, '--open-mode=append', `--chdir=${job.dir}`, '--ntasks=1',
-  ];
-  if (c.partition) args.push(`--partition=${c.partition}`);
-  if (c.account) args.push(`--account=${c.account}`);
-  if (r.cpus !== undefined) args.push(`--cpus-per-task=${r.cpus}`);
-  if (r.memory_mb !== undefined) args.push(`--mem=${r.memory_mb}M`);
-  if (r.gpus !== undefined && r.gpus > 0) args.push(`--gpus=${r.gpus}`);
-  if (typeof r.timeout_seconds === 'number') args.push(`--time=${Math.ceil(r.timeout_seconds / 60) + 2}`);
-  args.push(...(c.extra_args ?? []), path.join(job.dir, JOB_FILES.script));
-  return args;
 }

@@ -19,18 +19,28 @@ export async function cancelSlurmJob(id: string): Promise<boolean> {
   return active;
 }
 
+/** A job's live Slurm state for the status views. */
+export interface SlurmJobState {
+  state: string;
+  /** Why it waits (Resources, Priority, …); null when Slurm gives none. */
+  reason: string | null;
+  /** Where it runs; null while it is pending. */
+  node: string | null;
+}
+
 /**
  * The Slurm state of each job (PENDING, RUNNING, COMPLETED, …; absent when Slurm no longer knows it),
- * for status views: one squeue for all of them. An error string when Slurm does not answer.
+ * for status views: ONE squeue for all of them, whatever their number. An error string when Slurm
+ * does not answer (or is not installed here): a view says so and never fails for it.
  */
-export async function slurmJobStates(ids: string[]): Promise<Map<string, { state: string; reason: string }> | string> {
-  if (!slurmInstalled()) return 'the Slurm client programs are not installed here';
+export async function slurmJobStates(ids: string[]): Promise<Map<string, SlurmJobState> | string> {
+  if (!slurmInstalled()) return 'the Slurm client programs (squeue) are not installed here';
   const listed = await listJobs(10_000);
   if ('error' in listed) return listed.error;
-  const out = new Map<string, { state: string; reason: string }>();
+  const out = new Map<string, SlurmJobState>();
   for (const id of ids) {
     const j = listed.jobs.get(id);
-    if (j) out.set(id, { state: j.state, reason: j.reason });
+    if (j) out.set(id, { state: j.state, reason: j.reason && j.reason !== 'None' ? j.reason : null, node: j.node && j.node !== '(null)' ? j.node : null });
   }
   return out;
 }

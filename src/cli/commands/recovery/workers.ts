@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { checkWorker, forceShutdownWorker, restartWorker, showWorkerLogs } from '../../../index.js';
+import { checkWorker, forceShutdownWorker, restartWorker, showWorkerLogs, slurmLiveText } from '../../../index.js';
 import { common, emit, type GlobalArgs, table } from '../../output.js';
 import { type ActionArgs, perform, renderAction, withDryRun } from './common.js';
 
@@ -9,7 +9,7 @@ const waitFlag = <T>(y: import('yargs').Argv<T>) => y.option('wait-ms', { type: 
 
 export const checkWorkerCommand: CommandModule<GlobalArgs, WorkerArgs> = {
   command: 'check-worker',
-  describe: 'Show a worker\'s state, live health (heartbeat) and task, with a verdict; exit 1 when it is not healthy',
+  describe: 'Show a worker\'s state, live health (heartbeat) and task, with a verdict; exit 1 when it is not healthy. On Slurm: the task\'s job and every job in flight, with their live Slurm state',
   builder: (y) => workerFlag(y) as never,
   handler: async (a) => {
     const r = await checkWorker({ ...common(a), worker: a['worker-id'] });
@@ -17,6 +17,8 @@ export const checkWorkerCommand: CommandModule<GlobalArgs, WorkerArgs> = {
       `worker ${r.worker.id}: ${r.verdict} (recorded ${r.worker.state}${r.worker.pid ? `, pid ${r.worker.pid}` : ''})`,
       ...(r.live ? [`  last heartbeat ${r.live.last_heartbeat_at ?? '?'} (${r.live.silent_ms ?? '?'} ms ago)`] : []),
       ...(r.task ? [`  task ${r.task.task}: ${r.task.state}, attempt ${r.task.attempt}, since ${r.task.started_at ?? '?'}${r.task.deadline ? `, deadline ${r.task.deadline}` : ''}`] : []),
+      ...(r.job ? [`  slurm ${slurmLiveText(r.job)}`] : []),
+      ...(r.executor_jobs.length ? [`  Slurm jobs in flight (${r.executor_jobs.length}):`, table(r.executor_jobs.map((j) => [`    ${j.task}`, j.worker_id ?? '-', slurmLiveText(j.slurm)]))] : []),
       ...(r.worker.pending_request ? [`  pending request: ${r.worker.pending_request.kind} (seq ${r.worker.pending_request.seq})`] : []),
       `  ${r.advice}`,
       ...r.commands.map((c) => `    ${c}`),

@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { analyzeWorkstreamFailure, listCheckpoints, showCheckpoint, resumeWorkstream, retryFailedTasks, retryWorkstream, rollbackWorkstream, CairnError } from '../../../index.js';
+import { analyzeWorkstreamFailure, listCheckpoints, showCheckpoint, resumeWorkstream, retryFailedTasks, retryWorkstream, rollbackWorkstream, slurmLiveText, CairnError } from '../../../index.js';
 import { common, emit, type GlobalArgs, table } from '../../output.js';
 import { type ActionArgs, perform, renderAction, withDryRun } from './common.js';
 
@@ -93,7 +93,7 @@ export const checkpointsCommand: CommandModule<GlobalArgs, CkArgs> = {
 interface AnalyzeArgs extends WsArgs { lines?: number }
 export const analyzeCommand: CommandModule<GlobalArgs, AnalyzeArgs> = {
   command: 'analyze-workstream-failure',
-  describe: 'Explain what failed in a workstream (each attempt, its log) and give a recovery plan with the exact commands',
+  describe: 'Explain what failed in a workstream (each attempt, its log, its Slurm job\'s state) and give a recovery plan with the exact commands',
   builder: (y) => wsFlag(y).option('lines', { type: 'number', default: 10, describe: 'log lines shown per attempt' }) as never,
   handler: async (a) => {
     const r = await analyzeWorkstreamFailure({ ...common(a), workstream: a['workstream-id'], logLines: a.lines });
@@ -105,6 +105,7 @@ export const analyzeCommand: CommandModule<GlobalArgs, AnalyzeArgs> = {
         out.push(`  ${t.category}: ${t.advice}`);
         for (const at of t.attempts) {
           out.push(`  attempt ${at.attempt} on ${at.worker_id ?? '?'} ${at.started_at ?? ''} -> ${at.ended_at ?? 'still running'} ${at.ended_by ?? ''}${at.outcome ? `: ${at.outcome.message ?? at.outcome.kind}` : ''}`);
+          if (at.slurm) out.push(`    slurm ${slurmLiveText(at.slurm)}`);
           for (const l of at.log_tail) out.push(`    | ${l}`);
         }
       }
