@@ -8,9 +8,9 @@ import { type BenchContext, type BenchResult, fmt, REPO, resultLine, runChild } 
  * with sbatch and waits for them all. Both on the local single-node Slurm (.ci/slurm-up); wall time.
  *
  * Two bare loops, both polling one squeue every POLL_MS (cairn's poll_ms here) to see jobs end:
- * - the same 8 jobs in flight as cairn (submit one as one ends): the ratio the target applies to,
- *   what cairn adds over sbatch itself at the same concurrency;
- * - all 200 queued at once, printed for reference. Slurm starts a newly submitted batch job only at
+ * - all 200 queued at once: the issue's baseline, the one the target (<= 1.3) applies to;
+ * - the same 8 jobs in flight as cairn (submit one as one ends), reported beside it: what cairn adds
+ *   over sbatch itself at the same concurrency. The two differ because Slurm starts a newly submitted batch job only at
  *   its next scheduling pass (batch_sched_delay, 3 s by default, counted from the last pass), while a
  *   job already pending starts the moment a job ends. So with 8 in flight every round waits for a
  *   pass (200 / 8 rounds of about 3 s), whatever the submitter is; a queue of 200 does not.
@@ -81,5 +81,8 @@ export async function benchSlurm(ctx: BenchContext): Promise<BenchResult[]> {
   ctx.note(`slurm: bare sbatch loop of ${JOBS} jobs, all queued at once: ${fmt(queued / 1000)} s`);
   const cairn = await cairnRun(path.join(ctx.scratch, 'slurm-cairn'));
   ctx.note(`slurm: cairn run --executor slurm --workers 8, ${JOBS} tasks ${fmt(cairn / 1000)} s (${fmt(cairn / queued)} x the loop that queues all ${JOBS} at once)`);
-  return [resultLine('slurm', `cairn run --executor slurm (${JOBS} jobs, 8 in flight) / bare sbatch loop + wait, 8 in flight`, cairn / bare, { op: '<=', value: 1.3 })];
+  return [
+    resultLine('slurm', `cairn run --executor slurm (${JOBS} jobs, 8 in flight) / bare sbatch loop queueing all ${JOBS} + wait`, cairn / queued, { op: '<=', value: 1.3 }),
+    resultLine('slurm-same-concurrency', `cairn run --executor slurm (${JOBS} jobs, 8 in flight) / bare sbatch loop + wait, 8 in flight`, cairn / bare, null),
+  ];
 }
