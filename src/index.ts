@@ -119,6 +119,12 @@ export async function metrics(o: import('./api/common.js').CommonOptions & Histo
 }
 export { METRIC_DEFINITIONS } from './history/metrics.js';
 
+export type { LogArchiveOptions, LogArchiveResult } from './api/log-archive.js';
+/** Moving old log segments out (api/log-archive.ts), loaded on first call. */
+export async function logArchive(o: import('./api/log-archive.js').LogArchiveOptions): Promise<import('./api/log-archive.js').LogArchiveResult> {
+  return (await import('./api/log-archive.js')).logArchive(o);
+}
+
 /** Retention (api/prune.ts), loaded on first call: no everyday command needs it. */
 export async function prune(o: PruneApi.PruneOptions): Promise<PruneApi.PruneResult> {
   return (await import('./api/prune.js')).prune(o);
