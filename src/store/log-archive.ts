@@ -4,8 +4,11 @@ import { CairnError } from '../errors.js';
 import { atomicWrite } from './atomic.js';
 import { DIR_MODE, FLAGS, type FsLayer, fsyncDir, readWhole } from './fsio.js';
 import { type BaseMeta, listBases, logStart } from './log-base.js';
-import { writeBase } from './log-base-state.js';
+import { type BaseCarried, readBaseCarried, writeBase } from './log-base-state.js';
+import { interventionLines } from './derived.js';
+import { decodeLine } from './load.js';
 import { scanLog } from './logfile.js';
+import type { LogRecord } from '../model/types.js';
 import type { StatePaths } from './paths.js';
 import { inflate, type Layout, listSegments, type Segment } from './segments.js';
 import { stateAt } from './state-at.js';
@@ -115,7 +118,7 @@ export function carryOutArchive(io: FsLayer, paths: StatePaths, plan: ArchivePla
     name = writeBase(io, paths.segments, at.state, {
       seq: plan.base.seq, offset: plan.base.offset, crc: (at.at.crc >>> 0).toString(16).padStart(8, '0'), ts: at.at.ts,
       archived_at: nowIso, archived_to: plan.to, segments: [...(plan.current?.segments ?? []), ...plan.leftover.map((s) => s.name).filter((n) => !plan.current?.segments.includes(n)), ...plan.move.map((s) => s.name)],
-    });
+    }, carriedUpTo(io, paths, plan.current, plan.base.seq));
     reached('base-written');
   }
   for (const s of all) io.unlinkSync(s.path);
@@ -127,6 +130,25 @@ export function carryOutArchive(io: FsLayer, paths: StatePaths, plan: ArchivePla
     reached('old-bases-removed');
   }
   return name;
+}
+
+const NAME_TYPES = new Set(['checkpoint_named', 'system_checkpoint_created']);
+const ACTION_KEY = Buffer.from('"action":"');
+
+/**
+ * What the new base carries: the current base's, plus the interventions.log lines and checkpoint
+ * names of the manual records after it up to `seq` (a decision's records share a line, and a base
+ * ends a decision, so no line is split).
+ */
+function carriedUpTo(io: FsLayer, paths: StatePaths, current: BaseMeta | null, seq: number): BaseCarried {
+  const had = readBaseCarried(io, paths.segments, current);
+  const manual: LogRecord[] = [];
+  scanLog(io, paths.log, logStart(io, paths.log).pos, (buf, start, end, at) => {
+    if (at > seq || buf.indexOf(ACTION_KEY, start) < 0 || buf.indexOf(ACTION_KEY, start) >= end) return;
+    const r = decodeLine(buf, start, end, at);
+    if (r.operator !== null && typeof r.action === 'string') manual.push(r);
+  });
+  return { names: [...had.names, ...manual.filter((r) => NAME_TYPES.has(r.type))], interventions: [...had.interventions, ...interventionLines(manual)] };
 }
 
 /** Copies a segment into `dir` durably and reads the copy back; an identical copy already there is kept. */

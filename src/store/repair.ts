@@ -13,7 +13,7 @@ import { CheckpointTracker, writeImpliedCheckpoints } from './checkpoint-points.
 import { acquire, clearStaleLock, isLocked, lockPresent } from './lock.js';
 import { scanLog } from './logfile.js';
 import { logStart } from './log-base.js';
-import { startState } from './log-base-state.js';
+import { carriedInterventions, startState } from './log-base-state.js';
 import { inspectMerge } from './repair-merge.js';
 import { salvageTail, type TailSalvage } from './salvage-log.js';
 import { passThenLock, stateLockOptions } from './long-pass.js';
@@ -339,7 +339,8 @@ export async function rebuildDerived(io: FsLayer, paths: StatePaths, cfg: StoreC
     }
     unlinkIfThere(io, paths.current);
     new DerivedWriter(io, paths, cfg).write(state, scan.end.offset, nowMs, new Map(), false);
-    atomicWrite(io, paths.interventions, interventionLines(manual).join(''));
+    // Old segments moved out: the lines of the manual records before the base come from the base.
+    atomicWrite(io, paths.interventions, carriedInterventions(io, paths.log, logStart(io, paths.log).base) + interventionLines(manual).join(''));
     const temps = removeStaleTemps(io, paths);
     return [
       `rebuilt current.json, metrics.json, interventions.log (${manual.length} manual records) and the archive (${archives} finished workstream(s)) from the log (${scan.records} records, seq ${state.seq})`,

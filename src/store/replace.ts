@@ -9,7 +9,7 @@ import { type StatePaths, stampOf } from './paths.js';
 import { acquire } from './lock.js';
 import { dropSegments } from './segments.js';
 import { dropBases, logStart } from './log-base.js';
-import { startState } from './log-base-state.js';
+import { carriedInterventions, startState } from './log-base-state.js';
 import type { StoreConfig } from './config.js';
 import { applyLine, applyRecord, corruptError, decodeLine, loadArchivesLenient } from './load.js';
 import { CheckpointTracker, writeImpliedCheckpoints } from './checkpoint-points.js';
@@ -126,7 +126,8 @@ export async function rebuildInterventions(io: FsLayer, paths: StatePaths, cfg: 
   }, ({ manual, docs }, scan, lock) => {
     if (scan.problem?.kind === 'corrupt') throw corruptError(scan.problem);
     lock.assertHeld();
-    atomicWrite(io, paths.interventions, interventionLines(manual).join(''));
+    // Old segments moved out: the lines of the manual records before the base come from the base.
+    atomicWrite(io, paths.interventions, carriedInterventions(io, paths.log, logStart(io, paths.log).base) + interventionLines(manual).join(''));
     writeImpliedCheckpoints(io, paths, docs);
     return manual.length;
   });

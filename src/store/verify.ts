@@ -10,7 +10,7 @@ import { type FsLayer, readWhole, unsafe } from './fsio.js';
 import { applyLine, MERGE_HINT, REPAIR_HINT } from './load.js';
 import { scanLog } from './logfile.js';
 import { logStart } from './log-base.js';
-import { startState } from './log-base-state.js';
+import { carriedInterventions, startState } from './log-base-state.js';
 import { metricsDoc } from './metrics.js';
 import { configProblems } from './verify-config.js';
 import { brokenChains, lastTransitions, missingCheckpoints } from './verify-checkpoints.js';
@@ -295,7 +295,8 @@ function compareInterventions(io: FsLayer, paths: StatePaths, manual: LogRecord[
     });
     return;
   }
-  if (have !== interventionLines(manual).join('')) {
+  // Old segments moved out: the lines of the manual records before the base come from the base.
+  if (have !== carriedInterventions(io, paths.log, logStart(io, paths.log).base) + interventionLines(manual).join('')) {
     problems.push({ code: 'INTERVENTIONS_DIFFER', message: 'interventions.log differs from the manual actions recorded in the log', fix: 'cairn repair-state --yes (rebuilds it from the log)' });
   }
 }
