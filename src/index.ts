@@ -24,6 +24,7 @@ export { status, statusOf, type StatusOptions } from './api/status.js';
 export { serveToken, snapshotTime } from './api/serve-token.js';
 export { showTask, showDependencies } from './api/tasks.js';
 export { events, streamEvents, type EventQuery } from './api/events.js';
+export { historyStartLine, type HistoryStart } from './store/log-base.js';
 export { validateState, type ValidateReport } from './api/validate.js';
 export { restoreState, type RestoreOptions, type RestoreResult } from './api/restore.js';
 export type { PruneOptions, PruneResult } from './api/prune.js';

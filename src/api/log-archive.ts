@@ -1,6 +1,6 @@
 import { resolve as resolvePath } from 'node:path';
 import { CairnError } from '../errors.js';
-import { carryOutArchive, planArchive } from '../store/log-archive.js';
+import { type ArchiveAsk, carryOutArchive, pendingMove, planArchive } from '../store/log-archive.js';
 import { type CommonOptions, operatorOf, stateDirOf, withStore } from './common.js';
 
 export interface LogArchiveOptions extends CommonOptions {
@@ -23,6 +23,8 @@ export interface LogArchiveResult {
   base: { file: string; seq: number } | null;
   /** The seq the log here starts after (0: the whole log is here). */
   history_from_seq: number;
+  /** The seq of the log_archived record of an interrupted move this run finished (its own ask was not carried out), else null. */
+  finished_interrupted: number | null;
 }
 
 /**
@@ -39,15 +41,19 @@ export async function logArchive(o: LogArchiveOptions): Promise<LogArchiveResult
   }
   const dryRun = o.dryRun === true;
   return withStore(o, { readOnly: dryRun }, async (store) => {
-    const ask = { to: o.to, beforeSeq: o.beforeSeq, keepSegments: o.keepSegments };
+    // MUST: one log_archived record a move. A move killed before its base was written is finished
+    // as its record says (the record is committed before the move), with no second record.
+    const pending = pendingMove(store.io, store.paths);
+    const ask: ArchiveAsk = pending ? { to: pending.archived_to, beforeSeq: pending.base_seq + 1 } : { to: o.to, beforeSeq: o.beforeSeq, keepSegments: o.keepSegments };
     let plan = planArchive(store.io, store.paths, ask);
     const out = (base: LogArchiveResult['base'], from: number): LogArchiveResult => ({
-      state_dir: resolvePath(stateDirOf(o)), dry_run: dryRun, archived_to: plan.to, base, history_from_seq: from,
+      state_dir: resolvePath(stateDirOf(o)), dry_run: dryRun, archived_to: plan.to, base, history_from_seq: from, finished_interrupted: pending?.seq ?? null,
       segments: [...plan.leftover, ...plan.move].map((s) => ({ name: s.name, first: s.first, last: s.last, bytes: s.bytes })),
     });
     if (dryRun) return out(null, plan.current?.seq ?? 0);
     const names = [...plan.leftover, ...plan.move].map((s) => s.name);
-    await store.commit(() => [{
+    // Only leftovers of a move whose base is written: its record already says what went where.
+    if (!pending && plan.move.length > 0) await store.commit(() => [{
       type: 'log_archived', operator: operatorOf(o), reason: o.reason ?? `log-archive --to ${plan.to}`, action: 'log_archive',
       segments: names, archived_to: plan.to, base_seq: plan.base?.seq ?? plan.current!.seq,
     }]);

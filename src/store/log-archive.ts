@@ -3,7 +3,8 @@ import * as path from 'node:path';
 import { CairnError } from '../errors.js';
 import { atomicWrite } from './atomic.js';
 import { DIR_MODE, FLAGS, type FsLayer, fsyncDir, readWhole } from './fsio.js';
-import { type BaseMeta, listBases, logStart } from './log-base.js';
+import { baseName, type BaseMeta, listBases, logStart } from './log-base.js';
+import { readRecords } from './records.js';
 import { type BaseCarried, readBaseCarried, writeBase } from './log-base-state.js';
 import { interventionLines } from './derived.js';
 import { decodeLine } from './load.js';
@@ -51,6 +52,27 @@ export interface ArchivePlan {
   current: BaseMeta | null;
 }
 
+/** A move whose log_archived record is committed but whose base was never written (a kill before step 2). */
+export interface PendingMove {
+  /** The seq of the log_archived record. */
+  seq: number;
+  archived_to: string;
+  base_seq: number;
+}
+
+/**
+ * The move the last log_archived record asks for, when it did not get as far as its base: the rerun
+ * finishes it rather than recording a second move. Not pending when its base is written (the
+ * leftovers are finished as such) or no segment it covers is in log/ (the log was replaced since).
+ */
+export function pendingMove(io: FsLayer, paths: StatePaths): PendingMove | null {
+  const r = readRecords(io, paths.log, { types: ['log_archived'], last: 1 }).records[0];
+  if (!r || typeof r.base_seq !== 'number' || typeof r.archived_to !== 'string') return null;
+  if (listBases(io, paths.segments).includes(baseName(r.base_seq))) return null;
+  if (!listSegments(io, paths.segments).some((s) => s.last <= (r.base_seq as number))) return null;
+  return { seq: r.seq, archived_to: r.archived_to, base_seq: r.base_seq };
+}
+
 /** What log-archive would move, checked: refuses (changing nothing) whatever it must not move. */
 export function planArchive(io: FsLayer, paths: StatePaths, ask: ArchiveAsk): ArchivePlan {
   const to = path.resolve(ask.to);
@@ -73,6 +95,9 @@ export function planArchive(io: FsLayer, paths: StatePaths, ask: ArchiveAsk): Ar
     n = Math.max(0, closed.length - (ask.keepSegments ?? 0));
   }
   const chosen = closed.slice(0, n);
+  if (chosen.length === 0 && leftover.length === 0 && ask.keepSegments !== undefined && closed.length > 0) {
+    throw new CairnError('BAD_INPUT', `nothing to move: the log has ${closed.length} closed segment(s) and --keep-segments ${ask.keepSegments} keeps them all`, { hint: `Give --keep-segments ${closed.length - 1} or less to move the oldest; nothing was changed.` });
+  }
   if (chosen.length === 0 && leftover.length === 0) {
     throw new CairnError('BAD_INPUT', closed.length === 0 ? 'nothing to move: the log has no closed segment (log_segment_bytes in config.json rotates it)' : `nothing to move: no closed segment ends before that point (the first ends at seq ${closed[0]!.seg!.last})`, { hint: 'Nothing was changed.' });
   }

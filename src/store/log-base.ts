@@ -102,6 +102,23 @@ export function dropBases(io: FsLayer, dir: string): void {
   if (names.length > 0) fsyncDir(io, dir);
 }
 
+/** Where the history a log holds starts, when older segments were moved out: what `events`, `history` and `metrics` report. */
+export interface HistoryStart {
+  /** The first seq the log here holds (the base's seq + 1). */
+  seq: number;
+  moved_to: string;
+  moved_at: string;
+}
+
+export function historyStart(b: BaseMeta | null): HistoryStart | null {
+  return b && { seq: b.seq + 1, moved_to: b.archived_to, moved_at: b.archived_at };
+}
+
+/** The one line human output gives for it. */
+export function historyStartLine(h: HistoryStart): string {
+  return `(history before seq ${h.seq} was moved out to ${h.moved_to} on ${h.moved_at.slice(0, 10)}: cairn log-archive)`;
+}
+
 /** The error of a reader asked for history the base replaced. */
 export function historyGone(b: BaseMeta, dir: string): CairnError {
   return new CairnError('HISTORY_GONE', `history before seq ${b.seq + 1} was moved out to ${b.archived_to} on ${b.archived_at.slice(0, 10)} (cairn log-archive); the log here starts after seq ${b.seq}`, {

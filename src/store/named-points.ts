@@ -92,8 +92,13 @@ function add(idx: NamedIndex, r: LogRecord): void {
   names.set(p.name, { ...p, workstream_id: ws });
 }
 
-/** Whether the log at `file` still holds record `seq` with crc `crc` (seq 0: the empty start, always held). */
-export function logHolds(io: FsLayer, file: string, seq: number, crc: string): { holds: boolean; crc: string | null } {
+/**
+ * Whether the log at `file` still holds record `seq` with crc `crc` (seq 0: the empty start, always
+ * held). `gone`: the seq is before the log's base (its segments were moved out): not known here.
+ */
+export function logHolds(io: FsLayer, file: string, seq: number, crc: string): { holds: boolean; crc: string | null; gone?: true } {
+  const { base } = logStart(io, file);
+  if (base && seq < base.seq) return { holds: false, crc: null, gone: true };
   if (seq === 0) return { holds: true, crc: '00000000' };
   const p = pointAtSeq(io, file, seq);
   // A seq inside a decision is never named (a name stands for the end of a decision).

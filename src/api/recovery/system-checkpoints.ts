@@ -29,17 +29,19 @@ export interface SystemCheckpointView {
   in_log: boolean;
   /** The log's crc at `seq` now (null when the log does not reach it). */
   log_crc: string | null;
+  /** `seq` is before the log's base: its segments were moved out (log-archive); copy them back to restore it. */
+  archived: boolean;
 }
 
 function view(io: NonNullable<CommonOptions['fs']>, log: string, p: NamedPoint): SystemCheckpointView {
-  let held: { holds: boolean; crc: string | null };
+  let held: { holds: boolean; crc: string | null; gone?: true };
   try {
     held = logHolds(io, log, p.checkpoint_seq, p.checkpoint_crc!);
   } catch (e) {
     if (!(e instanceof CairnError) || e.code !== 'UNKNOWN_POINT') throw e;
     held = { holds: false, crc: null };
   }
-  return { name: p.name, seq: p.checkpoint_seq, crc: p.checkpoint_crc!, created_at: p.ts, created_seq: p.seq, operator: p.operator, reason: p.reason, in_log: held.holds, log_crc: held.crc };
+  return { name: p.name, seq: p.checkpoint_seq, crc: p.checkpoint_crc!, created_at: p.ts, created_seq: p.seq, operator: p.operator, reason: p.reason, in_log: held.holds, log_crc: held.crc, archived: held.gone === true };
 }
 
 /** system-checkpoint list: every system checkpoint, oldest first. */

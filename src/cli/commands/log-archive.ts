@@ -30,7 +30,8 @@ export const logArchiveCommand: CommandModule<GlobalArgs, LogArchiveArgs> = {
 
 function describe(r: LogArchiveResult): string {
   const verb = r.dry_run ? 'would move' : 'moved';
-  const lines = [`${verb} ${r.segments.length} segment(s) to ${r.archived_to}:`, ...r.segments.map((s) => `  ${s.name}  seq ${s.first}-${s.last}  ${s.bytes} B`)];
+  const lines = r.finished_interrupted === null ? [] : [`finished the move interrupted after its record (seq ${r.finished_interrupted}); run again for a new one`];
+  lines.push(`${verb} ${r.segments.length} segment(s) to ${r.archived_to}:`, ...r.segments.map((s) => `  ${s.name}  seq ${s.first}-${s.last}  ${s.bytes} B`));
   if (r.base) lines.push(`the log now starts after seq ${r.base.seq} (log/${r.base.file})`);
   return lines.join('\n');
 }
