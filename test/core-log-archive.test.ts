@@ -95,6 +95,10 @@ describe('log-archive', () => {
       assert.equal(segments(join(state, 'log')).length, 1);
       assert.deepEqual(await tasks(state), st);
       assert.equal((await cairn(['validate-state', '--state-dir', state])).code, 0);
+      // The record is committed before the move: the rerun finishes it without a second one.
+      const recs = await cairnJson(['events', '--type', 'log_archived', '--state-dir', state]);
+      assert.equal(recs.doc.records.length, 1, said(recs));
+      if (step === 'copied') assert.match(again.stdout, /finished the move interrupted after its record \(seq \d+\)/);
     });
   }
 
@@ -108,7 +112,8 @@ describe('log-archive', () => {
       assert.deepEqual(segments(join(state, 'log')), names);
     };
     await refuse(['--to', join(state, 'old'), '--keep-segments', '0'], /inside the state folder/);
-    await refuse(['--to', arch, '--keep-segments', String(names.length)], /nothing to move/);
+    await refuse(['--to', arch, '--keep-segments', String(names.length)], new RegExp(`nothing to move: the log has ${names.length} closed segment\\(s\\) and --keep-segments ${names.length} keeps them all`));
+    await refuse(['--to', arch, '--keep-segments', String(names.length + 5)], /keeps them all/);
     await refuse(['--to', arch, '--before-seq', '100000'], /beyond the last closed segment/);
     const seg = join(state, 'log', names[0]!);
     const bytes = readFileSync(seg);

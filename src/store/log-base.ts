@@ -129,11 +129,13 @@ export function historyGone(b: BaseMeta, dir: string): CairnError {
 
 /**
  * Where a reader of the log at `file` starts: after its base when old segments were moved out
- * (with the base), else the start of the log. Opens the log once to see its layout.
+ * (with the base), else the start of the log. Opens the log once to see its layout when log/ has a base file.
  */
 export function logStart(io: FsLayer, file: string): { pos: LogPosition; base: BaseMeta | null } {
   const none = { pos: { offset: 0, seq: 0, crc: 0 }, base: null };
   if (!io.logLayout) return none;
+  // Every load asks: without a base file (the everyday case) one look at log/, no open of the log.
+  if (listBases(io, path.join(path.dirname(file), 'log')).length === 0) return none;
   let fd: number;
   try {
     fd = io.openSync(file, FLAGS.read);

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { constants as Z, gunzipSync } from 'node:zlib';
 import { lineSeq } from '../log/codec.js';
 import { type FsLayer, unsafe } from './fsio.js';
-import { type BaseMeta, listBases, readBaseMeta } from './log-base.js';
+import { BASE_NAME, type BaseMeta, readBaseMeta } from './log-base.js';
 
 /**
  * Closed parts of the log: `.state/log/<first>-<last>.jsonl.gz`, each the exact bytes the active
@@ -70,20 +70,32 @@ export interface Layout {
 
 /** The segments in the folder, in seq order; [] when there is none (or no folder). Other names are ignored. */
 export function listSegments(io: FsLayer, dir: string): Segment[] {
+  return readLogDir(io, dir).segments;
+}
+
+/**
+ * The segments (in seq order) and base files (newest first) of the folder, from one readdir: every
+ * open of a log reads both, so a base costs no extra look at the folder.
+ */
+function readLogDir(io: FsLayer, dir: string): { segments: Segment[]; bases: string[] } {
   const st = io.lstatSync(dir);
-  if (!st) return [];
+  if (!st) return { segments: [], bases: [] };
   // MUST: a symlink (or a file) where log/ belongs is refused, like every folder of the state (DESIGN §8).
   if (!st.isDirectory() || st.isSymbolicLink()) throw unsafe(dir);
   const out: Segment[] = [];
+  const bases: string[] = [];
   for (const name of io.readdirSync(dir)) {
     const m = SEGMENT_NAME.exec(name);
-    if (!m) continue;
+    if (!m) {
+      if (BASE_NAME.test(name)) bases.push(name);
+      continue;
+    }
     const p = path.join(dir, name);
     const s = io.lstatSync(p);
     if (!s || !s.isFile()) continue;
     out.push({ name, path: p, first: Number(m[1]), last: Number(m[2]), bytes: s.size, ino: s.ino, mtimeMs: s.mtimeMs });
   }
-  return out.sort((a, b) => a.first - b.first || a.last - b.last);
+  return { segments: out.sort((a, b) => a.first - b.first || a.last - b.last), bases: bases.sort().reverse() };
 }
 
 /**
@@ -92,8 +104,8 @@ export function listSegments(io: FsLayer, dir: string): Segment[] {
  * trailer is not plausible is inflated at once. Damage found later, while reading, is added to
  * `damage` by segmented-fs.ts.
  */
-export function layoutLog(io: FsLayer, logPath: string, all = listSegments(io, segmentDir(logPath))): Layout | null {
-  const bases = listBases(io, segmentDir(logPath));
+export function layoutLog(io: FsLayer, logPath: string): Layout | null {
+  const { segments: all, bases } = readLogDir(io, segmentDir(logPath));
   if (all.length === 0 && bases.length === 0) return null;
   const damage: SegmentDamage[] = [];
   const active = io.lstatSync(logPath);

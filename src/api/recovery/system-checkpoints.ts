@@ -1,6 +1,7 @@
 import { CairnError } from '../../errors.js';
 import { decideSystem } from '../../recovery/name-checkpoint.js';
 import { decide as restoreDecide, planRestore, type SystemRestorePlan } from '../../recovery/restore-system-checkpoint.js';
+import { historyGone, logStart } from '../../store/log-base.js';
 import { type NamedPoint, logHolds } from '../../store/named-points.js';
 import { stateAt } from '../../store/state-at.js';
 import { type CommonOptions, withStore } from '../common.js';
@@ -84,6 +85,9 @@ export async function restoreSystemCheckpoint(o: ActionOptions & { name: string 
       });
     }
     const v = view(store.io, store.paths.log, p);
+    // Before the log's base (log-archive): a point that exists, in segments moved out.
+    const { base } = logStart(store.io, store.paths.log);
+    if (v.archived && base) throw historyGone(base, store.paths.segments);
     if (!v.in_log) {
       throw new CairnError('UNKNOWN_CHECKPOINT', `system checkpoint ${o.name} names seq ${v.seq} with crc ${v.crc}, but the log ${v.log_crc ? `has crc ${v.log_crc} there` : 'does not reach it'}: the log was repaired or replaced since, and that point is not in it any more`, {
         details: { checkpoint: o.name, seq: v.seq, crc: v.crc, log_crc: v.log_crc },
