@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { CairnError } from '../errors.js';
 import { atomicWrite } from './atomic.js';
 import { DIR_MODE, FLAGS, type FsLayer, fsyncDir, readWhole } from './fsio.js';
-import { baseName, type BaseMeta, listBases, logStart } from './log-base.js';
+import { type BaseMeta, listBases, logStart } from './log-base.js';
 import { readRecords } from './records.js';
 import { type BaseCarried, readBaseCarried, writeBase } from './log-base-state.js';
 import { interventionLines } from './derived.js';
@@ -61,14 +61,17 @@ export interface PendingMove {
 }
 
 /**
- * The move the last log_archived record asks for, when it did not get as far as its base: the rerun
- * finishes it rather than recording a second move. Not pending when its base is written (the
- * leftovers are finished as such) or no segment it covers is in log/ (the log was replaced since).
+ * The move the last log_archived record asks for, when the log does not start at its base yet (a
+ * kill before the base was written, or after it but before any segment went: a base is not read
+ * while every segment is still there): the rerun finishes it rather than recording a second move.
+ * Segments copied back by hand after a finished move are moved out again as recorded. Not pending
+ * when no segment it covers is in log/ (the move finished, or the log was replaced since).
  */
 export function pendingMove(io: FsLayer, paths: StatePaths): PendingMove | null {
   const r = readRecords(io, paths.log, { types: ['log_archived'], last: 1 }).records[0];
   if (!r || typeof r.base_seq !== 'number' || typeof r.archived_to !== 'string') return null;
-  if (listBases(io, paths.segments).includes(baseName(r.base_seq))) return null;
+  const current = logStart(io, paths.log).base;
+  if (current && current.seq >= r.base_seq) return null;
   if (!listSegments(io, paths.segments).some((s) => s.last <= (r.base_seq as number))) return null;
   return { seq: r.seq, archived_to: r.archived_to, base_seq: r.base_seq };
 }
