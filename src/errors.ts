@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'UNKNOWN_RESOURCE' // no resource with that id
   | 'UNKNOWN_CHECKPOINT' // no checkpoint with that seq
   | 'UNKNOWN_POINT' // a point in time (seq, date-time, git:<rev>) that the log or git does not have
+  | 'HISTORY_GONE' // the point is before the log's base: its segments were moved out (log-archive); copy them back to read it
   | 'DUPLICATE_WORKSTREAM' // a workstream with that id already exists
   | 'DUPLICATE_NAME' // a named checkpoint (of that workstream) or system checkpoint with that name already exists
   | 'ILLEGAL_TRANSITION' // the state machine does not allow this change from the current state
@@ -79,6 +80,7 @@ export function exitCodeFor(code: ErrorCode): number {
     case 'UNKNOWN_RESOURCE':
     case 'UNKNOWN_CHECKPOINT':
     case 'UNKNOWN_POINT':
+    case 'HISTORY_GONE':
     case 'DUPLICATE_WORKSTREAM':
     case 'DUPLICATE_NAME':
     case 'ILLEGAL_TRANSITION':

@@ -25,6 +25,7 @@ export { serveToken, snapshotTime } from './api/serve-token.js';
 export { showTask, showDependencies } from './api/tasks.js';
 export { slurmLiveText, type SlurmLive } from './api/slurm-live.js';
 export { events, streamEvents, type EventQuery } from './api/events.js';
+export { historyStartLine, type HistoryStart } from './store/log-base.js';
 export { validateState, type ValidateReport } from './api/validate.js';
 export { restoreState, type RestoreOptions, type RestoreResult } from './api/restore.js';
 export type { PruneOptions, PruneResult } from './api/prune.js';
@@ -119,6 +120,12 @@ export async function metrics(o: import('./api/common.js').CommonOptions & Histo
   return (await history()).metrics(o);
 }
 export { METRIC_DEFINITIONS } from './history/metrics.js';
+
+export type { LogArchiveOptions, LogArchiveResult } from './api/log-archive.js';
+/** Moving old log segments out (api/log-archive.ts), loaded on first call. */
+export async function logArchive(o: import('./api/log-archive.js').LogArchiveOptions): Promise<import('./api/log-archive.js').LogArchiveResult> {
+  return (await import('./api/log-archive.js')).logArchive(o);
+}
 
 /** Retention (api/prune.ts), loaded on first call: no everyday command needs it. */
 export async function prune(o: PruneApi.PruneOptions): Promise<PruneApi.PruneResult> {

@@ -178,7 +178,7 @@ describe('scripts/', () => {
     'history', 'log', 'git_setup', 'merge_driver',
     'update_task', 'rerun_workstream', 'reset_workstream',
     'metrics', 'recover', 'state', 'diff',
-    'prune',
+    'prune', 'log_archive',
     'checkpoint', 'system_checkpoint', 'backups',
     'serve',
   ];

@@ -157,6 +157,7 @@ const SAMPLES: { [T in RecordType]: Record<string, unknown> } = {
   system_checkpoint_created: { name: 'before-deploy', checkpoint_seq: 40, checkpoint_crc: '0a1b2c3d', operator: 'ana', action: 'system_checkpoint_create' },
   system_checkpoint_restored: { name: 'before-deploy', checkpoint_seq: 40, rolled_back_workstreams: ['nightly'], cancelled_workstreams: [], left: [], operator: 'ana', action: 'system_checkpoint_restore' },
   state_restored: { source: 'transitions', file: '.state/transitions.jsonl' },
+  log_archived: { segments: ['000000000001-000000000020.jsonl.gz'], archived_to: '/srv/cairn-archive', base_seq: 20 },
   state_repaired: { actions: ['rebuilt current.json from the log'] },
   record_lost: { damage: 'damaged beyond one flipped bit (a task_started record of nightly/build)', set_aside_file: 'transitions.jsonl.corrupt-2026-01-15T10-40-00.000Z' },
   workstream_carried_forward: {

@@ -3,6 +3,8 @@ import { RECORD_TYPES } from '../model/catalogue.js';
 import { closest, resolveTask, resolveWorker, resolveWorkstream } from '../model/resolve.js';
 import type { LogRecord } from '../model/types.js';
 import { realFs } from '../store/fsio.js';
+import { historyGone, type HistoryStart, historyStart, logStart } from '../store/log-base.js';
+import { segmentDir } from '../store/segments.js';
 import { StatePaths } from '../store/paths.js';
 import { readRecords, type RecordFilter, streamRecords } from '../store/records.js';
 import { checkRoot } from '../store/store.js';
@@ -29,7 +31,7 @@ export interface EventQuery extends RecordFilter {
  * unknown record type, workstream, task or worker is named with the closest known ones (exit 2),
  * and so is a since-seq or last that is not a whole number.
  */
-export async function streamEvents(o: CommonOptions & EventQuery, sink: (records: LogRecord[]) => Promise<boolean> | boolean): Promise<{ lastSeq: number; stopped: boolean }> {
+export async function streamEvents(o: CommonOptions & EventQuery, sink: (records: LogRecord[]) => Promise<boolean> | boolean): Promise<{ lastSeq: number; stopped: boolean; history_starts_at: HistoryStart | null }> {
   const root = stateDirOf(o);
   const io = o.fs ?? realFs;
   checkRoot(io, root);
@@ -37,7 +39,11 @@ export async function streamEvents(o: CommonOptions & EventQuery, sink: (records
   if (o.sinceSeq !== undefined && !(Number.isSafeInteger(o.sinceSeq) && o.sinceSeq >= 0)) throw badNumber('--since-seq', o.sinceSeq, 0);
   if (o.last !== undefined && !(Number.isSafeInteger(o.last) && o.last >= 1)) throw badNumber('--last', o.last, 1);
   const filter = await resolveIds(o);
-  return streamRecords(io, new StatePaths(root).log, filter, sink);
+  const log = new StatePaths(root).log;
+  // Old segments moved out (log-archive): records after a seq before the base are gone.
+  const { base } = logStart(io, log);
+  if (base && o.sinceSeq !== undefined && o.sinceSeq < base.seq) throw historyGone(base, segmentDir(log));
+  return { ...(await streamRecords(io, log, filter, sink)), history_starts_at: historyStart(base) };
 }
 
 /** The filter with its ids checked against the state (loaded only when an id is given). */

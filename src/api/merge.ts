@@ -1,5 +1,7 @@
 import { CairnError } from '../errors.js';
+import { dirname, join } from 'node:path';
 import { realFs } from '../store/fsio.js';
+import { listBases } from '../store/log-base.js';
 import { mergeLogFiles, type MergeFileResult } from '../store/merge-file.js';
 import type { CommonOptions } from './common.js';
 
@@ -28,8 +30,17 @@ export function mergeDriver(o: MergeDriverOptions): MergeDriverResult {
       throw new CairnError('BAD_INPUT', `${flag} ${file} is not a file`, { hint: 'git runs this as: cairn merge-driver %O %A %B %P (see cairn git-setup)' });
     }
   }
-  const r = mergeLogFiles(io, { ours: o.ours, theirs: o.theirs }, o.clock ?? Date.now);
   const p = o.path ?? 'transitions.jsonl';
+  // A log whose old segments were moved out (log-archive) starts at its base, which this driver
+  // does not read: refused clearly rather than as a log that starts at the wrong seq.
+  const bases = o.path ? listBases(io, join(dirname(o.path), 'log')) : [];
+  if (bases.length > 0) {
+    throw new CairnError('MERGE_CONFLICT', `${p} starts at its base ${join(dirname(p), 'log', bases[0]!)} (cairn log-archive moved its older segments out); the merge driver merges only a log that starts at seq 1, and our log is left as it was`, {
+      details: { path: p, base: bases[0] },
+      hint: `Keep ours (git add ${p}) and redo what the other branch did by hand (cairn submit, the recovery commands), or take theirs (git checkout --theirs ${p} && git add ${p}); merge branches before archiving their logs`,
+    });
+  }
+  const r = mergeLogFiles(io, { ours: o.ours, theirs: o.theirs }, o.clock ?? Date.now);
   const next = r.clean
     ? []
     : [

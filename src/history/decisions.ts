@@ -45,6 +45,7 @@ const MAIN_TYPE: Record<string, string> = {
   set_resource_limit: 'resource_limit_changed',
   remove_dependency: 'task_dependency_removed',
   repair_state: 'state_repaired',
+  log_archive: 'log_archived',
   checkpoint: 'checkpoint_named',
   system_checkpoint_create: 'system_checkpoint_created',
   system_checkpoint_restore: 'system_checkpoint_restored',

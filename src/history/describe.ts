@@ -120,6 +120,7 @@ export function recordPhrase(r: LogRecord): string {
     case 'checkpoint_named': return `checkpoint ${String(r.checkpoint_seq)} named ${String(r.name)}`;
     case 'system_checkpoint_created': return `system checkpoint ${String(r.name)} created at seq ${String(r.checkpoint_seq)}`;
     case 'system_checkpoint_restored': return `restored to system checkpoint ${String(r.name)} (seq ${String(r.checkpoint_seq)})`;
+    case 'log_archived': return `log segments up to seq ${String(r.base_seq)} moved out to ${String(r.archived_to)} (${(r.segments as unknown[]).length} segment(s))`;
     case 'state_restored': return `state restored from ${String(r.source)} ${String(r.file ?? '')}`.trimEnd() + (r.changes !== undefined ? ` (${String(r.changes)} changes)` : '');
     case 'state_repaired': {
       const a = Array.isArray(r.actions) ? (r.actions as unknown[]).map(String) : [];

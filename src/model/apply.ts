@@ -305,6 +305,7 @@ const HANDLERS: { readonly [T in RecordType]: Handler } = {
   system_checkpoint_restored() {},
   state_restored() {},
   state_repaired() {},
+  log_archived() {},
   record_lost() {},
   workstream_carried_forward: applyCarriedForward,
 };

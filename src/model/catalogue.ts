@@ -56,6 +56,7 @@ export const RECORD_TYPES = {
   system_checkpoint_created: { entity: 'state', severity: 'info', description: 'An operator named the whole state at checkpoint_seq (with the log\'s crc there) as a system checkpoint (cairn system-checkpoint create); changes no state.' },
   system_checkpoint_restored: { entity: 'state', severity: 'warning', description: 'cairn system-checkpoint restore: first record of the decision that returns every workstream to a system checkpoint (rollbacks, cancels and resource limits follow in the same batch).' },
   state_restored: { entity: 'state', severity: 'warning', description: 'current.json was rebuilt from a backup or from the log.' },
+  log_archived: { entity: 'state', severity: 'warning', description: 'cairn log-archive moved closed log segments out of .state/log/ (segments, archived_to); the log now starts after base_seq, whose state log/base-<seq>.json holds; changes no state.' },
   state_repaired: { entity: 'state', severity: 'warning', description: 'repair_state fixed the state; the actions are listed.' },
   record_lost: { entity: 'state', severity: 'error', description: 'repair_state could not keep a damaged record: this placeholder keeps its seq, says what could be read of it and where its bytes were set aside.' },
   workstream_carried_forward: { entity: 'workstream', severity: 'warning', description: 'repair_state restored a workstream as a newer hash-valid current.json, archive file or checkpoint held it, after the log lost records; names the file and each difference.' },

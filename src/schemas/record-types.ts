@@ -230,6 +230,13 @@ const FIELDS: { readonly [T in RecordType]: Fields } = {
       replaced_log: { description: 'Where the replaced log was kept, when another log file was installed.', type: 'string', minLength: 1 },
     },
   },
+  log_archived: {
+    required: {
+      segments: { description: 'The segment files moved out, oldest first.', type: 'array', items: { description: 'A segment file name.', type: 'string', minLength: 1 } },
+      archived_to: { description: 'The folder they were moved to (absolute).', type: 'string', minLength: 1 },
+      base_seq: { description: 'The last seq the moved segments held: the log here starts after it.', type: 'integer', minimum: 1 },
+    },
+  },
   state_repaired: {
     required: { actions: { description: 'What repair_state did, one line each.', type: 'array', items: { description: 'One action.', type: 'string' } } },
   },

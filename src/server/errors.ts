@@ -21,6 +21,9 @@ export function statusFor(code: ErrorCode): number {
     case 'UNKNOWN_CHECKPOINT':
     case 'UNKNOWN_POINT':
       return 404;
+    // The point was moved out of the folder (log-archive): it existed, and is not here now.
+    case 'HISTORY_GONE':
+      return 410;
     case 'DUPLICATE_WORKSTREAM':
     case 'DUPLICATE_NAME':
     case 'ILLEGAL_TRANSITION':

@@ -1,12 +1,14 @@
 import { CairnError } from '../errors.js';
 import { CheckpointFinder, type CheckpointPoint } from '../history/checkpoint-finder.js';
 import { compactJson } from '../log/canonical.js';
-import { State } from '../model/state.js';
 import type { FsLayer } from './fsio.js';
 import { applyRecord, corruptError, decodeLine } from './load.js';
-import { LOG_START, type LogPosition, scanLogSlice } from './logfile.js';
+import { type LogPosition, scanLogSlice } from './logfile.js';
+import { historyGone, logStart } from './log-base.js';
+import { startState } from './log-base-state.js';
 import type { StatePaths } from './paths.js';
 import { listCheckpoints, type CheckpointEntry } from './recovery-files.js';
+import { segmentDir } from './segments.js';
 import { type CheckpointDoc, checkpointDoc } from './snapshot.js';
 
 /**
@@ -36,9 +38,13 @@ export interface PointsScan {
 /**
  * Replays the log from its start for workstream `wsId`; with `target`, only as far as needed. The
  * documents at the points in `capture` are kept too (to compare the files on disk with the log).
+ * Old segments moved out (log-archive): the replay starts from the base's state, so the points are
+ * those after the base; a target at or before it is HISTORY_GONE (exit 2).
  */
 export function scanPoints(io: FsLayer, paths: StatePaths, wsId: string, o: { target?: number; capture?: ReadonlySet<number> } = {}): PointsScan {
-  const state = new State();
+  const begin = logStart(io, paths.log);
+  if (begin.base && o.target !== undefined && o.target <= begin.base.seq) throw historyGone(begin.base, segmentDir(paths.log));
+  const state = startState(io, paths.log, begin);
   const finder = new CheckpointFinder(wsId, o.target);
   const captured = new Map<number, CheckpointDoc>();
   const docAt = (): CheckpointDoc => {
@@ -48,7 +54,7 @@ export function scanPoints(io: FsLayer, paths: StatePaths, wsId: string, o: { ta
   };
   let doc: CheckpointDoc | null = null;
   let done = false;
-  let pos: LogPosition = LOG_START;
+  let pos: LogPosition = begin.pos;
   while (!done) {
     const slice = scanLogSlice(io, paths.log, pos, SLICE, (buf, start, end, seq) => {
       if (done) return;

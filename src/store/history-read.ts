@@ -1,7 +1,8 @@
 import type { LogRecord } from '../model/types.js';
 import type { FsLayer } from './fsio.js';
 import { corruptError } from './load.js';
-import { LOG_START, type LogPosition, scanLogSlice } from './logfile.js';
+import { type LogPosition, scanLogSlice } from './logfile.js';
+import { startOf } from './log-base.js';
 
 /**
  * Reads of the log for `cairn history` and `cairn log`: streamed a slice at a time, the chain checked
@@ -80,7 +81,7 @@ export async function streamStory(io: FsLayer, file: string, f: StoryFilter, vis
   const task = f.taskId === undefined ? null : Buffer.from(`"task_id":${JSON.stringify(f.taskId)}`);
   const anyTask = Buffer.from('"task_id":');
   const also = f.alsoTypes.map((t) => Buffer.from(`"type":${JSON.stringify(t)}`));
-  let pos = LOG_START;
+  let pos = startOf(io, file);
   for (;;) {
     const r = scanLogSlice(io, file, pos, SLICE, (buf, start, end) => {
       const line = buf.subarray(start, end);
@@ -100,7 +101,7 @@ export async function streamStory(io: FsLayer, file: string, f: StoryFilter, vis
 export async function submittedTasks(io: FsLayer, file: string, progress?: ReadProgress): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>();
   const type = Buffer.from('"type":"workstream_submitted"');
-  let pos = LOG_START;
+  let pos = startOf(io, file);
   for (;;) {
     const r = scanLogSlice(io, file, pos, SLICE, (buf, start, end) => {
       if (!buf.subarray(start, Math.min(end, start + 200)).includes(type)) return;

@@ -6,7 +6,9 @@ import { State } from '../model/state.js';
 import type { LogRecord } from '../model/types.js';
 import { FLAGS, type FsLayer, readWhole, unsafe } from './fsio.js';
 import { collectGarbage, REPLAY_GC_BYTES } from './gc.js';
-import { LOG_START, type LogPosition, type LogProblem, scanLog } from './logfile.js';
+import { type LogPosition, type LogProblem, scanLog } from './logfile.js';
+import { logStart } from './log-base.js';
+import { readBaseDoc } from './log-base-state.js';
 import { BACKUP_NAME, type StatePaths } from './paths.js';
 import { type ArchiveDoc, addWorkstream, checkArchive, checkSnapshot, parseDoc, stateFromSnapshot, type SnapshotDoc } from './snapshot.js';
 
@@ -144,7 +146,11 @@ export function loadArchivesLenient(io: FsLayer, paths: StatePaths, doc: Snapsho
 }
 
 /** Replays the log on top of `doc` (or from nothing); a string explains why `doc` cannot be used. */
-function replayFrom(io: FsLayer, paths: StatePaths, doc: SnapshotDoc | null, archives: ArchiveDoc[]): Omit<Loaded, 'warnings' | 'source'> | string {
+function replayFrom(io: FsLayer, paths: StatePaths, given: SnapshotDoc | null, archives: ArchiveDoc[]): Omit<Loaded, 'warnings' | 'source'> | string {
+  // Old segments moved out: the replay starts at the base, from its state when `given` is older.
+  const from = logStart(io, paths.log);
+  if (from.base && given && given.seq === from.pos.seq && given.crc !== from.base.crc) return `its crc ${given.crc} differs from the log's ${from.base.crc} at seq ${from.pos.seq} (it belongs to another history)`;
+  const doc = from.base && (!given || given.seq < from.pos.seq) ? readBaseDoc(io, paths.segments, from.base) : given;
   const state = doc ? stateFromSnapshot(doc) : new State();
   for (const a of archives) {
     if (doc && doc.workstreams[a.workstream.id]) continue;
@@ -154,7 +160,7 @@ function replayFrom(io: FsLayer, paths: StatePaths, doc: SnapshotDoc | null, arc
   const wantCrc = doc ? parseCrcHex(doc.crc) : 0;
   let mismatch: string | null = null;
   let sinceGc = 0;
-  const scan = scanLog(io, paths.log, LOG_START, (buf, start, end, seq, crc, _offset, form) => {
+  const scan = scanLog(io, paths.log, from.pos, (buf, start, end, seq, crc, _offset, form) => {
     if (mismatch) return;
     if (seq < base) return;
     if (seq === base) {

@@ -3,6 +3,8 @@ import { lineBatch, lineSeq, statedCrc, verifyLine } from '../log/codec.js';
 import { fdatasyncOf, FILE_MODE, FLAGS, type FsLayer, ioError, realFs, unsafe, writeAll } from './fsio.js';
 import { hasConflictMarkers } from '../history/merged-log.js';
 import { scanAheadWorthIt, scanAheadYield, startAhead } from './scan-ahead.js';
+import { historyGone } from './log-base.js';
+import { segmentDir } from './segments.js';
 
 /** Where a reader or writer stands in the log: the byte offset after the last good record, its seq and crc. */
 export interface LogPosition {
@@ -72,11 +74,18 @@ function scanOpen<R extends ScanResult>(io: FsLayer, path: string, from: LogPosi
     throw e;
   }
   try {
-    const r = scan(fd);
     const layout = io.logLayout?.(fd);
+    // MUST: a reader never starts before the base (the records there were moved out): it says so.
+    if (layout?.base && from.offset < layout.base.offset) throw historyGone(layout.base, segmentDir(path));
+    const r = scan(fd);
     if (!layout) return r;
     r.base = layout.activeStart;
     const p = r.problem;
+    if (p && layout.base && p.offset === layout.base.offset && p.kind !== 'incomplete' && !p.reason.startsWith('the log ends inside')) {
+      // The first record after the base does not chain on it: records are missing, not a torn tail to cut.
+      r.problem = { kind: 'corrupt', offset: p.offset, seq: p.seq, reason: `the log does not follow its base log/${layout.base.file} (seq ${layout.base.seq}, crc ${layout.base.crc}): ${p.reason}`, segment: layout.base.file };
+      return r;
+    }
     if (p && (p.offset < layout.activeStart || layout.damage.some((d) => d.offset <= p.offset))) {
       const d = [...layout.damage].reverse().find((x) => x.offset <= p.offset) ?? layout.damage[0];
       const where = d ? d.reason : `in a closed segment (log/), before byte ${layout.activeStart}`;

@@ -3,7 +3,8 @@ import { crcHex } from '../log/codec.js';
 import type { StoreConfig } from './config.js';
 import { FLAGS, type FsLayer } from './fsio.js';
 import { acquire, type HeldLock, type LockOptions } from './lock.js';
-import { LOG_START, type LineVisitor, type LogPosition, type ScanResult, scanLog } from './logfile.js';
+import { logStart } from './log-base.js';
+import { type LineVisitor, type LogPosition, type ScanResult, scanLog } from './logfile.js';
 import type { StatePaths } from './paths.js';
 
 /**
@@ -47,7 +48,8 @@ export async function passThenLock<A, T>(
 ): Promise<T> {
   for (let tries = 1; ; tries++) {
     const pass = begin();
-    const first = scanLog(io, paths.log, LOG_START, pass.visit);
+    // Old segments moved out: the pass starts at the base (begin() starts from its state).
+    const first = scanLog(io, paths.log, logStart(io, paths.log).pos, pass.visit);
     const lock = await acquire(paths.stateLockTarget, stateLockOptions(cfg));
     try {
       if (stillEndsAt(io, paths.log, first)) {

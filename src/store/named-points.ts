@@ -2,7 +2,10 @@ import { crcHex } from '../log/codec.js';
 import type { LogRecord } from '../model/types.js';
 import type { FsLayer } from './fsio.js';
 import { corruptError, decodeLine } from './load.js';
-import { LOG_START, type LogPosition, scanLogSlice } from './logfile.js';
+import { type LogPosition, scanLogSlice } from './logfile.js';
+import { logStart } from './log-base.js';
+import { readBaseCarried } from './log-base-state.js';
+import { segmentDir } from './segments.js';
 import { pointAtSeq } from './points.js';
 
 /**
@@ -46,9 +49,17 @@ function typeIs(buf: Buffer, at: number, want: Buffer, end: number): boolean {
   return at + want.length <= end && buf.compare(want, 0, want.length, at, at + want.length) === 0;
 }
 
-/** Scans the log at `file` from `into.end` (or its start) to its end, adding every name found. */
+/**
+ * Scans the log at `file` from `into.end` (or its start) to its end, adding every name found. Old
+ * segments moved out: the names their records gave come from the base, and the scan starts after it.
+ */
 export function scanNamed(io: FsLayer, file: string, into?: NamedIndex): NamedIndex {
-  const idx: NamedIndex = into ?? { workstreams: new Map(), system: new Map(), end: LOG_START };
+  let idx = into;
+  if (!idx) {
+    const begin = logStart(io, file);
+    idx = { workstreams: new Map(), system: new Map(), end: begin.pos };
+    for (const r of readBaseCarried(io, segmentDir(file), begin.base).names) add(idx, r);
+  }
   let pos = idx.end;
   for (;;) {
     const slice = scanLogSlice(io, file, pos, SLICE, (buf, start, end, seq) => {
@@ -81,8 +92,13 @@ function add(idx: NamedIndex, r: LogRecord): void {
   names.set(p.name, { ...p, workstream_id: ws });
 }
 
-/** Whether the log at `file` still holds record `seq` with crc `crc` (seq 0: the empty start, always held). */
-export function logHolds(io: FsLayer, file: string, seq: number, crc: string): { holds: boolean; crc: string | null } {
+/**
+ * Whether the log at `file` still holds record `seq` with crc `crc` (seq 0: the empty start, always
+ * held). `gone`: the seq is before the log's base (its segments were moved out): not known here.
+ */
+export function logHolds(io: FsLayer, file: string, seq: number, crc: string): { holds: boolean; crc: string | null; gone?: true } {
+  const { base } = logStart(io, file);
+  if (base && seq < base.seq) return { holds: false, crc: null, gone: true };
   if (seq === 0) return { holds: true, crc: '00000000' };
   const p = pointAtSeq(io, file, seq);
   // A seq inside a decision is never named (a name stands for the end of a decision).

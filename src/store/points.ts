@@ -3,6 +3,8 @@ import { lineBatch } from '../log/codec.js';
 import type { FsLayer } from './fsio.js';
 import { corruptError } from './load.js';
 import { LOG_START, type LogPosition, scanLogSlice } from './logfile.js';
+import { historyGone, logStart, startOf } from './log-base.js';
+import { segmentDir } from './segments.js';
 
 /** The end of one decision in a log: the state there is a replay of everything before `offset`. */
 export interface LogPoint extends LogPosition {
@@ -60,7 +62,7 @@ export function walkDecisions(io: FsLayer, file: string, from: LogPosition, stop
 /** First and last record of the log (a full read of the log: only for error messages). */
 export function logRange(io: FsLayer, file: string): LogRange {
   let first: LogRange['first'] = null;
-  const last = walkDecisions(io, file, LOG_START, (p) => {
+  const last = walkDecisions(io, file, startOf(io, file), (p) => {
     first ??= { seq: p.seq, ts: p.ts ?? '' };
     return false;
   });
@@ -81,7 +83,10 @@ export function pointAtSeq(io: FsLayer, file: string, seq: number, from: LogPosi
     if (seq === 0) return { ...LOG_START, ts: null };
     if (seq === from.seq) return { ...from, ts: null };
   }
-  const start = from.seq < seq ? from : LOG_START;
+  const begin = startOf(io, file);
+  if (seq === begin.seq && seq > 0) return { ...begin, ts: null };
+  // Before the base (segments moved out) the walk starts at seq 0, and the scan says HISTORY_GONE.
+  const start = from.seq < seq && from.offset >= begin.offset ? from : begin.seq < seq ? begin : LOG_START;
   // The walk's length is known: one slice for it (each slice allocates and fills a 4 MiB chunk).
   const p = walkDecisions(io, file, start, (q) => q.seq >= seq, Math.max(SLICE, seq - start.seq));
   if (p.seq < seq) throw unknown(`seq ${seq} is past the end of the log`, io, file);
@@ -93,6 +98,11 @@ export function pointAtSeq(io: FsLayer, file: string, seq: number, from: LogPosi
  * stops at the first decision stamped after it. A time before the first record is not a point.
  */
 export function pointAtTime(io: FsLayer, file: string, ms: number, text: string, from: LogPosition & { ts?: string | null } = LOG_START): LogPoint {
+  const begin = logStart(io, file);
+  if (begin.base && from.offset < begin.pos.offset) {
+    if (begin.base.ts === null || ms < Date.parse(begin.base.ts)) throw historyGone(begin.base, segmentDir(file));
+    from = { ...begin.pos, ts: begin.base.ts };
+  }
   let best: LogPoint | null = from.seq > 0 ? { ...from, ts: from.ts ?? null } : null;
   walkDecisions(io, file, from, (p) => {
     if (Date.parse(p.ts ?? '') > ms) return true;

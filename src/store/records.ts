@@ -2,7 +2,8 @@ import { CairnError } from '../errors.js';
 import type { LogRecord } from '../model/types.js';
 import type { FsLayer } from './fsio.js';
 import { corruptError } from './load.js';
-import { LOG_START, type LogPosition, scanLog, scanLogSlice } from './logfile.js';
+import { type LogPosition, scanLog, scanLogSlice } from './logfile.js';
+import { startOf } from './log-base.js';
 
 export interface RecordFilter {
   types?: string[];
@@ -21,7 +22,7 @@ export interface RecordFilter {
 export function readRecords(io: FsLayer, file: string, f: RecordFilter = {}): { records: LogRecord[]; lastSeq: number } {
   const out: LogRecord[] = [];
   const match = matcher(f);
-  const scan = scanLog(io, file, LOG_START, (buf, start, end, seq) => {
+  const scan = scanLog(io, file, startOf(io, file), (buf, start, end, seq) => {
     const r = match(buf, start, end, seq);
     if (!r) return;
     out.push(r);
@@ -78,7 +79,7 @@ const SLICE_RECORDS = 8192;
  */
 export async function streamRecords(io: FsLayer, file: string, f: RecordFilter, sink: (records: LogRecord[]) => Promise<boolean> | boolean): Promise<{ lastSeq: number; stopped: boolean }> {
   let kept: LogRecord[] = [];
-  let pos: LogPosition = LOG_START;
+  let pos: LogPosition = startOf(io, file);
   const match = matcher(f);
   for (;;) {
     const slice = scanLogSlice(io, file, pos, SLICE_RECORDS, (buf, start, end, seq) => {

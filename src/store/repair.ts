@@ -11,7 +11,9 @@ import { FLAGS, type FsLayer, readWhole, unsafe } from './fsio.js';
 import { applyLine, applyRecord, decodeLine, listBackups } from './load.js';
 import { CheckpointTracker, writeImpliedCheckpoints } from './checkpoint-points.js';
 import { acquire, clearStaleLock, isLocked, lockPresent } from './lock.js';
-import { LOG_START, scanLog } from './logfile.js';
+import { scanLog } from './logfile.js';
+import { logStart } from './log-base.js';
+import { carriedInterventions, startState } from './log-base-state.js';
 import { inspectMerge } from './repair-merge.js';
 import { salvageTail, type TailSalvage } from './salvage-log.js';
 import { passThenLock, stateLockOptions } from './long-pass.js';
@@ -84,13 +86,15 @@ export interface InspectOptions {
  * or the first record the transition tables refuse. Changes nothing.
  */
 export function inspectLog(io: FsLayer, paths: StatePaths, o: InspectOptions, wantCrc: ReadonlySet<number> = new Set()): LogInspection {
-  const state = new State();
+  // Old segments moved out: replay from the base. MUST: repair keeps the base and every record after it.
+  const begin = logStart(io, paths.log);
+  const state = startState(io, paths.log, begin);
   const manual: LogRecord[] = [];
   const crcAt = new Map<number, string>();
   let invalid: LogDamage | null = null;
   let records = 0;
   let lastTs: string | null = null;
-  const scan = scanLog(io, paths.log, LOG_START, (buf, start, end, seq, crc, offset) => {
+  const scan = scanLog(io, paths.log, begin.pos, (buf, start, end, seq, crc, offset) => {
     if (invalid) return;
     try {
       const r = applyLine(state, buf, start, end, seq);
@@ -242,7 +246,9 @@ export async function setAsideLogTail(io: FsLayer, paths: StatePaths, cfg: Store
   const tail = seen.salvage?.tail;
   // A rotated log is rewritten whole into transitions.jsonl (its good part may end inside a segment).
   const segmented = listSegments(io, paths.segments).length > 0;
-  const next = (tail && tail.length > 0) || segmented ? prepareAtomic(io, paths.log, Buffer.concat([all.subarray(0, seen.goodOffset), tail ?? Buffer.alloc(0)])) : null;
+  // With a base, the rewritten transitions.jsonl starts where the base ends (the base stays).
+  const from = logStart(io, paths.log).pos.offset;
+  const next = (tail && tail.length > 0) || segmented ? prepareAtomic(io, paths.log, Buffer.concat([all.subarray(from, seen.goodOffset), tail ?? Buffer.alloc(0)])) : null;
   try {
     await underLock(paths, cfg, () => {
       if (!sameBytesAtEnd(io, paths.log, ino, all)) throw changed();
@@ -294,7 +300,7 @@ export async function rebuildDerived(io: FsLayer, paths: StatePaths, cfg: StoreC
   const backups = listBackups(io, paths);
   const want = new Set<number>(backups.map((b) => b.seq));
   return passThenLock(io, paths, cfg, () => {
-    const state = new State();
+    const state = startState(io, paths.log, logStart(io, paths.log));
     const manual: LogRecord[] = [];
     const crcAt = new Map<number, string>([[0, '00000000']]);
     const tracker = new CheckpointTracker(cfg.checkpoints_keep);
@@ -333,7 +339,8 @@ export async function rebuildDerived(io: FsLayer, paths: StatePaths, cfg: StoreC
     }
     unlinkIfThere(io, paths.current);
     new DerivedWriter(io, paths, cfg).write(state, scan.end.offset, nowMs, new Map(), false);
-    atomicWrite(io, paths.interventions, interventionLines(manual).join(''));
+    // Old segments moved out: the lines of the manual records before the base come from the base.
+    atomicWrite(io, paths.interventions, carriedInterventions(io, paths.log, logStart(io, paths.log).base) + interventionLines(manual).join(''));
     const temps = removeStaleTemps(io, paths);
     return [
       `rebuilt current.json, metrics.json, interventions.log (${manual.length} manual records) and the archive (${archives} finished workstream(s)) from the log (${scan.records} records, seq ${state.seq})`,

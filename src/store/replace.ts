@@ -8,6 +8,8 @@ import { passThenLock, stateLockOptions } from './long-pass.js';
 import { type StatePaths, stampOf } from './paths.js';
 import { acquire } from './lock.js';
 import { dropSegments } from './segments.js';
+import { dropBases, logStart } from './log-base.js';
+import { carriedInterventions, startState } from './log-base-state.js';
 import type { StoreConfig } from './config.js';
 import { applyLine, applyRecord, corruptError, decodeLine, loadArchivesLenient } from './load.js';
 import { CheckpointTracker, writeImpliedCheckpoints } from './checkpoint-points.js';
@@ -64,6 +66,8 @@ export async function replaceLog(io: FsLayer, paths: StatePaths, file: string, c
           lock.assertHeld();
           next.commit();
           dropSegments(io, paths.segments);
+          // The new log is whole: a base of the old one would be read as its start.
+          dropBases(io, paths.segments);
           return aside;
         }
       } finally {
@@ -106,7 +110,7 @@ export function sameBytesAtEnd(io: FsLayer, file: string, ino: number, copy: Buf
 export async function rebuildInterventions(io: FsLayer, paths: StatePaths, cfg: StoreConfig): Promise<number> {
   // The replay runs before the lock is taken (see long-pass.ts); under it, only what was appended meanwhile.
   return passThenLock(io, paths, cfg, () => {
-    const state = new State();
+    const state = startState(io, paths.log, logStart(io, paths.log));
     const manual: LogRecord[] = [];
     const tracker = new CheckpointTracker(cfg.checkpoints_keep);
     return {
@@ -122,7 +126,8 @@ export async function rebuildInterventions(io: FsLayer, paths: StatePaths, cfg: 
   }, ({ manual, docs }, scan, lock) => {
     if (scan.problem?.kind === 'corrupt') throw corruptError(scan.problem);
     lock.assertHeld();
-    atomicWrite(io, paths.interventions, interventionLines(manual).join(''));
+    // Old segments moved out: the lines of the manual records before the base come from the base.
+    atomicWrite(io, paths.interventions, carriedInterventions(io, paths.log, logStart(io, paths.log).base) + interventionLines(manual).join(''));
     writeImpliedCheckpoints(io, paths, docs);
     return manual.length;
   });

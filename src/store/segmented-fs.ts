@@ -35,6 +35,13 @@ export function segmentedFs(base: FsLayer): FsLayer & { logLayout(fd: number): L
 
   const read = (v: View, buf: Buffer, off: number, len: number, pos: number): number => {
     let done = 0;
+    // Before the base (segments moved out) is read as empty lines: never a record, and every byte
+    // after it stays at its logical offset for a reader of the whole file (repair's rewrite).
+    const gone = Math.max(0, Math.min(len, (v.layout.pieces[0]?.start ?? 0) - pos));
+    if (gone > 0) {
+      buf.fill(0x0a, off, off + gone);
+      done = gone;
+    }
     for (const piece of v.layout.pieces) {
       if (done >= len) break;
       const at = pos + done;

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { constants as Z, gunzipSync } from 'node:zlib';
 import { lineSeq } from '../log/codec.js';
 import { type FsLayer, unsafe } from './fsio.js';
+import { BASE_NAME, type BaseMeta, readBaseMeta } from './log-base.js';
 
 /**
  * Closed parts of the log: `.state/log/<first>-<last>.jsonl.gz`, each the exact bytes the active
@@ -63,24 +64,38 @@ export interface Layout {
   /** Segments the active file repeats (an interrupted rotation, or a log rewritten whole): the active file wins. */
   superseded: Segment[];
   damage: SegmentDamage[];
+  /** Old segments were moved out (log-base.ts): the log starts after this base, at its offset. */
+  base: BaseMeta | null;
 }
 
 /** The segments in the folder, in seq order; [] when there is none (or no folder). Other names are ignored. */
 export function listSegments(io: FsLayer, dir: string): Segment[] {
+  return readLogDir(io, dir).segments;
+}
+
+/**
+ * The segments (in seq order) and base files (newest first) of the folder, from one readdir: every
+ * open of a log reads both, so a base costs no extra look at the folder.
+ */
+function readLogDir(io: FsLayer, dir: string): { segments: Segment[]; bases: string[] } {
   const st = io.lstatSync(dir);
-  if (!st) return [];
+  if (!st) return { segments: [], bases: [] };
   // MUST: a symlink (or a file) where log/ belongs is refused, like every folder of the state (DESIGN §8).
   if (!st.isDirectory() || st.isSymbolicLink()) throw unsafe(dir);
   const out: Segment[] = [];
+  const bases: string[] = [];
   for (const name of io.readdirSync(dir)) {
     const m = SEGMENT_NAME.exec(name);
-    if (!m) continue;
+    if (!m) {
+      if (BASE_NAME.test(name)) bases.push(name);
+      continue;
+    }
     const p = path.join(dir, name);
     const s = io.lstatSync(p);
     if (!s || !s.isFile()) continue;
     out.push({ name, path: p, first: Number(m[1]), last: Number(m[2]), bytes: s.size, ino: s.ino, mtimeMs: s.mtimeMs });
   }
-  return out.sort((a, b) => a.first - b.first || a.last - b.last);
+  return { segments: out.sort((a, b) => a.first - b.first || a.last - b.last), bases: bases.sort().reverse() };
 }
 
 /**
@@ -89,26 +104,30 @@ export function listSegments(io: FsLayer, dir: string): Segment[] {
  * trailer is not plausible is inflated at once. Damage found later, while reading, is added to
  * `damage` by segmented-fs.ts.
  */
-export function layoutLog(io: FsLayer, logPath: string, segs = listSegments(io, segmentDir(logPath))): Layout | null {
-  if (segs.length === 0) return null;
+export function layoutLog(io: FsLayer, logPath: string): Layout | null {
+  const { segments: all, bases } = readLogDir(io, segmentDir(logPath));
+  if (all.length === 0 && bases.length === 0) return null;
   const damage: SegmentDamage[] = [];
-  const lengths = segs.map((s) => declaredLength(io, s, damage));
   const active = io.lstatSync(logPath);
   const first = active && active.size > 0 ? firstSeq(io, logPath) : -1;
+  const base = pickBase(io, segmentDir(logPath), bases, all, first, damage);
+  // MUST: segments a base covers are not read (a move killed before it removed them all leaves some).
+  const segs = base ? all.filter((s) => s.first > base.seq) : all;
+  const lengths = segs.map((s) => declaredLength(io, s, damage));
   let kept = segs.length;
-  const last = segs[segs.length - 1]!;
-  if (first > 0 && first <= last.last) {
+  const last = segs[segs.length - 1];
+  if (last && first > 0 && first <= last.last) {
     // MUST: where the active file and segments overlap, the active file wins. A rotation leaves them
     // identical (the segment is a copy of the active file, renamed in before the active file is emptied).
     const i = segs.findIndex((s) => s.first === first);
     if (i >= 0) kept = i;
   }
   const pieces: Piece[] = [];
-  let at = 0;
-  let expect = 1;
+  let at = base?.offset ?? 0;
+  let expect = (base?.seq ?? 0) + 1;
   for (let i = 0; i < kept; i++) {
     const s = segs[i]!;
-    if (s.first !== expect) damage.push({ name: s.name, offset: at, seq: expect, reason: gap(expect, s.first, `log/${s.name}`) });
+    if (s.first !== expect) damage.push({ name: s.name, offset: at, seq: expect, reason: gap(expect, s.first, `log/${s.name}`, base) });
     pieces.push({ seg: s, start: at, length: lengths[i]! });
     // Damage found while laying out (a segment that does not inflate whole) is where its content ends.
     for (const d of damage) if (d.offset < 0 && d.name === s.name) d.offset = at + lengths[i]!;
@@ -116,15 +135,44 @@ export function layoutLog(io: FsLayer, logPath: string, segs = listSegments(io, 
     expect = s.last + 1;
   }
   if (first > 0 && first !== expect) {
-    damage.push({ name: 'transitions.jsonl', offset: at, seq: expect, reason: first < expect ? `transitions.jsonl starts at seq ${first}, inside the segments (which end at seq ${expect - 1}), and repeats none of them whole` : gap(expect, first, 'transitions.jsonl') });
+    damage.push({ name: 'transitions.jsonl', offset: at, seq: expect, reason: first < expect ? `transitions.jsonl starts at seq ${first}, inside the segments (which end at seq ${expect - 1}), and repeats none of them whole` : gap(expect, first, 'transitions.jsonl', base) });
   }
   pieces.push({ seg: null, start: at, length: active?.size ?? 0 });
   // A superseded segment's damage does not matter to readers: the active file holds its records.
   const live = damage.filter((d) => d.offset >= 0);
-  return { pieces, size: at + (active?.size ?? 0), activeStart: at, activeIno: active?.ino ?? 0, superseded: segs.slice(kept), damage: live };
+  return { pieces, size: at + (active?.size ?? 0), activeStart: at, activeIno: active?.ino ?? 0, superseded: segs.slice(kept), damage: live, base };
 }
 
-function gap(expect: number, first: number, where: string): string {
+/**
+ * The base the log starts from: none while the log reads whole from seq 1 up to the newest base
+ * (every segment copied back, or the log rewritten whole into transitions.jsonl), else the newest
+ * readable base. An unreadable base is damage: never skipped silently.
+ */
+function pickBase(io: FsLayer, dir: string, bases: string[], segs: Segment[], first: number, damage: SegmentDamage[]): BaseMeta | null {
+  if (bases.length === 0 || first === 1) return null;
+  let newest: BaseMeta | null = null;
+  for (const name of bases) {
+    const m = readBaseMeta(io, dir, name);
+    if (typeof m !== 'string') {
+      newest = m;
+      break;
+    }
+    damage.push({ name, offset: 0, seq: Number(BASE_SEQ.exec(name)?.[1] ?? 0), reason: m });
+  }
+  if (!newest) return null;
+  let expect = 1;
+  for (const s of segs) {
+    if (s.first !== expect) break;
+    expect = s.last + 1;
+  }
+  return expect > newest.seq ? null : newest;
+}
+const BASE_SEQ = /^base-(\d+)/;
+
+function gap(expect: number, first: number, where: string, base: BaseMeta | null): string {
+  if (base && expect === base.seq + 1) {
+    return `the log does not follow its base log/${base.file} (at seq ${base.seq}): seq ${expect}-${first - 1} are missing (${where} starts at seq ${first})`;
+  }
   return expect === 1 && first > 1
     ? `the log starts at seq ${first} (${where}): the segment(s) holding seq 1-${first - 1} are missing from log/`
     : `seq ${expect}-${first - 1} are missing: no segment in log/ holds them (${where} starts at seq ${first})`;

@@ -141,6 +141,11 @@ export function positionHolds(io: FsLayer, file: string, pos: LogPosition): bool
     return false;
   }
   try {
+    // Old segments moved out (log-archive): the bytes before the base read as empty lines, so a
+    // position at the base, or whose record follows it, is checked against the base's seq and crc.
+    const base = io.logLayout?.(fd)?.base ?? null;
+    const baseCrc = base ? parseCrcHex(base.crc) : 0;
+    if (base && pos.offset <= base.offset) return pos.offset === base.offset && pos.seq === base.seq && pos.crc === baseCrc;
     for (let want = 64 * 1024; ; want *= 4) {
       const from = Math.max(0, pos.offset - want);
       const buf = Buffer.allocUnsafe(pos.offset - from);
@@ -160,7 +165,7 @@ export function positionHolds(io: FsLayer, file: string, pos: LogPosition): bool
         continue;
       }
       if (lineSeq(buf, start, end) !== pos.seq) return false;
-      const prevCrc = pos.seq === 1 ? 0 : start === 0 ? -1 : statedCrc(buf, prevStart, start - 1);
+      const prevCrc = pos.seq === 1 ? 0 : base && pos.seq === base.seq + 1 ? baseCrc : start === 0 ? -1 : statedCrc(buf, prevStart, start - 1);
       if (prevCrc < 0) return false;
       return verifyLine(buf, start, end, prevCrc) === pos.crc;
     }

@@ -4,6 +4,8 @@ import type { FsLayer } from './fsio.js';
 import { collectGarbage, REPLAY_GC_BYTES } from './gc.js';
 import { corruptError, replayLine } from './load.js';
 import { LOG_START, type LogPosition, scanLogSlice } from './logfile.js';
+import { logStart } from './log-base.js';
+import { startState } from './log-base-state.js';
 import type { LogPoint } from './points.js';
 import type { StatePaths } from './paths.js';
 import { listSnapshots, loadSnapshot, positionHolds, removeSnapshot, SNAPSHOT_EVERY, snapshotOffset, writeSnapshot } from './snapshots.js';
@@ -47,6 +49,15 @@ export function stateAt(io: FsLayer, paths: StatePaths, file: string, seq: numbe
     }
     state = loadSnapshot(io, f, at, own);
     if (state) pos = at;
+  }
+  if (state === null) {
+    // Old segments moved out: the base is the oldest state this log holds (a seq before it reads
+    // from the start of the log, and the scan says HISTORY_GONE).
+    const begin = logStart(io, file);
+    if (begin.base && seq >= begin.pos.seq) {
+      state = startState(io, file, begin);
+      pos = begin.pos;
+    }
   }
   const baseSeq = pos.seq;
   const s = state ?? new State();

@@ -8,7 +8,9 @@ import { analyzeMergedLog, describeLine } from '../history/merged-log.js';
 import { interventionLines, listCheckpointSeqs } from './derived.js';
 import { type FsLayer, readWhole, unsafe } from './fsio.js';
 import { applyLine, MERGE_HINT, REPAIR_HINT } from './load.js';
-import { LOG_START, scanLog } from './logfile.js';
+import { scanLog } from './logfile.js';
+import { logStart } from './log-base.js';
+import { carriedInterventions, startState } from './log-base-state.js';
 import { metricsDoc } from './metrics.js';
 import { configProblems } from './verify-config.js';
 import { brokenChains, lastTransitions, missingCheckpoints } from './verify-checkpoints.js';
@@ -47,7 +49,9 @@ export function verifyState(io: FsLayer, paths: StatePaths): { problems: Problem
   const want = new Set<number>([...checkpoints.keys(), ...archives.keys()]);
   if (snap) want.add(snap.seq);
 
-  const state = new State();
+  // Old segments moved out: the replay starts from the base's state, at its seq and crc.
+  const begin = logStart(io, paths.log);
+  const state = startState(io, paths.log, begin);
   const records: LogRecord[] = [];
   let replayError: CairnError | null = null;
   let expected: Map<string, number> | null = null;
@@ -60,7 +64,7 @@ export function verifyState(io: FsLayer, paths: StatePaths): { problems: Problem
     for (const a of archives.get(seq) ?? []) compareArchive(state, a, problems);
   };
   if (want.has(0)) check(0);
-  const scan = scanLog(io, paths.log, LOG_START, (buf, start, end, seq) => {
+  const scan = scanLog(io, paths.log, begin.pos, (buf, start, end, seq) => {
     if (replayError) return;
     try {
       // The same checks and apply as loading: a record load refuses, validate-state reports.
@@ -291,7 +295,8 @@ function compareInterventions(io: FsLayer, paths: StatePaths, manual: LogRecord[
     });
     return;
   }
-  if (have !== interventionLines(manual).join('')) {
+  // Old segments moved out: the lines of the manual records before the base come from the base.
+  if (have !== carriedInterventions(io, paths.log, logStart(io, paths.log).base) + interventionLines(manual).join('')) {
     problems.push({ code: 'INTERVENTIONS_DIFFER', message: 'interventions.log differs from the manual actions recorded in the log', fix: 'cairn repair-state --yes (rebuilds it from the log)' });
   }
 }

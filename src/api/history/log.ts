@@ -2,7 +2,8 @@ import { CairnError } from '../../errors.js';
 import { type DecisionFilter, type DecisionLine, keeps, summarize } from '../../history/decisions.js';
 import { realFs } from '../../store/fsio.js';
 import { logPages, pageDecisions } from '../../store/history-read.js';
-import { LOG_START, type LogPosition } from '../../store/logfile.js';
+import type { LogPosition } from '../../store/logfile.js';
+import { logStart } from '../../store/log-base.js';
 import { StatePaths } from '../../store/paths.js';
 import { checkRoot } from '../../store/store.js';
 import { type CommonOptions, stateDirOf } from '../common.js';
@@ -64,7 +65,9 @@ export async function streamLog(o: CommonOptions & LogQuery, sink: (lines: Decis
   const high = until?.seq ?? Number.MAX_SAFE_INTEGER;
   if (low >= high) return result;
   const file = new StatePaths(root).log;
-  const from: LogPosition = since?.at ?? LOG_START;
+  const begin = logStart(io, file);
+  if (begin.base) warnings.push(`history before seq ${begin.pos.seq + 1} is archived in ${begin.base.archived_to} (moved out on ${begin.base.archived_at.slice(0, 10)})`);
+  const from: LogPosition = since?.at ?? begin.pos;
   const pages = await logPages(io, file, from, high, o.onProgress && ((d, t) => o.onProgress!(1, d - from.offset, t - from.offset)));
   const last = pages[pages.length - 1]!;
   for (let i = pages.length - 1; i > 0; i--) {

@@ -3,6 +3,7 @@ import { METRIC_DEFINITIONS, MetricsFold, type MetricsFigures } from '../../hist
 import { resolveWorkstream } from '../../model/resolve.js';
 import { realFs } from '../../store/fsio.js';
 import { streamRecords } from '../../store/records.js';
+import { historyStartLine, historyStart, logStart } from '../../store/log-base.js';
 import { StatePaths } from '../../store/paths.js';
 import { checkRoot } from '../../store/store.js';
 import { type CommonOptions, stateDirOf, withStore } from '../common.js';
@@ -49,6 +50,9 @@ export async function metrics(o: CommonOptions & MetricsQuery): Promise<MetricsR
     });
   }
   // A workstream id is checked against the state (also an archived one), so a typo is not an empty report.
+  // Old segments moved out: a window from the start counts from the base (a --since before it is HISTORY_GONE).
+  const start = since ? null : historyStart(logStart(io, new StatePaths(root).log).base);
+  if (start) warnings.push(`counted from seq ${start.seq}: ${historyStartLine(start).slice(1, -1)}`);
   const ws = o.workstream === undefined ? null : await withStore(o, { readOnly: true }, async (s) => resolveWorkstream(s.state, o.workstream!).id);
   const fold = new MetricsFold({
     low: since?.seq ?? 0, high: until?.seq ?? Number.MAX_SAFE_INTEGER,

@@ -4,6 +4,7 @@ import { type Attempt, STATE_WIDE_TYPES, type TaskStory, TaskStoryBuilder, type 
 import { closest, resolveTask } from '../../model/resolve.js';
 import { realFs } from '../../store/fsio.js';
 import { streamStory, submittedTasks } from '../../store/history-read.js';
+import { type HistoryStart, historyStart, logStart } from '../../store/log-base.js';
 import { StatePaths } from '../../store/paths.js';
 import { checkRoot } from '../../store/store.js';
 import { type CommonOptions, stateDirOf, withStore } from '../common.js';
@@ -18,10 +19,13 @@ export interface AttemptWithLog extends Attempt {
 export interface TaskHistory extends Omit<TaskStory, 'attempts'> {
   kind: 'task';
   attempts: AttemptWithLog[];
+  /** Where the log's history starts when older segments were moved out (log-archive), else null. */
+  history_starts_at: HistoryStart | null;
 }
 
 export interface WorkstreamHistory extends WorkstreamStory {
   kind: 'workstream';
+  history_starts_at: HistoryStart | null;
 }
 
 export interface HistoryQuery {
@@ -49,10 +53,12 @@ export async function readHistory(o: CommonOptions & HistoryQuery): Promise<Task
     throw new CairnError('BAD_INPUT', 'history needs --task-id or --workstream-id', { hint: 'For example: cairn history --task-id nightly/build, or cairn history --workstream-id nightly' });
   }
   const subject = await resolveSubject(o, paths);
+  // Old segments moved out: the story is what the log holds after the base, and says so.
+  const history_starts_at = historyStart(logStart(io, paths.log).base);
   if (subject.task === undefined) {
     const b = new WorkstreamStoryBuilder(subject.ws);
     await streamStory(io, paths.log, { workstreamId: subject.ws, alsoTypes: STATE_WIDE_TYPES }, (r) => b.add(r), o.onProgress);
-    return { kind: 'workstream', ...b.finish() };
+    return { kind: 'workstream', ...b.finish(), history_starts_at };
   }
   const b = new TaskStoryBuilder(subject.ws, subject.task);
   await streamStory(io, paths.log, { workstreamId: subject.ws, taskId: subject.task, alsoTypes: STATE_WIDE_TYPES }, (r) => b.add(r), o.onProgress);
@@ -61,7 +67,7 @@ export async function readHistory(o: CommonOptions & HistoryQuery): Promise<Task
     const file = paths.taskLog(subject.ws, subject.task!, a.attempt);
     return { ...a, log_file: path.relative(root, file), log_exists: io.lstatSync(file)?.isFile() === true };
   });
-  return { kind: 'task', ...story, attempts };
+  return { kind: 'task', ...story, attempts, history_starts_at };
 }
 
 /** The workstream (and task) named, as the state has it, else as the log ever had it. */

@@ -52,14 +52,14 @@ export async function listBackupFiles(o: CommonOptions): Promise<{ backups: Back
       if (doc.seq !== b.seq) return { ...base, valid: false, agrees: null, problem: `its name says seq ${b.seq} but it holds seq ${doc.seq}` };
       const archives = archivesProblem(io, paths, doc, `backups/${b.file}`);
       if (archives) return { ...base, valid: false, agrees: null, problem: archives };
-      let held: { holds: boolean; crc: string | null };
+      let held: { holds: boolean; crc: string | null; gone?: true };
       try {
         held = logHolds(io, paths.log, doc.seq, doc.crc);
       } catch (e) {
         if (!(e instanceof CairnError) || e.code !== 'UNKNOWN_POINT') throw e;
         held = { holds: false, crc: null };
       }
-      const problem = held.holds ? null : held.crc === null ? `it is at seq ${doc.seq} but the log does not reach it (too new)` : `its crc ${doc.crc} differs from the log's ${held.crc} at seq ${doc.seq} (it belongs to another history)`;
+      const problem = held.holds ? null : held.gone ? `it is at seq ${doc.seq}, before the log's base (cairn log-archive moved that history out)` : held.crc === null ? `it is at seq ${doc.seq} but the log does not reach it (too new)` : `its crc ${doc.crc} differs from the log's ${held.crc} at seq ${doc.seq} (it belongs to another history)`;
       return { ...base, valid: true, agrees: held.holds, problem };
     });
     // The choice restore-state --from-backup latest makes (store/load.ts): the newest candidate that

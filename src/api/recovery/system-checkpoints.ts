@@ -1,6 +1,7 @@
 import { CairnError } from '../../errors.js';
 import { decideSystem } from '../../recovery/name-checkpoint.js';
 import { decide as restoreDecide, planRestore, type SystemRestorePlan } from '../../recovery/restore-system-checkpoint.js';
+import { historyGone, logStart } from '../../store/log-base.js';
 import { type NamedPoint, logHolds } from '../../store/named-points.js';
 import { stateAt } from '../../store/state-at.js';
 import { type CommonOptions, withStore } from '../common.js';
@@ -29,17 +30,19 @@ export interface SystemCheckpointView {
   in_log: boolean;
   /** The log's crc at `seq` now (null when the log does not reach it). */
   log_crc: string | null;
+  /** `seq` is before the log's base: its segments were moved out (log-archive); copy them back to restore it. */
+  archived: boolean;
 }
 
 function view(io: NonNullable<CommonOptions['fs']>, log: string, p: NamedPoint): SystemCheckpointView {
-  let held: { holds: boolean; crc: string | null };
+  let held: { holds: boolean; crc: string | null; gone?: true };
   try {
     held = logHolds(io, log, p.checkpoint_seq, p.checkpoint_crc!);
   } catch (e) {
     if (!(e instanceof CairnError) || e.code !== 'UNKNOWN_POINT') throw e;
     held = { holds: false, crc: null };
   }
-  return { name: p.name, seq: p.checkpoint_seq, crc: p.checkpoint_crc!, created_at: p.ts, created_seq: p.seq, operator: p.operator, reason: p.reason, in_log: held.holds, log_crc: held.crc };
+  return { name: p.name, seq: p.checkpoint_seq, crc: p.checkpoint_crc!, created_at: p.ts, created_seq: p.seq, operator: p.operator, reason: p.reason, in_log: held.holds, log_crc: held.crc, archived: held.gone === true };
 }
 
 /** system-checkpoint list: every system checkpoint, oldest first. */
@@ -82,6 +85,9 @@ export async function restoreSystemCheckpoint(o: ActionOptions & { name: string 
       });
     }
     const v = view(store.io, store.paths.log, p);
+    // Before the log's base (log-archive): a point that exists, in segments moved out.
+    const { base } = logStart(store.io, store.paths.log);
+    if (v.archived && base) throw historyGone(base, store.paths.segments);
     if (!v.in_log) {
       throw new CairnError('UNKNOWN_CHECKPOINT', `system checkpoint ${o.name} names seq ${v.seq} with crc ${v.crc}, but the log ${v.log_crc ? `has crc ${v.log_crc} there` : 'does not reach it'}: the log was repaired or replaced since, and that point is not in it any more`, {
         details: { checkpoint: o.name, seq: v.seq, crc: v.crc, log_crc: v.log_crc },

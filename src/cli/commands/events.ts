@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { CairnError, type LogRecord, RECORD_TYPES, streamEvents } from '../../index.js';
+import { CairnError, historyStartLine, type LogRecord, RECORD_TYPES, streamEvents } from '../../index.js';
 import { common, type GlobalArgs, report } from '../output.js';
 import { writeOut } from '../pipes.js';
 
@@ -28,7 +28,7 @@ export const eventsCommand: CommandModule<GlobalArgs, EventsArgs> = {
       started = true;
       return writeOut(text);
     };
-    let r: { lastSeq: number; stopped: boolean };
+    let r: Awaited<ReturnType<typeof streamEvents>>;
     try {
       r = await streamEvents({
         ...common(a), types: a.type, workstreamId: a['workstream-id'], task: a['task-id'], workerId: a['worker-id'],
@@ -44,8 +44,13 @@ export const eventsCommand: CommandModule<GlobalArgs, EventsArgs> = {
       return;
     }
     if (r.stopped) return;
-    if (json) await writeOut(started ? `\n  ],\n  "lastSeq": ${r.lastSeq}\n}\n` : `{\n  "records": [],\n  "lastSeq": ${r.lastSeq}\n}\n`);
-    else if (!started) await writeOut('(no matching records)\n');
+    // Old segments moved out: said after the records (they are printed as they are read).
+    const gone = r.history_starts_at ? `  "history_starts_at": ${JSON.stringify(r.history_starts_at, null, 2).replace(/\n/g, '\n  ')},\n` : '';
+    if (json) await writeOut(started ? `\n  ],\n${gone}  "lastSeq": ${r.lastSeq}\n}\n` : `{\n  "records": [],\n${gone}  "lastSeq": ${r.lastSeq}\n}\n`);
+    else {
+      if (!started) await writeOut('(no matching records)\n');
+      if (r.history_starts_at) await writeOut(`${historyStartLine(r.history_starts_at)}\n`);
+    }
   },
 };
 

@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { type AttemptWithLog, readHistory, type StoryEvent, type TaskHistory, type WorkstreamHistory } from '../../index.js';
+import { type AttemptWithLog, historyStartLine, readHistory, type StoryEvent, type TaskHistory, type WorkstreamHistory } from '../../index.js';
 import { common, emit, type GlobalArgs, table } from '../output.js';
 import { ReadProgress } from '../read-progress.js';
 
@@ -26,7 +26,7 @@ export const historyCommand: CommandModule<GlobalArgs, HistoryArgs> = {
     } finally {
       progress?.end(); // erased before the answer is printed
     }
-    emit(a, h, () => (h.kind === 'task' ? taskText(h) : workstreamText(h)));
+    emit(a, h, () => (h.kind === 'task' ? taskText(h) : workstreamText(h)) + (h.history_starts_at ? `\n${historyStartLine(h.history_starts_at)}` : ''));
   },
 };
 

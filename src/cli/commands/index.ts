@@ -10,6 +10,7 @@ import { runCommand } from './run.js';
 import { gitSetupCommand, mergeDriverCommand } from './git.js';
 import { diffCommand, stateCommand } from './history-state.js';
 import { pruneCommand } from './prune.js';
+import { logArchiveCommand } from './log-archive.js';
 import { serveCommand } from './serve.js';
 
 /** Every command of the CLI, in the order --help lists them. Registered explicitly (no commandDir). */
@@ -31,6 +32,7 @@ export const COMMANDS = [
   validateCommand,
   restoreCommand,
   pruneCommand,
+  logArchiveCommand,
   gitSetupCommand,
   mergeDriverCommand,
   serveCommand,

@@ -42,7 +42,7 @@ export const systemCheckpointCommand: CommandModule<GlobalArgs, SystemArgs> = {
         const r = await listSystemCheckpoints(common(a));
         emit(a, r, () => r.checkpoints.length === 0 ? 'no system checkpoints yet (cairn system-checkpoint create --name NAME)' : table([
           ['name', 'seq', 'created', 'operator', 'in log', 'reason'],
-          ...r.checkpoints.map((c) => [c.name, String(c.seq), c.created_at, c.operator ?? '-', c.in_log ? 'yes' : `NO (log crc ${c.log_crc ?? 'none'}, named ${c.crc})`, c.reason ?? '']),
+          ...r.checkpoints.map((c) => [c.name, String(c.seq), c.created_at, c.operator ?? '-', c.in_log ? 'yes' : c.archived ? 'archived (log-archive)' : `NO (log crc ${c.log_crc ?? 'none'}, named ${c.crc})`, c.reason ?? '']),
         ]));
         return;
       }
