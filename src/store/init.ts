@@ -22,6 +22,7 @@ backups/
 repair-copies/
 snapshots/
 serve-token
+log-verified.json
 `;
 
 /**

@@ -9,6 +9,7 @@ import { collectGarbage, REPLAY_GC_BYTES } from './gc.js';
 import { LOG_START, type LogPosition, type LogProblem, scanLog } from './logfile.js';
 import { BACKUP_NAME, type StatePaths } from './paths.js';
 import { type ArchiveDoc, addWorkstream, checkArchive, checkSnapshot, parseDoc, stateFromSnapshot, type SnapshotDoc } from './snapshot.js';
+import { MEMO_MIN_BYTES, rememberVerified, trustedStart } from './verified-memo.js';
 
 /** The result of loading: the state, where the log's good part ends, and what was wrong on the way. */
 export interface Loaded {
@@ -29,6 +30,16 @@ export interface Loaded {
   baseSeq: number;
 }
 
+export interface LoadOptions {
+  skipCurrent?: boolean;
+  only?: string;
+  /**
+   * Check only the part of the log after what an earlier command verified (log-verified.json, see
+   * verified-memo.ts). For read-only commands; writers and validate-state check the whole chain.
+   */
+  trustVerified?: boolean;
+}
+
 interface Candidate {
   name: string;
   path: string;
@@ -41,7 +52,7 @@ interface Candidate {
  * log's at its seq) is reported in `warnings` and ignored; the next candidate is tried, down to a
  * full replay of the log.
  */
-export function loadState(io: FsLayer, paths: StatePaths, opts: { skipCurrent?: boolean; only?: string } = {}): Loaded {
+export function loadState(io: FsLayer, paths: StatePaths, opts: LoadOptions = {}): Loaded {
   const warnings: string[] = [];
   const candidates: Candidate[] = [];
   if (opts.only !== undefined) candidates.push({ name: opts.only, path: opts.only });
@@ -68,14 +79,14 @@ export function loadState(io: FsLayer, paths: StatePaths, opts: { skipCurrent?: 
       }
       throw e;
     }
-    const got = replayFrom(io, paths, doc, archives);
+    const got = replayFrom(io, paths, doc, archives, opts.trustVerified === true);
     if (typeof got === 'string') {
       warnings.push(`${c.name}: ${got}; ignored`);
       continue;
     }
     return { ...got, warnings, source: c.name };
   }
-  const got = replayFrom(io, paths, null, []);
+  const got = replayFrom(io, paths, null, [], opts.trustVerified === true);
   if (typeof got === 'string') throw new CairnError('INTERNAL', got);
   return { ...got, warnings, source: 'log' };
 }
@@ -144,7 +155,7 @@ export function loadArchivesLenient(io: FsLayer, paths: StatePaths, doc: Snapsho
 }
 
 /** Replays the log on top of `doc` (or from nothing); a string explains why `doc` cannot be used. */
-function replayFrom(io: FsLayer, paths: StatePaths, doc: SnapshotDoc | null, archives: ArchiveDoc[]): Omit<Loaded, 'warnings' | 'source'> | string {
+function replayFrom(io: FsLayer, paths: StatePaths, doc: SnapshotDoc | null, archives: ArchiveDoc[], trust: boolean): Omit<Loaded, 'warnings' | 'source'> | string {
   const state = doc ? stateFromSnapshot(doc) : new State();
   for (const a of archives) {
     if (doc && doc.workstreams[a.workstream.id]) continue;
@@ -154,7 +165,15 @@ function replayFrom(io: FsLayer, paths: StatePaths, doc: SnapshotDoc | null, arc
   const wantCrc = doc ? parseCrcHex(doc.crc) : 0;
   let mismatch: string | null = null;
   let sinceGc = 0;
-  const scan = scanLog(io, paths.log, LOG_START, (buf, start, end, seq, crc, _offset, form) => {
+  // The verified prefix is skipped only up to the snapshot: records after it are replayed anyway.
+  const memo = trust ? trustedStart(io, paths) : null;
+  const from = memo && memo.seq <= base ? memo : LOG_START;
+  if (doc && from.seq === base && from.seq > 0 && from.crc !== wantCrc) return `its crc ${doc.crc} differs from the log's ${crcHex(from.crc)} at seq ${base} (it belongs to another history)`;
+  let prevCrc = from.crc;
+  let lastCrc = from.crc;
+  const scan = scanLog(io, paths.log, from, (buf, start, end, seq, crc, _offset, form) => {
+    prevCrc = lastCrc;
+    lastCrc = crc;
     if (mismatch) return;
     if (seq < base) return;
     if (seq === base) {
@@ -170,6 +189,7 @@ function replayFrom(io: FsLayer, paths: StatePaths, doc: SnapshotDoc | null, arc
     }
   });
   if (mismatch) return mismatch;
+  if (scan.end.offset - from.offset >= MEMO_MIN_BYTES && scan.ino) rememberVerified(io, paths, scan.ino, scan.end, prevCrc);
   if (scan.end.seq < base) return `it is at seq ${base} but the log ends at seq ${scan.end.seq} (too new)`;
   return { state, end: scan.end, size: scan.size, logIno: scan.ino ?? 0, logBase: scan.base ?? 0, problem: scan.problem, archivedAt: new Map(Object.entries(doc?.archived ?? {})), baseSeq: doc?.seq ?? 0 };
 }

@@ -109,7 +109,7 @@ export class Store {
     const paths = new StatePaths(root);
     checkRoot(io, root, opts.readOnly ? 'read' : 'write');
     const config = readConfig(io, paths, opts.config);
-    const loaded = loadState(io, paths, { skipCurrent: opts.skipCurrent, only: opts.snapshotFile });
+    const loaded = loadState(io, paths, { skipCurrent: opts.skipCurrent, only: opts.snapshotFile, trustVerified: opts.readOnly === true && !opts.allowDamage });
     const store = new Store(root, loaded, io, config, opts);
     const p = loaded.problem;
     if (p?.kind === 'corrupt' && !opts.allowDamage) throw corruptError(p);
