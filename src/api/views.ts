@@ -2,7 +2,7 @@ import type { StateView } from '../model/state.js';
 import type { Task, Workstream } from '../model/types.js';
 
 /** The fields of a task an operator looks at first. */
-export function taskSummary(t: Task) {
+export function taskSummary(t: Task, orphaned?: (t: Task) => boolean) {
   return {
     id: t.id,
     workstream_id: t.workstream_id,
@@ -20,10 +20,12 @@ export function taskSummary(t: Task) {
     last_outcome: t.last_outcome,
     // A Slurm attempt's job, so status and show-task name it.
     ...(t.job_id !== undefined ? { executor: t.executor, job_id: t.job_id } : {}),
+    ...(orphaned ? { orphaned: orphaned(t) } : {}),
   };
 }
 
-export function workstreamSummary(s: StateView, ws: Workstream, withTasks: boolean) {
+/** `orphaned`, when given, adds that field to each task summary (status). */
+export function workstreamSummary(s: StateView, ws: Workstream, withTasks: boolean, orphaned?: (t: Task) => boolean) {
   return {
     id: ws.id,
     state: ws.state,
@@ -33,6 +35,6 @@ export function workstreamSummary(s: StateView, ws: Workstream, withTasks: boole
     params: ws.params,
     counts: ws.counts,
     total: ws.task_ids.length,
-    ...(withTasks ? { tasks: ws.task_ids.map((id) => taskSummary(s.task(ws.id, id)!)) } : {}),
+    ...(withTasks ? { tasks: ws.task_ids.map((id) => taskSummary(s.task(ws.id, id)!, orphaned)) } : {}),
   };
 }

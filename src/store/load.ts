@@ -156,10 +156,11 @@ export function loadArchivesLenient(io: FsLayer, paths: StatePaths, doc: Snapsho
 
 /** Replays the log on top of `doc` (or from nothing); a string explains why `doc` cannot be used. */
 function replayFrom(io: FsLayer, paths: StatePaths, doc: SnapshotDoc | null, archives: ArchiveDoc[], trust: boolean): Omit<Loaded, 'warnings' | 'source'> | string {
-  const state = doc ? stateFromSnapshot(doc) : new State();
+  // Each candidate is parsed afresh and only its seq, crc and archived map are read after this.
+  const state = doc ? stateFromSnapshot(doc, true) : new State();
   for (const a of archives) {
     if (doc && doc.workstreams[a.workstream.id]) continue;
-    addWorkstream(state, a.workstream);
+    addWorkstream(state, a.workstream, true);
   }
   const base = doc?.seq ?? 0;
   const wantCrc = doc ? parseCrcHex(doc.crc) : 0;

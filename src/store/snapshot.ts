@@ -180,13 +180,17 @@ export function checkWorkstream(ws: unknown, what: string): asserts ws is Workst
   }
 }
 
-/** Adds one workstream document to a state, recomputing what is derived (counts, dependents). */
-export function addWorkstream(s: State, doc: WorkstreamDoc): void {
+/**
+ * Adds one workstream document to a state, recomputing what is derived (counts, dependents). `own`:
+ * the caller hands over a freshly parsed document it will not read again, so its task objects become
+ * the state's without a copy (10,000 fewer objects to build and collect on a big load).
+ */
+export function addWorkstream(s: State, doc: WorkstreamDoc, own = false): void {
   const { tasks, ...rest } = doc;
   const ws: Workstream = { ...rest, counts: emptyCounts(), task_ids: [...doc.task_ids] };
   const dependents = new Map<string, string[]>();
   for (const tid of ws.task_ids) {
-    const t = { ...tasks[tid]! };
+    const t = own ? tasks[tid]! : { ...tasks[tid]! };
     ws.counts[t.state] += 1;
     s.putTask(t); // checkWorkstream made sure t.workstream_id and t.id are ws.id and tid
     for (const d of t.depends_on) {
@@ -199,14 +203,14 @@ export function addWorkstream(s: State, doc: WorkstreamDoc): void {
   s.deps.set(ws.id, dependents);
 }
 
-/** Builds a State from a checked snapshot (archived workstreams are added by the caller). */
-export function stateFromSnapshot(doc: SnapshotDoc): State {
+/** Builds a State from a checked snapshot (archived workstreams are added by the caller); `own` as addWorkstream. */
+export function stateFromSnapshot(doc: SnapshotDoc, own = false): State {
   const s = new State();
   s.seq = doc.seq;
   s.crc = doc.crc;
   // The ts of its last record: what this code writes as written_at (older builds wrote the clock).
   s.lastTs = typeof doc.written_at === 'string' ? doc.written_at : NO_RECORD_TS;
-  for (const ws of Object.values(doc.workstreams)) addWorkstream(s, ws);
+  for (const ws of Object.values(doc.workstreams)) addWorkstream(s, ws, own);
   for (const w of Object.values(doc.workers)) s.workers.set(w.id, { ...w });
   for (const r of Object.values(doc.resources)) s.resources.set(r.id, { ...r, holders: { ...r.holders } });
   s.sched = doc.scheduler ?? null;
