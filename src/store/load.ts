@@ -9,7 +9,7 @@ import { collectGarbage, REPLAY_GC_BYTES } from './gc.js';
 import { LOG_START, type LogPosition, type LogProblem, scanLog } from './logfile.js';
 import { BACKUP_NAME, type StatePaths } from './paths.js';
 import { type ArchiveDoc, addWorkstream, checkArchive, checkSnapshot, parseDoc, stateFromSnapshot, type SnapshotDoc } from './snapshot.js';
-import { MEMO_MIN_BYTES, rememberVerified, trustedStart } from './verified-memo.js';
+import { trustedStart } from './verified-memo.js';
 
 /** The result of loading: the state, where the log's good part ends, and what was wrong on the way. */
 export interface Loaded {
@@ -28,6 +28,8 @@ export interface Loaded {
   archivedAt: Map<string, number>;
   /** seq of the snapshot the state was built on (0 for a full replay). */
   baseSeq: number;
+  /** crc of the record before the one `end` is after (0 when there is none): what log-verified.json records. */
+  prevCrc: number;
 }
 
 export interface LoadOptions {
@@ -47,7 +49,8 @@ interface Candidate {
 
 /**
  * Loads the state: the newest valid snapshot plus a replay of the log after its seq (DESIGN §4).
- * Every record of the log is checked (crc chain and seq) even when a snapshot covers it. A snapshot
+ * Every record of the log is checked (crc chain and seq) even when a snapshot covers it, except, with
+ * `trustVerified`, the prefix an earlier command verified (verified-memo.ts). A snapshot
  * that is empty, garbled, schema-invalid, too new, or from another log (its crc differs from the
  * log's at its seq) is reported in `warnings` and ignored; the next candidate is tried, down to a
  * full replay of the log.
@@ -170,7 +173,7 @@ function replayFrom(io: FsLayer, paths: StatePaths, doc: SnapshotDoc | null, arc
   const memo = trust ? trustedStart(io, paths) : null;
   const from = memo && memo.seq <= base ? memo : LOG_START;
   if (doc && from.seq === base && from.seq > 0 && from.crc !== wantCrc) return `its crc ${doc.crc} differs from the log's ${crcHex(from.crc)} at seq ${base} (it belongs to another history)`;
-  let prevCrc = from.crc;
+  let prevCrc = from === memo && memo ? memo.prevCrc : 0;
   let lastCrc = from.crc;
   const scan = scanLog(io, paths.log, from, (buf, start, end, seq, crc, _offset, form) => {
     prevCrc = lastCrc;
@@ -190,9 +193,8 @@ function replayFrom(io: FsLayer, paths: StatePaths, doc: SnapshotDoc | null, arc
     }
   });
   if (mismatch) return mismatch;
-  if (scan.end.offset - from.offset >= MEMO_MIN_BYTES && scan.ino) rememberVerified(io, paths, scan.ino, scan.end, prevCrc);
   if (scan.end.seq < base) return `it is at seq ${base} but the log ends at seq ${scan.end.seq} (too new)`;
-  return { state, end: scan.end, size: scan.size, logIno: scan.ino ?? 0, logBase: scan.base ?? 0, problem: scan.problem, archivedAt: new Map(Object.entries(doc?.archived ?? {})), baseSeq: doc?.seq ?? 0 };
+  return { state, end: scan.end, size: scan.size, logIno: scan.ino ?? 0, logBase: scan.base ?? 0, problem: scan.problem, archivedAt: new Map(Object.entries(doc?.archived ?? {})), baseSeq: doc?.seq ?? 0, prevCrc };
 }
 
 /**

@@ -25,7 +25,7 @@ export interface VerifiedMemo {
   prevCrc: number;
 }
 
-/** A scan that verified less than this beyond the memo does not rewrite it (a small log is cheap to check). */
+/** A log shorter than this keeps no memo: it is cheap to check whole. */
 export const MEMO_MIN_BYTES = 64 * 1024;
 
 /** The memo's text: compact JSON whose last field is a crc of everything before it. */
@@ -47,7 +47,7 @@ export function decodeMemo(text: string): VerifiedMemo | null {
  * Where a reader may start checking the log: the memo's position when every MUST above holds, else
  * null (check from the start). Never throws: a memo that cannot be read is no memo.
  */
-export function trustedStart(io: FsLayer, paths: StatePaths): LogPosition | null {
+export function trustedStart(io: FsLayer, paths: StatePaths): (LogPosition & { prevCrc: number }) | null {
   let memo: VerifiedMemo | null;
   try {
     const buf = readWhole(io, paths.verifiedMemo, 4096);
@@ -67,7 +67,7 @@ export function trustedStart(io: FsLayer, paths: StatePaths): LogPosition | null
     if (io.logLayout?.(fd)) return null;
     const st = io.fstatSync(fd);
     if (st.dev !== memo.dev || st.ino !== memo.ino || st.size < memo.offset) return null;
-    return lastRecordIntact(io, fd, memo) ? { offset: memo.offset, seq: memo.seq, crc: memo.crc } : null;
+    return lastRecordIntact(io, fd, memo) ? { offset: memo.offset, seq: memo.seq, crc: memo.crc, prevCrc: memo.prevCrc } : null;
   } catch {
     return null;
   } finally {
@@ -100,7 +100,9 @@ function lastRecordIntact(io: FsLayer, fd: number, memo: VerifiedMemo): boolean 
 
 /**
  * Records that the log (inode `ino`, as scanned) is verified up to `end`, whose last record chained on
- * `prevCrc`. Temp file and rename, without fsync: a memo lost or cut by a crash is ignored. Never
+ * `prevCrc`. Called by a writer when it writes current.json (store.ts writeDerived): the state changes
+ * then anyway, so a read-only or refused command never writes it. A wrong `prevCrc` only makes the
+ * memo fail its own check (a full check next time), never trusted. Temp file and rename, without fsync: a memo lost or cut by a crash is ignored. Never
  * throws: a folder the user may only read keeps no memo, and costs a full check each time.
  */
 export function rememberVerified(io: FsLayer, paths: StatePaths, ino: number, end: LogPosition, prevCrc: number): void {
