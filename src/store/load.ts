@@ -57,13 +57,7 @@ interface Candidate {
  */
 export function loadState(io: FsLayer, paths: StatePaths, opts: LoadOptions = {}): Loaded {
   const warnings: string[] = [];
-  const candidates: Candidate[] = [];
-  if (opts.only !== undefined) candidates.push({ name: opts.only, path: opts.only });
-  else {
-    if (!opts.skipCurrent) candidates.push({ name: 'current.json', path: paths.current });
-    for (const b of listBackups(io, paths)) candidates.push({ name: `backups/${b.file}`, path: `${paths.backups}/${b.file}` });
-  }
-  for (const c of candidates) {
+  for (const c of candidatesOf(io, paths, opts)) {
     let doc: SnapshotDoc;
     let archives: ArchiveDoc[];
     try {
@@ -92,6 +86,16 @@ export function loadState(io: FsLayer, paths: StatePaths, opts: LoadOptions = {}
   const got = replayFrom(io, paths, null, [], opts.trustVerified === true);
   if (typeof got === 'string') throw new CairnError('INTERNAL', got);
   return { ...got, warnings, source: 'log' };
+}
+
+/** The snapshots to try, best first; the backups folder is listed only once current.json failed. */
+function* candidatesOf(io: FsLayer, paths: StatePaths, opts: LoadOptions): Generator<Candidate> {
+  if (opts.only !== undefined) {
+    yield { name: opts.only, path: opts.only };
+    return;
+  }
+  if (!opts.skipCurrent) yield { name: 'current.json', path: paths.current };
+  for (const b of listBackups(io, paths)) yield { name: `backups/${b.file}`, path: `${paths.backups}/${b.file}` };
 }
 
 /**
