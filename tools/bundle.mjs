@@ -39,6 +39,23 @@ const skipHelpCache = {
   },
 };
 
+/**
+ * yargs' factory calls version() with no argument, which looks for a package.json from the current
+ * folder up to the root (a readdir of every folder on the way) to guess a version; cairn then sets
+ * its own (src/cli/main.ts). The bundle passes false instead, which sets nothing and reads nothing.
+ */
+const GUESS_VERSION_CALL = 'yargs.version();';
+const skipVersionGuess = {
+  name: 'skip-yargs-version-guess',
+  setup(b) {
+    b.onLoad({ filter: /yargs[\\/]build[\\/]lib[\\/]yargs-factory\.js$/ }, (args) => {
+      const text = readFileSync(args.path, 'utf8');
+      if (text.split(GUESS_VERSION_CALL).length !== 2) throw new Error(`${args.path}: expected one call of version() (yargs changed): update tools/bundle.mjs`);
+      return { contents: text.replace(GUESS_VERSION_CALL, 'yargs.version(false); /* no package.json search: tools/bundle.mjs */'), loader: 'js' };
+    });
+  },
+};
+
 await build({
   absWorkingDir: root,
   entryPoints: {
@@ -65,5 +82,5 @@ await build({
   minifyWhitespace: true,
   minifySyntax: true,
   logLevel: 'warning',
-  plugins: [skipHelpCache],
+  plugins: [skipHelpCache, skipVersionGuess],
 });
