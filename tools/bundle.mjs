@@ -56,6 +56,30 @@ const skipVersionGuess = {
   },
 };
 
+/**
+ * string-width (yargs' help layout, three copies) builds an Intl.Segmenter and Unicode-property
+ * regular expressions when it is loaded; `\\p{RGI_Emoji}` alone is ~170 M instructions, and all of
+ * it ~20% of a small `cairn status`, which never measures a string. The bundle builds the module's
+ * body on the first call instead. The build fails if string-width changes shape.
+ */
+const STRING_WIDTH_EXPORT = 'export default function stringWidth(';
+const lazyStringWidth = {
+  name: 'lazy-string-width',
+  setup(b) {
+    b.onLoad({ filter: /string-width[\\/]index\.js$/ }, (args) => {
+      const text = readFileSync(args.path, 'utf8');
+      const lines = text.split('\n');
+      const imports = lines.filter((l) => l.startsWith('import '));
+      const body = lines.filter((l) => !l.startsWith('import ')).join('\n');
+      if (body.split(STRING_WIDTH_EXPORT).length !== 2 || body.replace(STRING_WIDTH_EXPORT, '').includes('export ')) {
+        throw new Error(`${args.path}: expected one default export, stringWidth (string-width changed): update tools/bundle.mjs`);
+      }
+      const contents = `${imports.join('\n')}\nlet made;\nfunction make() {\n${body.replace(STRING_WIDTH_EXPORT, 'function stringWidth(')}\nreturn stringWidth;\n}\nexport default function lazyStringWidth(input, options) { return (made ??= make())(input, options); }\n`;
+      return { contents, loader: 'js' };
+    });
+  },
+};
+
 await build({
   absWorkingDir: root,
   entryPoints: {
@@ -82,5 +106,5 @@ await build({
   minifyWhitespace: true,
   minifySyntax: true,
   logLevel: 'warning',
-  plugins: [skipHelpCache, skipVersionGuess],
+  plugins: [skipHelpCache, skipVersionGuess, lazyStringWidth],
 });
