@@ -63,6 +63,19 @@ describe('the verified part of the log', () => {
     assert.equal(existsSync(memo), false, 'a read-only or refused command writes no memo');
   });
 
+  it('is kept out of git, also in a folder whose .gitignore was written before it existed', async () => {
+    const { dir, state, memo } = await bigLog();
+    const ignore = join(state, '.gitignore');
+    assert.match(readFileSync(ignore, 'utf8'), /^log-verified\.json$/m);
+    writeFileSync(ignore, readFileSync(ignore, 'utf8').replace('log-verified.json\n', ''));
+    rmSync(memo);
+    const spec = join(dir, 'later.json');
+    writeFileSync(spec, JSON.stringify({ id: 'later', tasks: [{ id: 'a', command: 'true' }] }));
+    assert.equal((await cairn(['submit', spec, '--state-dir', state])).code, 0);
+    assert.ok(existsSync(memo));
+    assert.equal(readFileSync(ignore, 'utf8').match(/^log-verified\.json$/gm)?.length, 1);
+  });
+
   it('is not trusted through a memo edited by hand or cut short', async () => {
     const { dir, state, log, memo } = await bigLog();
     const text = readFileSync(memo, 'utf8');

@@ -1,5 +1,6 @@
 import { crc32 } from 'node:zlib';
 import { crcHex, lineSeq, parseCrcHex, verifyLine } from '../log/codec.js';
+import { atomicWrite } from './atomic.js';
 import { FILE_MODE, FLAGS, type FsLayer, readWhole, writeAll } from './fsio.js';
 import type { LogPosition } from './logfile.js';
 import type { StatePaths } from './paths.js';
@@ -120,6 +121,7 @@ export function rememberVerified(io: FsLayer, paths: StatePaths, ino: number, en
     // Replaced by rename since it was read: what was verified was another file.
     if (st.ino !== ino || st.size < end.offset) return;
     const text = encodeMemo({ dev: st.dev, ino: st.ino, offset: end.offset, seq: end.seq, crc: end.crc, prevCrc });
+    if (!io.lstatSync(paths.verifiedMemo)) ignoreMemo(io, paths);
     fd = io.openSync(tmp, FLAGS.createExclusive, FILE_MODE);
     writeAll(io, fd, Buffer.from(text, 'latin1'), 0);
     io.closeSync(fd);
@@ -129,4 +131,15 @@ export function rememberVerified(io: FsLayer, paths: StatePaths, ino: number, en
     if (fd !== undefined) try { io.closeSync(fd); } catch { /* closed */ }
     try { io.unlinkSync(tmp); } catch { /* never made */ }
   }
+}
+
+/**
+ * Adds log-verified.json to a .gitignore written before it existed (as repair-state adds
+ * repair-copies/), so a folder committed to git does not pick up a file that changes with every
+ * command. A folder without a .gitignore is left as its owner made it.
+ */
+function ignoreMemo(io: FsLayer, paths: StatePaths): void {
+  const text = readWhole(io, paths.gitignore)?.toString('utf8');
+  if (text === undefined || text.split('\n').some((l) => l.trim() === 'log-verified.json' || l.trim() === '/log-verified.json')) return;
+  atomicWrite(io, paths.gitignore, `${text}${text.endsWith('\n') || text === '' ? '' : '\n'}log-verified.json\n`);
 }
