@@ -84,6 +84,7 @@ describe('log-archive', () => {
   for (const step of STEPS) {
     it(`leaves a folder every reader reads whole when killed after step ${step}, and a second run finishes`, async () => {
       const { state, arch } = await rotated();
+      const before = segments(join(state, 'log'));
       const st = await tasks(state);
       const killed = await cairn(['log-archive', '--to', arch, '--keep-segments', '1', '--state-dir', state], { real: true, env: { CAIRN_ARCHIVE_CRASH_AT: step } });
       assert.equal(killed.signal, 'SIGKILL', said(killed));
@@ -92,7 +93,12 @@ describe('log-archive', () => {
       assert.equal(v.code, 0, said(v));
       const again = await cairn(['log-archive', '--to', arch, '--keep-segments', '1', '--state-dir', state]);
       assert.equal(again.code, step === 'old-bases-removed' || step === 'segment-removed' ? 2 : 0, said(again));
-      assert.equal(segments(join(state, 'log')).length, 1);
+      // All but the newest segment of before the move went (the log_archived record itself may have
+      // rotated the active file into one more segment: its size depends on the run's timings).
+      const left = segments(join(state, 'log'));
+      assert.deepEqual(segments(arch), before.slice(0, -1));
+      assert.deepEqual(left.slice(0, 1), before.slice(-1));
+      assert.ok(left.length <= 2, `left: ${left.join(', ')}`);
       assert.deepEqual(await tasks(state), st);
       assert.equal((await cairn(['validate-state', '--state-dir', state])).code, 0);
       // The record is committed before the move: the rerun finishes it without a second one.

@@ -3,7 +3,7 @@
 // (its crc at that seq); the one --from-backup latest takes is marked. Read-only.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { encodeSnapshotFile } from '../src/store/snapshot-file.js';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cairn, cairnJson, said } from './helpers/cli.js';
@@ -65,8 +65,7 @@ describe('cairn backups', () => {
     writeFileSync(join(dir, named(doc.seq, 2)), JSON.stringify({ ...doc, metrics: { ...doc.metrics, edited: 1 } }, null, 2));
     // Another history: a valid snapshot (hash recomputed) whose crc is not the log's at its seq.
     const { hash: _h, ...rest } = { ...doc, crc: doc.crc === '00000000' ? '11111111' : '00000000' };
-    const other = { ...rest, hash: 'sha256:' + createHash('sha256').update(JSON.stringify(rest)).digest('hex') };
-    writeFileSync(join(dir, named(doc.seq, 3)), JSON.stringify(other, null, 2));
+    writeFileSync(join(dir, named(doc.seq, 3)), encodeSnapshotFile(rest));
 
     const tree = readTree(state);
     const r = await cairnJson(['backups', '--state-dir', state]);

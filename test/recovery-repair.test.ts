@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { processStartTime } from '../src/runner/kill.js';
 import { validateRecord } from '../src/schemas/validate.js';
 import { acquire } from '../src/store/lock.js';
-import { checkpointHash } from '../src/store/snapshot.js';
+import { encodeSnapshotFile } from '../src/store/snapshot-file.js';
 import { StatePaths } from '../src/store/paths.js';
 import {
   alive, cli, cmd, given, interventions, orphanProcess, outcome, records, startTask, startWorker, status, submitCmd, tempState, waitFor,
@@ -135,8 +135,8 @@ describe('repair-state on a torn tail, a stale lock and a current.json that disa
     const cur = JSON.parse(readFileSync(join(S, 'current.json'), 'utf8'));
     cur.resources.lock.holders = { 'tb/a': 1 };
     // A snapshot that is wrong yet self-consistent (as a bug in cairn could write it): its hash is valid.
-    cur.hash = checkpointHash(cur);
-    writeFileSync(join(S, 'current.json'), JSON.stringify(cur, null, 2));
+    const { hash: _h, ...body } = cur;
+    writeFileSync(join(S, 'current.json'), encodeSnapshotFile(body));
     appendFileSync(join(S, 'transitions.jsonl'), '{"seq":99,"id":"01J');
     // A state lock left by a holder killed a minute ago: its owner file was not touched since.
     const lockDir = `${new StatePaths(S).stateLockTarget}.lock`;

@@ -39,6 +39,47 @@ const skipHelpCache = {
   },
 };
 
+/**
+ * yargs' factory calls version() with no argument, which looks for a package.json from the current
+ * folder up to the root (a readdir of every folder on the way) to guess a version; cairn then sets
+ * its own (src/cli/main.ts). The bundle passes false instead, which sets nothing and reads nothing.
+ */
+const GUESS_VERSION_CALL = 'yargs.version();';
+const skipVersionGuess = {
+  name: 'skip-yargs-version-guess',
+  setup(b) {
+    b.onLoad({ filter: /yargs[\\/]build[\\/]lib[\\/]yargs-factory\.js$/ }, (args) => {
+      const text = readFileSync(args.path, 'utf8');
+      if (text.split(GUESS_VERSION_CALL).length !== 2) throw new Error(`${args.path}: expected one call of version() (yargs changed): update tools/bundle.mjs`);
+      return { contents: text.replace(GUESS_VERSION_CALL, 'yargs.version(false); /* no package.json search: tools/bundle.mjs */'), loader: 'js' };
+    });
+  },
+};
+
+/**
+ * string-width (yargs' help layout, three copies) builds an Intl.Segmenter and Unicode-property
+ * regular expressions when it is loaded; `\\p{RGI_Emoji}` alone is ~170 M instructions, and all of
+ * it ~20% of a small `cairn status`, which never measures a string. The bundle builds the module's
+ * body on the first call instead. The build fails if string-width changes shape.
+ */
+const STRING_WIDTH_EXPORT = 'export default function stringWidth(';
+const lazyStringWidth = {
+  name: 'lazy-string-width',
+  setup(b) {
+    b.onLoad({ filter: /string-width[\\/]index\.js$/ }, (args) => {
+      const text = readFileSync(args.path, 'utf8');
+      const lines = text.split('\n');
+      const imports = lines.filter((l) => l.startsWith('import '));
+      const body = lines.filter((l) => !l.startsWith('import ')).join('\n');
+      if (body.split(STRING_WIDTH_EXPORT).length !== 2 || body.replace(STRING_WIDTH_EXPORT, '').includes('export ')) {
+        throw new Error(`${args.path}: expected one default export, stringWidth (string-width changed): update tools/bundle.mjs`);
+      }
+      const contents = `${imports.join('\n')}\nlet made;\nfunction make() {\n${body.replace(STRING_WIDTH_EXPORT, 'function stringWidth(')}\nreturn stringWidth;\n}\nexport default function lazyStringWidth(input, options) { return (made ??= make())(input, options); }\n`;
+      return { contents, loader: 'js' };
+    });
+  },
+};
+
 await build({
   absWorkingDir: root,
   entryPoints: {
@@ -65,5 +106,5 @@ await build({
   minifyWhitespace: true,
   minifySyntax: true,
   logLevel: 'warning',
-  plugins: [skipHelpCache],
+  plugins: [skipHelpCache, skipVersionGuess, lazyStringWidth],
 });

@@ -56,8 +56,7 @@ export function statusOf(s: import('../model/state.js').StateView, o: StatusOpti
     .map((id) => s.workstream(id)!)
     .filter((ws) => o.all || o.workstreamId !== undefined || !TERMINAL_WORKSTREAM_STATES.has(ws.state))
     .sort(bySubmission)
-    .map((ws) => workstreamSummary(s, ws, true))
-    .map((ws) => ({ ...ws, tasks: (ws.tasks ?? []).map((t) => ({ ...t, orphaned: gone && ACTIVE_TASK_STATES.has(t.state) })) }));
+    .map((ws) => workstreamSummary(s, ws, true, (t) => gone && ACTIVE_TASK_STATES.has(t.state)));
   const archived = s.workstreamIds().map((id) => s.workstream(id)!).filter((ws) => TERMINAL_WORKSTREAM_STATES.has(ws.state)).sort(bySubmission);
   return {
     seq: meta.seq,

@@ -1,7 +1,5 @@
-import type { LogRecord, RunResult, status } from '../index.js';
-
-type StatusDoc = Awaited<ReturnType<typeof status>>;
-import { countsLine, elapsed } from './render.js';
+import type { LogRecord, RunResult } from '../index.js';
+import { countsLine, elapsed, type StatusDoc } from './render.js';
 
 /** One line per state change, for logs and pipes (not a terminal). */
 export function changeLine(r: LogRecord): string | null {

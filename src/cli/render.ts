@@ -1,7 +1,10 @@
 import { slurmLiveText, type status } from '../index.js';
 import { table } from './output.js';
 
-type StatusDoc = Awaited<ReturnType<typeof status>>;
+type Live = Awaited<ReturnType<typeof status>>;
+type LiveWorkstream = Live['workstreams'][number];
+/** `status`'s document, or a past point's (`state --at`), whose tasks carry no live Slurm state. */
+export type StatusDoc = Omit<Live, 'workstreams'> & { workstreams: (Omit<LiveWorkstream, 'tasks'> & { tasks?: LiveWorkstream['tasks'] })[] };
 
 const ORDER = ['running', 'validating', 'queued', 'retrying', 'pending', 'blocked', 'failed', 'completed', 'skipped', 'cancelled'] as const;
 

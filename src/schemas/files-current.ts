@@ -2,6 +2,7 @@ import { TASK_STATES, WORKER_STATES, WORKSTREAM_STATES } from '../model/states.j
 import type { Metrics, Resource, SchedulerInfo, Task, TaskDef, Worker } from '../model/types.js';
 import type { ArchiveDoc, SnapshotDoc, WorkstreamDoc } from '../store/snapshot.js';
 import { SCHEMA_VERSION } from '../store/snapshot.js';
+import { SNAPSHOT_FILE_VERSION } from '../store/snapshot-file.js';
 import { closedObject, CRC_PATTERN, idString, NO_NUL_PATTERN, PARAM_NAME, timestamp, type JsonSchema } from './common.js';
 import {
   allRequired, count, countsByState, type FieldSchemas, fileSchema, HASH_PATTERN, mapOf, orNull, outcomeOrNull, schemaAt, seq, TASK_KEY_PATTERN,
@@ -173,7 +174,10 @@ const METRICS: FieldSchemas<Metrics> = {
 };
 
 const SNAPSHOT: FieldSchemas<SnapshotDoc> = {
-  schema_version: schemaVersion,
+  schema_version: {
+    description: `Version of the file format. ${SNAPSHOT_FILE_VERSION}: each task on one line and \`hash\` taken over the file's own bytes; 1 (older builds, and the whole-state snapshots under snapshots/): fully indented, \`hash\` over the canonical content. Both are read; a newer version is refused, never guessed at.`,
+    enum: [SCHEMA_VERSION, SNAPSHOT_FILE_VERSION],
+  },
   seq: seq('seq of the last log record the snapshot contains (0: none). Loading replays the log after it.', 0),
   crc: { description: 'crc of that record (00000000 for none): a snapshot of another log is detected, not trusted.', type: 'string', pattern: CRC_PATTERN },
   log_offset: count('Byte offset in transitions.jsonl just after that record, where replay resumes.'),
@@ -188,14 +192,18 @@ const SNAPSHOT: FieldSchemas<SnapshotDoc> = {
   resources: mapOf('Resources, keyed by name.', idString('A resource name.'), allRequired('A resource and who holds it.', RESOURCE)),
   scheduler: orNull(allRequired('The scheduler the log last saw start.', SCHEDULER), 'The scheduler the log last saw start, or null when none runs (or it stopped cleanly).'),
   metrics: allRequired('Counters kept by apply, from which metrics.json is computed.', METRICS),
-  hash: contentHash('snapshot'),
+  hash: {
+    description: `sha256: and the sha-256 of this file's bytes with these 64 hex digits left out (version ${SNAPSHOT_FILE_VERSION}), or of the canonical (sorted, compact) JSON of the file without the hash field (version 1): an edited or damaged snapshot is detected and ignored, never trusted. A file without it is not trusted either.`,
+    type: 'string',
+    pattern: HASH_PATTERN,
+  },
 };
 
 /** current.json: the snapshot. */
 export const CURRENT_SCHEMA: JsonSchema = fileSchema({
   file: 'current.schema.json',
   title: 'cairn snapshot (.state/current.json)',
-  description: 'The state of every active workstream, task, worker and resource as of the log record `seq`; backups/current_<time>_<seq>.json are earlier copies of it. Derived from transitions.jsonl and rebuilt from it by cairn restore-state --from-transitions; cairn validate-state checks it equals a replay. Keys sorted, two-space indent.',
+  description: 'The state of every active workstream, task, worker and resource as of the log record `seq`; backups/current_<time>_<seq>.json are earlier copies of it. Derived from transitions.jsonl and rebuilt from it by cairn restore-state --from-transitions; cairn validate-state checks it equals a replay. Keys sorted, two-space indent, each task on one line.',
   fields: SNAPSHOT,
   defs: {
     workstream: allRequired('A workstream and its tasks, keyed by task id.', WORKSTREAM_FIELDS),

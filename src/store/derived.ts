@@ -6,7 +6,7 @@ import { atomicWrite } from './atomic.js';
 import { DIR_MODE, FILE_MODE, FLAGS, type FsLayer, fsyncDir, ioError, readWhole, unsafe, writeAll } from './fsio.js';
 import { listBackups } from './load.js';
 import { type StatePaths, stampOf } from './paths.js';
-import { archiveDoc, checkpointDoc, checkSnapshot, isArchived, parseDoc, snapshotDoc } from './snapshot.js';
+import { archiveDoc, checkpointDoc, checkSnapshot, isArchived, parseDoc, snapshotFile } from './snapshot.js';
 import { metricsDoc } from './metrics.js';
 
 /** Retention and pacing of derived files. */
@@ -90,7 +90,7 @@ export class DerivedWriter {
     }
     atomicWrite(this.io, this.paths.metrics, prettyJson(metricsDoc(s, at)));
     this.backup(nowMs, forceBackup);
-    atomicWrite(this.io, this.paths.current, prettyJson(snapshotDoc(s, logOffset, at, archivedAt)));
+    atomicWrite(this.io, this.paths.current, snapshotFile(s, logOffset, at, archivedAt));
     this.lastSnapshotSeq = s.seq;
   }
 
@@ -145,7 +145,7 @@ export class DerivedWriter {
     try {
       // MUST: only a valid snapshot (parses, right shape, hash holds) becomes a backup: restore-state
       // --from-backup latest takes the newest one, and pruning would drop a good one for it.
-      seq = checkSnapshot(parseDoc(old.toString('utf8'), 'current.json'), 'current.json').seq;
+      seq = checkSnapshot(parseDoc(old, 'current.json'), 'current.json').seq;
     } catch {
       return;
     }

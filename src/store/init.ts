@@ -8,7 +8,7 @@ import { FILE_MODE, FLAGS, type FsLayer, readWhole, realFs, unsafe } from './fsi
 import { StatePaths } from './paths.js';
 import { bareRoot, checkAccess, checkFolder, checkRoot } from './root.js';
 import { State } from '../model/state.js';
-import { snapshotDoc } from './snapshot.js';
+import { snapshotFile } from './snapshot.js';
 
 /** What `cairn init` writes to .state/.gitignore: local-only files stay out of git. */
 export const GITIGNORE = `# Written by cairn init. The log, current.json, checkpoints, archive, config and
@@ -22,6 +22,7 @@ backups/
 repair-copies/
 snapshots/
 serve-token
+log-verified.json
 `;
 
 /**
@@ -54,7 +55,7 @@ export function initState(named: string, io: FsLayer = realFs): { created: boole
   if (!io.lstatSync(paths.config)) atomicWrite(io, paths.config, prettyJson({}));
   if (!io.lstatSync(paths.current)) {
     const empty = new State();
-    atomicWrite(io, paths.current, prettyJson(snapshotDoc(empty, 0, empty.lastTs, new Map())));
+    atomicWrite(io, paths.current, snapshotFile(empty, 0, empty.lastTs, new Map()));
   }
   return { created, root };
 }

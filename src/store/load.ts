@@ -11,6 +11,7 @@ import { logStart } from './log-base.js';
 import { readBaseDoc } from './log-base-state.js';
 import { BACKUP_NAME, type StatePaths } from './paths.js';
 import { type ArchiveDoc, addWorkstream, checkArchive, checkSnapshot, parseDoc, stateFromSnapshot, type SnapshotDoc } from './snapshot.js';
+import { trustedStart } from './verified-memo.js';
 
 /** The result of loading: the state, where the log's good part ends, and what was wrong on the way. */
 export interface Loaded {
@@ -29,6 +30,18 @@ export interface Loaded {
   archivedAt: Map<string, number>;
   /** seq of the snapshot the state was built on (0 for a full replay). */
   baseSeq: number;
+  /** crc of the record before the one `end` is after (0 when there is none): what log-verified.json records. */
+  prevCrc: number;
+}
+
+export interface LoadOptions {
+  skipCurrent?: boolean;
+  only?: string;
+  /**
+   * Check only the part of the log after what an earlier command verified (log-verified.json, see
+   * verified-memo.ts). For read-only commands; writers and validate-state check the whole chain.
+   */
+  trustVerified?: boolean;
 }
 
 interface Candidate {
@@ -38,20 +51,15 @@ interface Candidate {
 
 /**
  * Loads the state: the newest valid snapshot plus a replay of the log after its seq (DESIGN §4).
- * Every record of the log is checked (crc chain and seq) even when a snapshot covers it. A snapshot
+ * Every record of the log is checked (crc chain and seq) even when a snapshot covers it, except, with
+ * `trustVerified`, the prefix an earlier command verified (verified-memo.ts). A snapshot
  * that is empty, garbled, schema-invalid, too new, or from another log (its crc differs from the
  * log's at its seq) is reported in `warnings` and ignored; the next candidate is tried, down to a
  * full replay of the log.
  */
-export function loadState(io: FsLayer, paths: StatePaths, opts: { skipCurrent?: boolean; only?: string } = {}): Loaded {
+export function loadState(io: FsLayer, paths: StatePaths, opts: LoadOptions = {}): Loaded {
   const warnings: string[] = [];
-  const candidates: Candidate[] = [];
-  if (opts.only !== undefined) candidates.push({ name: opts.only, path: opts.only });
-  else {
-    if (!opts.skipCurrent) candidates.push({ name: 'current.json', path: paths.current });
-    for (const b of listBackups(io, paths)) candidates.push({ name: `backups/${b.file}`, path: `${paths.backups}/${b.file}` });
-  }
-  for (const c of candidates) {
+  for (const c of candidatesOf(io, paths, opts)) {
     let doc: SnapshotDoc;
     let archives: ArchiveDoc[];
     try {
@@ -61,7 +69,7 @@ export function loadState(io: FsLayer, paths: StatePaths, opts: { skipCurrent?: 
         else warnings.push('current.json is missing; rebuilding from the log');
         continue;
       }
-      doc = checkSnapshot(parseDoc(buf.toString('utf8'), c.name), c.name);
+      doc = checkSnapshot(parseDoc(buf, c.name), c.name);
       archives = loadArchives(io, paths, doc, c.name);
     } catch (e) {
       if (e instanceof CairnError && (e.code === 'SNAPSHOT_INVALID' || e.code === 'UNSAFE_PATH')) {
@@ -70,16 +78,26 @@ export function loadState(io: FsLayer, paths: StatePaths, opts: { skipCurrent?: 
       }
       throw e;
     }
-    const got = replayFrom(io, paths, doc, archives);
+    const got = replayFrom(io, paths, doc, archives, opts.trustVerified === true);
     if (typeof got === 'string') {
       warnings.push(`${c.name}: ${got}; ignored`);
       continue;
     }
     return { ...got, warnings, source: c.name };
   }
-  const got = replayFrom(io, paths, null, []);
+  const got = replayFrom(io, paths, null, [], opts.trustVerified === true);
   if (typeof got === 'string') throw new CairnError('INTERNAL', got);
   return { ...got, warnings, source: 'log' };
+}
+
+/** The snapshots to try, best first; the backups folder is listed only once current.json failed. */
+function* candidatesOf(io: FsLayer, paths: StatePaths, opts: LoadOptions): Generator<Candidate> {
+  if (opts.only !== undefined) {
+    yield { name: opts.only, path: opts.only };
+    return;
+  }
+  if (!opts.skipCurrent) yield { name: 'current.json', path: paths.current };
+  for (const b of listBackups(io, paths)) yield { name: `backups/${b.file}`, path: `${paths.backups}/${b.file}` };
 }
 
 /**
@@ -146,21 +164,31 @@ export function loadArchivesLenient(io: FsLayer, paths: StatePaths, doc: Snapsho
 }
 
 /** Replays the log on top of `doc` (or from nothing); a string explains why `doc` cannot be used. */
-function replayFrom(io: FsLayer, paths: StatePaths, given: SnapshotDoc | null, archives: ArchiveDoc[]): Omit<Loaded, 'warnings' | 'source'> | string {
+function replayFrom(io: FsLayer, paths: StatePaths, given: SnapshotDoc | null, archives: ArchiveDoc[], trust: boolean): Omit<Loaded, 'warnings' | 'source'> | string {
   // Old segments moved out: the replay starts at the base, from its state when `given` is older.
-  const from = logStart(io, paths.log);
-  if (from.base && given && given.seq === from.pos.seq && given.crc !== from.base.crc) return `its crc ${given.crc} differs from the log's ${from.base.crc} at seq ${from.pos.seq} (it belongs to another history)`;
-  const doc = from.base && (!given || given.seq < from.pos.seq) ? readBaseDoc(io, paths.segments, from.base) : given;
-  const state = doc ? stateFromSnapshot(doc) : new State();
+  const head = logStart(io, paths.log);
+  if (head.base && given && given.seq === head.pos.seq && given.crc !== head.base.crc) return `its crc ${given.crc} differs from the log's ${head.base.crc} at seq ${head.pos.seq} (it belongs to another history)`;
+  const doc = head.base && (!given || given.seq < head.pos.seq) ? readBaseDoc(io, paths.segments, head.base) : given;
+  // Each candidate is parsed afresh and only its seq, crc and archived map are read after this.
+  const state = doc ? stateFromSnapshot(doc, true) : new State();
   for (const a of archives) {
     if (doc && doc.workstreams[a.workstream.id]) continue;
-    addWorkstream(state, a.workstream);
+    addWorkstream(state, a.workstream, true);
   }
   const base = doc?.seq ?? 0;
   const wantCrc = doc ? parseCrcHex(doc.crc) : 0;
   let mismatch: string | null = null;
   let sinceGc = 0;
-  const scan = scanLog(io, paths.log, from.pos, (buf, start, end, seq, crc, _offset, form) => {
+  // The verified prefix is skipped only up to the snapshot: records after it are replayed anyway.
+  // A rotated log (and so one with a base) keeps no memo: its offsets are not the active file's.
+  const memo = trust && !head.base ? trustedStart(io, paths) : null;
+  const from = memo && memo.seq <= base ? memo : head.pos;
+  if (doc && from.seq === base && from.seq > 0 && from.crc !== wantCrc) return `its crc ${doc.crc} differs from the log's ${crcHex(from.crc)} at seq ${base} (it belongs to another history)`;
+  let prevCrc = from === memo && memo ? memo.prevCrc : 0;
+  let lastCrc = from.crc;
+  const scan = scanLog(io, paths.log, from, (buf, start, end, seq, crc, _offset, form) => {
+    prevCrc = lastCrc;
+    lastCrc = crc;
     if (mismatch) return;
     if (seq < base) return;
     if (seq === base) {
@@ -177,7 +205,7 @@ function replayFrom(io: FsLayer, paths: StatePaths, given: SnapshotDoc | null, a
   });
   if (mismatch) return mismatch;
   if (scan.end.seq < base) return `it is at seq ${base} but the log ends at seq ${scan.end.seq} (too new)`;
-  return { state, end: scan.end, size: scan.size, logIno: scan.ino ?? 0, logBase: scan.base ?? 0, problem: scan.problem, archivedAt: new Map(Object.entries(doc?.archived ?? {})), baseSeq: doc?.seq ?? 0 };
+  return { state, end: scan.end, size: scan.size, logIno: scan.ino ?? 0, logBase: scan.base ?? 0, problem: scan.problem, archivedAt: new Map(Object.entries(doc?.archived ?? {})), baseSeq: doc?.seq ?? 0, prevCrc };
 }
 
 /**

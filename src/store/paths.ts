@@ -20,6 +20,8 @@ export class StatePaths {
   get metrics() { return path.join(this.root, 'metrics.json'); }
   get interventions() { return path.join(this.root, 'interventions.log'); }
   get workers() { return path.join(this.root, 'workers.json'); }
+  /** How far the log's crc chain was already checked (verified-memo.ts); git-ignored. */
+  get verifiedMemo() { return path.join(this.root, 'log-verified.json'); }
   get gitignore() { return path.join(this.root, '.gitignore'); }
   get gitattributes() { return path.join(this.root, '.gitattributes'); }
   get readme() { return path.join(this.root, 'README.md'); }

@@ -8,6 +8,7 @@ import { type StoreConfig, readConfig } from './config.js';
 import { appendInterventions, DerivedWriter, interventionLines } from './derived.js';
 import { type FsLayer, readWhole, realFs } from './fsio.js';
 import { applyLine, corruptError, loadState, type Loaded } from './load.js';
+import { MEMO_MIN_BYTES, rememberVerified } from './verified-memo.js';
 import { acquire, closeLockFiles, isLocked, tryAcquire, type HeldLock } from './lock.js';
 import { type LogPosition, type LogProblem, LogWriter, scanLog } from './logfile.js';
 import { StatePaths, stampOf } from './paths.js';
@@ -64,6 +65,8 @@ export class Store {
   private problem: LogProblem | null;
   /** Inode of the log this store read and appends to; another one means the log was replaced. */
   private logIno: number;
+  /** crc of the record before the last one (log-verified.json names both). */
+  private prevCrc: number;
   /** Logical offset where the active file starts (segmented-fs.ts); past `rotateAt` the committer rotates. */
   private activeStart: number;
   private rotateAt = Infinity;
@@ -90,6 +93,7 @@ export class Store {
     this.pos = loaded.end;
     this.problem = loaded.problem;
     this.logIno = loaded.logIno;
+    this.prevCrc = loaded.prevCrc;
     this.activeStart = loaded.logBase;
     this.setActiveStart(loaded.logBase);
     this.warnings = loaded.warnings;
@@ -109,7 +113,7 @@ export class Store {
     const paths = new StatePaths(root);
     checkRoot(io, root, opts.readOnly ? 'read' : 'write');
     const config = readConfig(io, paths, opts.config);
-    const loaded = loadState(io, paths, { skipCurrent: opts.skipCurrent, only: opts.snapshotFile });
+    const loaded = loadState(io, paths, { skipCurrent: opts.skipCurrent, only: opts.snapshotFile, trustVerified: opts.readOnly === true && !opts.allowDamage });
     const store = new Store(root, loaded, io, config, opts);
     const p = loaded.problem;
     if (p?.kind === 'corrupt' && !opts.allowDamage) throw corruptError(p);
@@ -190,6 +194,7 @@ export class Store {
         // the state once more would redo the same work), then the listeners hear of each record.
         decided.change.commitTo(this.st);
         for (const r of records) for (const fn of this.listeners) fn(r);
+        this.prevCrc = records.length >= 2 ? parseInt(records[records.length - 2]!.crc, 16) : this.pos.crc;
         this.pos = { offset: this.pos.offset + lines.length, seq: this.st.seq, crc: parseInt(this.st.crc, 16) };
         // The one comparison every commit pays for rotation (off: rotateAt is Infinity).
         if (this.pos.offset >= this.rotateAt) this.rotate();
@@ -223,7 +228,10 @@ export class Store {
     const moved = st !== undefined && this.logIno !== 0 && st.ino !== this.logIno;
     if (moved) this.adoptRotated(st.ino);
     if (st && !moved && st.size === this.pos.offset && this.problem === null) return 0;
-    const scan = scanLog(this.io, this.paths.log, this.pos, (buf, start, end, seq) => {
+    let last = this.pos.crc;
+    const scan = scanLog(this.io, this.paths.log, this.pos, (buf, start, end, seq, crc) => {
+      this.prevCrc = last;
+      last = crc;
       const r = applyLine(this.st, buf, start, end, seq);
       for (const fn of this.listeners) fn(r);
     });
@@ -330,6 +338,9 @@ export class Store {
       const start = this.clock();
       // A restore (forceBackup) rewrites every derived file, checkpoints included.
       this.derived.write(this.st, this.pos.offset, start, this.archivedAt, forceBackup, forceBackup);
+      // How far the chain is verified, beside the snapshot of the same point: a read-only command
+      // after this one checks only what is appended later.
+      if (this.pos.offset >= MEMO_MIN_BYTES) rememberVerified(this.io, this.paths, this.logIno, this.pos, this.prevCrc);
       this.lastDerivedMs = this.clock();
       this.lastDerivedCostMs = this.lastDerivedMs - start;
     });

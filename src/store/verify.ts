@@ -15,7 +15,7 @@ import { metricsDoc } from './metrics.js';
 import { configProblems } from './verify-config.js';
 import { brokenChains, lastTransitions, missingCheckpoints } from './verify-checkpoints.js';
 import type { StatePaths } from './paths.js';
-import { checkCheckpoint, checkpointDoc, checkpointHash, checkSnapshot, hashMatches, parseDoc, snapshotDoc, workstreamDoc, type SnapshotDoc } from './snapshot.js';
+import { checkCheckpoint, checkpointDoc, checkSnapshot, hashMatches, parseDoc, snapshotDoc, snapshotHashMatches, workstreamDoc, type SnapshotDoc } from './snapshot.js';
 
 /** One thing validate-state found wrong, with the command that fixes it. */
 export interface Problem {
@@ -108,12 +108,12 @@ function readSnapshot(io: FsLayer, paths: StatePaths, problems: Problem[]): Snap
       problems.push({ code: 'SNAPSHOT_MISSING', message: 'current.json is missing', fix: REBUILD });
       return null;
     }
-    const doc = parseDoc(buf.toString('utf8'), 'current.json');
+    const doc = parseDoc(buf, 'current.json');
     checkSchema('current', 'current.json', doc, problems);
-    if (typeof doc.hash === 'string' && checkpointHash(doc) !== doc.hash) {
+    if (typeof doc.hash === 'string' && !snapshotHashMatches(doc)) {
       // Report the broken hash, and still compare the content so the message says what was changed.
       problems.push({ code: 'SNAPSHOT_INVALID', message: 'current.json: its hash does not match its content (edited or damaged); loading ignores it', fix: REBUILD });
-      return checkSnapshot({ ...doc, hash: checkpointHash(doc) }, 'current.json');
+      return checkSnapshot(doc, 'current.json', { hashChecked: true });
     }
     return checkSnapshot(doc, 'current.json');
   } catch (e) {
