@@ -53,6 +53,8 @@ export function emptyMetrics(): Metrics {
   return {
     attempts: 0, retries: 0, timeouts: 0, reassignments: 0, task_duration_ms_total: 0, tasks_finished: 0,
     recoveries: {}, recovery_targets: {},
+    failures: { exit: 0, timeout: 0, signal: 0, spawn_error: 0, worker_lost: 0, validation: 0, cancelled: 0 },
+    exit_codes: {}, tasks_failed: 0, attempts_per_task: {}, completed: 0, durations_ms: {}, first_ts: null,
   };
 }
 
@@ -239,18 +241,20 @@ export class DraftState implements MutableState {
   mutMetrics() {
     if (!this.met) {
       const b = this.base.metrics();
-      // recoveries is one level of { count, succeeded } per kind: copied by hand, since
-      // structuredClone costs more than the rest of a task transition's apply. Fields written
-      // out, not `{ ...b, … }`: see copyTask.
+      // Every map is one level of numbers, strings or replaced-never-changed objects: copied by
+      // hand, since structuredClone costs more than the rest of a task transition's apply. The
+      // duration lists are strings, shared. Fields written out, not `{ ...b, … }`: see copyTask.
       const recoveries: Metrics['recoveries'] = {};
       for (const k in b.recoveries) {
         const v = b.recoveries[k]!;
-        recoveries[k] = { count: v.count, succeeded: v.succeeded };
+        recoveries[k] = { count: v.count, succeeded: v.succeeded, failed: v.failed, ttr_ms: v.ttr_ms };
       }
       this.met = {
         attempts: b.attempts, retries: b.retries, timeouts: b.timeouts, reassignments: b.reassignments,
         task_duration_ms_total: b.task_duration_ms_total, tasks_finished: b.tasks_finished,
         recoveries, recovery_targets: { ...b.recovery_targets },
+        failures: { ...b.failures }, exit_codes: { ...b.exit_codes }, tasks_failed: b.tasks_failed,
+        attempts_per_task: { ...b.attempts_per_task }, completed: b.completed, durations_ms: { ...b.durations_ms }, first_ts: b.first_ts,
       };
     }
     return this.met;

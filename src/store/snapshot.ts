@@ -129,6 +129,9 @@ export function checkSnapshot(v: Record<string, unknown>, what: string): Snapsho
   if (!Number.isSafeInteger(v.log_offset) || (v.log_offset as number) < 0) bad(what, 'log_offset is not a non-negative integer');
   for (const k of ['workstreams', 'archived', 'workers', 'resources', 'metrics']) if (!isObj(v[k])) bad(what, `${k} is not an object`);
   if (!hashMatches(v)) bad(what, 'its hash does not match its content (edited or damaged)');
+  // Counters an older cairn did not keep cannot be made up from the log after the snapshot: the
+  // snapshot is not used (the log is replayed from further back), and the next write replaces it.
+  if (!isObj((v.metrics as Record<string, unknown>).durations_ms)) bad(what, 'its metrics were written by an older cairn (no durations_ms), so the log is replayed instead');
   for (const [id, ws] of Object.entries(v.workstreams as object)) checkWorkstream(ws, `${what}: workstream ${id}`);
   for (const [id, w] of Object.entries(v.workers as object)) {
     if (!isObj(w) || w.id !== id || !(WORKER_STATES as readonly unknown[]).includes(w.state)) bad(what, `worker ${id} is malformed`);
