@@ -166,7 +166,7 @@ export class MetricsFold {
     if (kind === 'exit' && typeof o?.exit_code === 'number') this.exitCodes[o.exit_code] = (this.exitCodes[o.exit_code] ?? 0) + 1;
   }
 
-  /** The task's pending recovery ends (as metrics.json settles it: at the task's next completed or failed). */
+  /** The task's pending recovery ends at its next end: task_completed, or a record that leaves it failed (apply settles it the same way for metrics.json). */
   private settle(t: Track, how: 'succeeded' | 'failed', at: string): void {
     const p = t.recovery;
     t.recovery = null;
