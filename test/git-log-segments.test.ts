@@ -100,3 +100,73 @@ describe('git:<rev> points on a log that rotated', () => {
 function committedSegmentsInTree(repo: Repo): string[] {
   return repo.git(['ls-files', '--others', '--exclude-standard', '--', '.state/log']).stdout.split('\n').filter((l) => SEGMENT.test(l)).sort();
 }
+
+/** The problems validate-state finds in the log itself (not in the derived files, which the merge leaves behind). */
+async function logProblems(repo: Repo): Promise<string[]> {
+  const v = await cairnJson(['validate-state'], { cwd: repo.dir, env: repo.env });
+  return v.doc.problems.map((p: { code: string; message: string }) => `${p.code}: ${p.message}`).filter((c: string) => /^(LOG_|ILLEGAL_|SEGMENT)/.test(c));
+}
+
+async function taskStates(repo: Repo): Promise<Record<string, string>> {
+  const r = await cairnJson(['status', '--all'], { cwd: repo.dir, env: repo.env });
+  assert.equal(r.code, 0, said(r));
+  const ws = (r.doc.workstreams as { id: string; tasks: { id: string; state: string }[] }[]).find((w) => w.id === 'w')!;
+  return Object.fromEntries(ws.tasks.map((t) => [t.id, t.state]));
+}
+
+describe('the merge driver on a log that rotated', () => {
+  it('merges theirs into ours when ours rotated: ours\' segments are read from HEAD, theirs is decided again on top', async () => {
+    const repo = await base();
+    repo.git(['checkout', '-q', '-b', 'other']);
+    await ok(repo, ['skip-task', '--task-id', 'w/a', '--reason', 'done by hand', '--operator', 'bob', '--yes']);
+    commitAll(repo, 'other: skip a');
+    repo.git(['checkout', '-q', 'main']);
+    await skipUntilRotated(repo, ['b', 'c', 'd']);
+    commitAll(repo, 'main: skip b c d, log rotated');
+    const segs = committedSegments(repo, 'main');
+    assert.ok(segs.length > 0 && activeFirstSeq(repo) !== 1, 'main\'s log rotated');
+    const m = repo.git(['merge', '-q', '--no-edit', 'other'], false);
+    assert.equal(m.code, 0, `${m.stdout}${m.stderr}`);
+    assert.match(m.stderr + m.stdout, /decided 1 of theirs again on ours/);
+    assert.deepEqual(committedSegments(repo, 'HEAD'), segs, 'ours\' segments stay as they were');
+    assert.deepEqual(await logProblems(repo), []);
+    await ok(repo, ['restore-state', '--from-transitions', '.state/transitions.jsonl', '--yes']);
+    assert.deepEqual(await taskStates(repo), { a: 'skipped', b: 'skipped', c: 'skipped', d: 'skipped', e: 'queued', f: 'queued' });
+  });
+
+  it('stops with a conflict naming the rotation when theirs rotated after the fork and ours went on, and leaves ours valid', async () => {
+    const repo = await base();
+    repo.git(['checkout', '-q', '-b', 'other']);
+    await skipUntilRotated(repo, ['a', 'b', 'c', 'd']);
+    commitAll(repo, 'other: skipped four, log rotated');
+    assert.ok(committedSegments(repo, 'other').length > 0);
+    repo.git(['checkout', '-q', 'main']);
+    await ok(repo, ['cancel-task', '--task-id', 'w/f', '--reason', 'on main', '--operator', 'carol', '--yes']);
+    commitAll(repo, 'main: cancel f');
+    const before = readFileSync(join(repo.dir, '.state', 'transitions.jsonl'));
+    const m = repo.git(['merge', '-q', '--no-edit', 'other'], false);
+    assert.notEqual(m.code, 0, 'the merge stops');
+    assert.match(m.stderr + m.stdout, /their log rotated after the fork \(seq \d+\): log\/ on their side holds seq \d+-\d+/);
+    assert.ok(readFileSync(join(repo.dir, '.state', 'transitions.jsonl')).equals(before), 'ours is left as git wrote it: our own valid log');
+    repo.git(['merge', '--abort']);
+    assert.deepEqual(await logProblems(repo), []);
+  });
+
+  it('merges when both logs rotated before the fork (theirs read after its segments, or chained on ours)', async () => {
+    const repo = await base();
+    await skipUntilRotated(repo, ['a', 'b']);
+    commitAll(repo, 'main: skip a b, log rotated');
+    assert.ok(committedSegments(repo, 'main').length > 0);
+    repo.git(['checkout', '-q', '-b', 'other']);
+    await ok(repo, ['skip-task', '--task-id', 'w/c', '--reason', 'done by hand', '--operator', 'bob', '--yes']);
+    commitAll(repo, 'other: skip c');
+    repo.git(['checkout', '-q', 'main']);
+    await ok(repo, ['skip-task', '--task-id', 'w/d', '--reason', 'done by hand', '--operator', 'carol', '--yes']);
+    commitAll(repo, 'main: skip d');
+    const m = repo.git(['merge', '-q', '--no-edit', 'other'], false);
+    assert.equal(m.code, 0, `${m.stdout}${m.stderr}`);
+    assert.deepEqual(await logProblems(repo), []);
+    await ok(repo, ['restore-state', '--from-transitions', '.state/transitions.jsonl', '--yes']);
+    assert.deepEqual(await taskStates(repo), { a: 'skipped', b: 'skipped', c: 'skipped', d: 'skipped', e: 'queued', f: 'queued' });
+  });
+});
