@@ -1,5 +1,5 @@
 import { CairnError } from '../errors.js';
-import type { MutableState } from './state.js';
+import { appendMs, type MutableState } from './state.js';
 import { ACTIVE_TASK_STATES, TASK_STATES, type TaskState, type WorkerState, WORKSTREAM_STATES, type WorkstreamState } from './states.js';
 import { TASK_TRANSITIONS, WORKER_TRANSITIONS, WORKSTREAM_TRANSITIONS, allowedTargets } from './transitions.js';
 import type { FailureKind, LogRecord, Task, TaskOutcome } from './types.js';
@@ -153,11 +153,6 @@ export function noteRecovery(s: MutableState, r: LogRecord, t: Task, finishedAt:
   m.recovery_targets[taskKey(t.workstream_id, t.id)] = { kind, failed_at: r.from === 'failed' ? finishedAt : null };
 }
 
-/** One more number on a comma-separated list of milliseconds (a string concatenation: no copy). */
-export function appendMs(list: string, ms: number): string {
-  return list === '' ? String(ms) : `${list},${ms}`;
-}
-
 export function finish(s: MutableState, t: Task, r: LogRecord): void {
   const outcome = (r.outcome ?? null) as TaskOutcome | null;
   const m = s.mutMetrics();
@@ -168,7 +163,7 @@ export function finish(s: MutableState, t: Task, r: LogRecord): void {
   }
   if (r.type === 'task_completed') {
     m.completed += 1;
-    if (t.started_at !== null) m.durations_ms[t.workstream_id] = appendMs(m.durations_ms[t.workstream_id] ?? '', Date.parse(r.ts) - Date.parse(t.started_at));
+    if (t.started_at !== null) s.addDuration(t.workstream_id, Date.parse(r.ts) - Date.parse(t.started_at));
     settleRecovery(s, t, 'succeeded', r.ts);
   } else {
     // task_attempt_failed, task_timed_out, task_failed, task_validation_failed: an attempt ended badly.
