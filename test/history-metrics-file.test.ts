@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { cairn, cairnJson, said } from './helpers/cli.js';
 import { FIXTURES } from './helpers/paths.js';
+import { checkpointHash } from '../src/store/snapshot.js';
 import { scratch } from './helpers/tmp.js';
 
 /** The figures metrics.json shares with `cairn metrics --json` (it also keeps counts by state and workers). */
@@ -120,6 +121,18 @@ describe('metrics.json', () => {
     // The next command loads the restored current.json (its counters) and replays only its own records.
     await ok(state, ['checkpoint', '--workstream-id', 'two', '--name', 'after-metrics']);
     await assertAgree(state, 'after a write on the restored state');
+  });
+
+  it('does not load a current.json written before these counters existed: the log is replayed, and every figure stays right', async () => {
+    const doc = readJson(join(state, 'current.json'));
+    const { failures: _f, exit_codes: _e, tasks_failed: _t, attempts_per_task: _a, completed: _c, durations_ms: _d, first_ts: _ft, ...older } = doc.metrics;
+    const { hash: _h, ...rest } = doc;
+    const body = { ...rest, metrics: older };
+    writeFileSync(join(state, 'current.json'), JSON.stringify({ ...body, hash: checkpointHash(body) }, null, 2));
+    const r = await cairnJson(['checkpoint', '--workstream-id', 'two', '--name', 'after-an-older-build', '--state-dir', state, '--reason', 'test']);
+    assert.equal(r.code, 0, said(r));
+    assert.match(said(r), /written by an older cairn \(no durations_ms\), so the log is replayed instead/);
+    await assertAgree(state, 'after loading past an older current.json');
   });
 
   it('agrees with cairn metrics --json on every golden log', async () => {

@@ -120,8 +120,13 @@ export function parseDoc(text: string, what: string): Record<string, unknown> {
 /** Deeper than any file cairn writes; deeper input would overflow the recursive code that compares and hashes documents. */
 
 
-/** Checks a parsed snapshot's shape well enough that loading it cannot crash or mislead. */
-export function checkSnapshot(v: Record<string, unknown>, what: string): SnapshotDoc {
+/**
+ * Checks a parsed snapshot's shape well enough that loading it cannot crash or mislead. `forLoading`:
+ * the state will be built from it (load, replace, history snapshots), so it must also hold every
+ * counter this build keeps; a reader that only looks at it (repair's sources, backups, pruning,
+ * validate-state) takes a snapshot of an older build too.
+ */
+export function checkSnapshot(v: Record<string, unknown>, what: string, forLoading = false): SnapshotDoc {
   if (typeof v.schema_version !== 'number') bad(what, 'schema_version is missing');
   if (v.schema_version > SCHEMA_VERSION) bad(what, `schema_version ${v.schema_version} is newer than this cairn reads (${SCHEMA_VERSION})`);
   if (!Number.isSafeInteger(v.seq) || (v.seq as number) < 0) bad(what, 'seq is not a non-negative integer');
@@ -131,7 +136,7 @@ export function checkSnapshot(v: Record<string, unknown>, what: string): Snapsho
   if (!hashMatches(v)) bad(what, 'its hash does not match its content (edited or damaged)');
   // Counters an older cairn did not keep cannot be made up from the log after the snapshot: the
   // snapshot is not used (the log is replayed from further back), and the next write replaces it.
-  if (!isObj((v.metrics as Record<string, unknown>).durations_ms)) bad(what, 'its metrics were written by an older cairn (no durations_ms), so the log is replayed instead');
+  if (forLoading && !isObj((v.metrics as Record<string, unknown>).durations_ms)) bad(what, 'its metrics were written by an older cairn (no durations_ms), so the log is replayed instead');
   for (const [id, ws] of Object.entries(v.workstreams as object)) checkWorkstream(ws, `${what}: workstream ${id}`);
   for (const [id, w] of Object.entries(v.workers as object)) {
     if (!isObj(w) || w.id !== id || !(WORKER_STATES as readonly unknown[]).includes(w.state)) bad(what, `worker ${id} is malformed`);
