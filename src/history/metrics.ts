@@ -1,5 +1,6 @@
-import type { LogRecord, TaskOutcome } from '../model/types.js';
-import { distribution, msBetween, spread, type Spread } from './metrics-figures.js';
+import type { FailureKind, LogRecord, TaskOutcome } from '../model/types.js';
+import { distribution, msBetween, type Spread } from './metrics-figures.js';
+import { assembleFigures } from './metrics-assemble.js';
 
 /**
  * `cairn metrics`, pure: a fold over the log's records, oldest first, that counts what happened in
@@ -23,7 +24,7 @@ export const METRIC_DEFINITIONS: Record<string, string> = {
   throughput: 'tasks completed in the window per hour and per minute of the window\'s span (from the --since point, or the first record counted, to the --until point, or the last record counted)',
 };
 
-export type FailureKind = 'exit' | 'timeout' | 'signal' | 'spawn_error' | 'worker_lost' | 'validation' | 'cancelled';
+export type { FailureKind };
 
 export interface RecoveryFigures {
   count: number;
@@ -129,39 +130,18 @@ export class MetricsFold {
   }
 
   figures(): MetricsFigures {
-    const recoveries: Record<string, RecoveryFigures> = {};
-    for (const [kind, r] of [...this.rec].sort(([a], [b]) => a.localeCompare(b))) {
-      recoveries[kind] = {
-        count: r.count, succeeded: r.succeeded, failed: r.failed, pending: r.count - r.succeeded - r.failed,
-        // As metrics.json computes it, so the two agree over the whole log.
-        success_rate: r.count === 0 ? null : Math.round((r.succeeded / r.count) * 1000) / 1000,
-        time_to_recover_ms: r.ttr.length === 0 ? null : spread(r.ttr),
-      };
-    }
     const counts = [...this.tasks.values()].map((t) => t.attempts).filter((n) => n > 0);
-    const total = counts.reduce((a, b) => a + b, 0);
-    const durations: MetricsFigures['durations'] = {};
-    for (const [ws, list] of [...this.durations].sort(([a], [b]) => a.localeCompare(b))) durations[ws] = { count: list.length, ...spread(list) };
-    const from = this.w.fromTs ?? this.first?.ts ?? null;
-    const to = this.w.toTs ?? this.last?.ts ?? null;
-    const ms = from !== null && to !== null ? msBetween(from, to) : null;
-    const rate = (unit: number) => (ms === null || ms <= 0 ? null : Math.round((this.completed / (ms / unit)) * 1000) / 1000);
-    return {
+    return assembleFigures({
       records: this.counted,
-      first_seq: this.first?.seq ?? null,
-      last_seq: this.last?.seq ?? null,
-      span: { from, to, ms },
-      recoveries,
-      failures: { total: KINDS.reduce((a, k) => a + this.byKind[k], 0), by_kind: { ...this.byKind }, exit_codes: { ...this.exitCodes }, tasks_failed: this.failedTasks },
-      attempts: {
-        tasks: counts.length, total,
-        mean: counts.length === 0 ? null : Math.round((total / counts.length) * 1000) / 1000,
-        max: counts.length === 0 ? null : counts.reduce((a, b) => Math.max(a, b), 0),
-        distribution: distribution(counts),
-      },
-      durations,
-      throughput: { completed: this.completed, per_hour: rate(3_600_000), per_minute: rate(60_000) },
-    };
+      first: this.first, last: this.last,
+      fromTs: this.w.fromTs ?? this.first?.ts ?? null,
+      toTs: this.w.toTs ?? this.last?.ts ?? null,
+      recoveries: [...this.rec].map(([kind, r]) => [kind, { count: r.count, succeeded: r.succeeded, failed: r.failed, ttr: r.ttr }]),
+      byKind: this.byKind, exitCodes: this.exitCodes, tasksFailed: this.failedTasks,
+      attemptsPerTask: distribution(counts),
+      durations: [...this.durations],
+      completed: this.completed,
+    });
   }
 
   private recovery(kind: string) {
@@ -186,7 +166,7 @@ export class MetricsFold {
     if (kind === 'exit' && typeof o?.exit_code === 'number') this.exitCodes[o.exit_code] = (this.exitCodes[o.exit_code] ?? 0) + 1;
   }
 
-  /** The task's pending recovery ends (as metrics.json settles it: at the task's next completed or failed). */
+  /** The task's pending recovery ends at its next end: task_completed, or a record that leaves it failed (apply settles it the same way for metrics.json). */
   private settle(t: Track, how: 'succeeded' | 'failed', at: string): void {
     const p = t.recovery;
     t.recovery = null;

@@ -1,8 +1,8 @@
 import { CairnError } from '../errors.js';
-import type { MutableState } from './state.js';
+import { appendMs, type MutableState } from './state.js';
 import { ACTIVE_TASK_STATES, TASK_STATES, type TaskState, type WorkerState, WORKSTREAM_STATES, type WorkstreamState } from './states.js';
 import { TASK_TRANSITIONS, WORKER_TRANSITIONS, WORKSTREAM_TRANSITIONS, allowedTargets } from './transitions.js';
-import type { LogRecord, Task, TaskOutcome } from './types.js';
+import type { FailureKind, LogRecord, Task, TaskOutcome } from './types.js';
 import { taskKey } from './types.js';
 
 /**
@@ -62,7 +62,6 @@ export function moveTask(s: MutableState, r: LogRecord): Task {
   t.state = to;
   t.updated_seq = r.seq;
   if (ACTIVE_TASK_STATES.has(from) && !ACTIVE_TASK_STATES.has(to)) leaveWorker(s, t, r);
-  if (to === 'completed' || to === 'failed') settleRecovery(s, t, to);
   return t;
 }
 
@@ -123,30 +122,58 @@ export function leaveWorker(s: MutableState, t: Task, r: LogRecord): void {
   t.deadline = null;
 }
 
-export function settleRecovery(s: MutableState, t: Task, to: 'completed' | 'failed'): void {
+/**
+ * The recovery awaiting a task's outcome ends at the task's next end: a task_completed settles it
+ * as succeeded, a record that leaves the task failed as failed — exactly as `cairn metrics`
+ * (history/metrics.ts) settles it, so metrics.json and `cairn metrics` over the whole log agree.
+ * Other ways into completed (a rollback's task_reset to completed) are no end of an attempt and
+ * settle nothing.
+ */
+export function settleRecovery(s: MutableState, t: Task, how: 'succeeded' | 'failed', at: string): void {
   const key = taskKey(t.workstream_id, t.id);
-  const kind = s.metrics().recovery_targets[key];
-  if (kind === undefined) return;
+  const pending = s.metrics().recovery_targets[key];
+  if (pending === undefined) return;
   const m = s.mutMetrics();
   delete m.recovery_targets[key];
-  if (to === 'completed') (m.recoveries[kind] ??= { count: 0, succeeded: 0 }).succeeded += 1;
+  const r = (m.recoveries[pending.kind] ??= { count: 0, succeeded: 0, failed: 0, ttr_ms: '' });
+  r[how] += 1;
+  if (how === 'succeeded' && pending.failed_at !== null) r.ttr_ms = appendMs(r.ttr_ms, Date.parse(at) - Date.parse(pending.failed_at));
 }
 
-export function noteRecovery(s: MutableState, r: LogRecord, t: Task): void {
+/**
+ * A record made by a recovery tool (its `recovery` field names it): counted, and awaiting the
+ * task's next end. `finishedAt` is the task's finished_at before the record changed it: when the
+ * task was failed, the time of the failure the recovery answers.
+ */
+export function noteRecovery(s: MutableState, r: LogRecord, t: Task, finishedAt: string | null): void {
   const kind = r.recovery;
   if (typeof kind !== 'string') return;
   const m = s.mutMetrics();
-  (m.recoveries[kind] ??= { count: 0, succeeded: 0 }).count += 1;
-  m.recovery_targets[taskKey(t.workstream_id, t.id)] = kind;
+  (m.recoveries[kind] ??= { count: 0, succeeded: 0, failed: 0, ttr_ms: '' }).count += 1;
+  m.recovery_targets[taskKey(t.workstream_id, t.id)] = { kind, failed_at: r.from === 'failed' ? finishedAt : null };
 }
 
 export function finish(s: MutableState, t: Task, r: LogRecord): void {
   const outcome = (r.outcome ?? null) as TaskOutcome | null;
+  const m = s.mutMetrics();
   if (outcome) {
     t.last_outcome = outcome;
-    const m = s.mutMetrics();
     m.task_duration_ms_total += outcome.duration_ms;
     if (outcome.kind === 'timeout') m.timeouts += 1;
+  }
+  if (r.type === 'task_completed') {
+    m.completed += 1;
+    if (t.started_at !== null) s.addDuration(t.workstream_id, Date.parse(r.ts) - Date.parse(t.started_at));
+    settleRecovery(s, t, 'succeeded', r.ts);
+  } else {
+    // task_attempt_failed, task_timed_out, task_failed, task_validation_failed: an attempt ended badly.
+    const kind: FailureKind = r.type === 'task_validation_failed' ? 'validation' : outcome?.kind ?? 'exit';
+    m.failures[kind] += 1;
+    if (kind === 'exit' && typeof outcome?.exit_code === 'number') m.exit_codes[outcome.exit_code] = (m.exit_codes[outcome.exit_code] ?? 0) + 1;
+    if (t.state === 'failed') {
+      m.tasks_failed += 1;
+      settleRecovery(s, t, 'failed', r.ts);
+    }
   }
   t.finished_at = r.ts;
 }
@@ -164,6 +191,21 @@ export function endTask(s: MutableState, r: LogRecord): void {
   const t = moveTask(s, r);
   finish(s, t, r);
   s.mutMetrics().tasks_finished += 1;
+}
+
+/** A task_started: how many tasks started once, twice, … moves one task up by one. */
+export function countStart(s: MutableState, t: Task): void {
+  const m = s.mutMetrics();
+  m.attempts += 1;
+  // t.attempt is the number of the task's previous task_started records (attempt numbers go on: never reset).
+  const before = String(t.attempt);
+  const after = String(t.attempt + 1);
+  if (t.attempt > 0) {
+    const n = (m.attempts_per_task[before] ?? 0) - 1;
+    if (n > 0) m.attempts_per_task[before] = n;
+    else delete m.attempts_per_task[before];
+  }
+  m.attempts_per_task[after] = (m.attempts_per_task[after] ?? 0) + 1;
 }
 
 const TASK_STATE_OF: ReadonlyMap<string, TaskState> = new Map(TASK_STATES.map((x) => [x, x]));

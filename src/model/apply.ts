@@ -2,7 +2,7 @@ import type { RecordType } from './catalogue.js';
 import { buildWorkstream } from './build.js';
 import { applyCarriedForward } from './carry.js';
 import { applyTaskAdded, applyTaskUpdated, applyWorkstreamReset, applyWorkstreamUpdated } from './apply-update.js';
-import { endTask, getTask, type Handler, invalid, moveTask, moveWorker, moveWorkerBy, moveWorkstream, noteRecovery, retryLater, str } from './apply-moves.js';
+import { countStart, endTask, getTask, type Handler, invalid, moveTask, moveWorker, moveWorkerBy, moveWorkstream, noteRecovery, retryLater, str } from './apply-moves.js';
 import type { MutableState, State } from './state.js';
 import type { Envelope, LogRecord, WorkstreamSpec } from './types.js';
 import { taskKey } from './types.js';
@@ -16,6 +16,7 @@ import { taskKey } from './types.js';
  * tables do not allow is never ignored: it throws LOG_INVALID naming its seq.
  */
 export function apply(s: MutableState, r: LogRecord): void {
+  if (s.seq === 0) s.mutMetrics().first_ts = r.ts;
   handlerOf(r).apply(s, r);
   s.setPosition(r.seq, r.crc, r.ts);
 }
@@ -34,6 +35,7 @@ export function applyReplayed(s: State, r: ReplayedRecord, crc: number): void {
   // The same name, as the catalogue's own string: JSON.parse makes a new string per record, and a
   // property lookup by a new string must first find it in V8's string table (see canonicalState).
   rec.type = h.type;
+  if (s.seq === 0) s.mutMetrics().first_ts = r.ts;
   h.apply(s, rec);
   s.setPositionCrc(r.seq, crc, r.ts);
 }
@@ -106,6 +108,7 @@ const HANDLERS: { readonly [T in RecordType]: Handler } = {
   task_started(s, r) {
     const t = moveTask(s, r);
     const key = taskKey(t.workstream_id, t.id);
+    countStart(s, t);
     t.attempt = r.attempt as number;
     t.worker_id = str(r, 'worker_id');
     t.pid = (r.pid ?? null) as number | null;
@@ -133,7 +136,6 @@ const HANDLERS: { readonly [T in RecordType]: Handler } = {
     if (!w) invalid(r, `unknown worker ${t.worker_id}`);
     moveWorker(s, r, t.worker_id, 'busy');
     s.mutWorker(t.worker_id).task = key;
-    s.mutMetrics().attempts += 1;
   },
   task_validating(s, r) {
     const t = moveTask(s, r);
@@ -164,7 +166,10 @@ const HANDLERS: { readonly [T in RecordType]: Handler } = {
   task_reassigned(s, r) {
     const t = moveTask(s, r);
     t.queued_at = r.ts;
-    s.mutMetrics().reassignments += 1;
+    const m = s.mutMetrics();
+    m.reassignments += 1;
+    // The attempt's worker (or the scheduler) was lost: the attempt ends without an outcome.
+    m.failures.worker_lost += 1;
   },
   task_cancelled(s, r) {
     const t = moveTask(s, r);
@@ -174,12 +179,13 @@ const HANDLERS: { readonly [T in RecordType]: Handler } = {
   },
   task_skipped(s, r) {
     const t = moveTask(s, r);
+    noteRecovery(s, r, t, t.finished_at);
     t.finished_at = r.ts;
     t.retry_at = null;
-    noteRecovery(s, r, t);
   },
   task_retried(s, r) {
     const t = moveTask(s, r);
+    noteRecovery(s, r, t, t.finished_at);
     if (typeof r.timeout_seconds === 'number') t.timeout_seconds = r.timeout_seconds;
     if (typeof r.max_retries === 'number') t.max_retries = r.max_retries;
     if (typeof r.retry_count === 'number') t.retry_count = r.retry_count;
@@ -187,16 +193,15 @@ const HANDLERS: { readonly [T in RecordType]: Handler } = {
     t.finished_at = null;
     t.cancel_trigger = null;
     t.blocked_by = null;
-    noteRecovery(s, r, t);
   },
   task_reset(s, r) {
     const t = moveTask(s, r);
+    noteRecovery(s, r, t, t.finished_at);
     if (typeof r.retry_count === 'number') t.retry_count = r.retry_count;
     t.retry_at = null;
     t.cancel_trigger = null;
     t.blocked_by = null;
     if (t.state === 'pending') t.finished_at = null;
-    noteRecovery(s, r, t);
   },
   task_dependency_removed(s, r) {
     const t = getTask(s, r);

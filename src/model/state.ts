@@ -44,6 +44,17 @@ export interface MutableState extends StateView {
   mutMetrics(): Metrics;
   /** Replaces the metrics (a draft's own copy, put into the state it was drafted on). */
   putMetrics(m: Metrics): void;
+  /**
+   * Appends one completion's duration to metrics' durations_ms of a workstream. MUST: the only
+   * writer of durations_ms, which a draft shares with its base instead of copying (a copy per
+   * decision cost O(workstreams)): a draft keeps its own durations apart until commitTo.
+   */
+  addDuration(workstreamId: string, ms: number): void;
+}
+
+/** One more number on a comma-separated list of milliseconds (a string concatenation: no copy). */
+export function appendMs(list: string, ms: number): string {
+  return list === '' ? String(ms) : `${list},${ms}`;
 }
 
 /** The `lastTs` of a state no record was applied to yet (an empty log). */
@@ -53,6 +64,8 @@ export function emptyMetrics(): Metrics {
   return {
     attempts: 0, retries: 0, timeouts: 0, reassignments: 0, task_duration_ms_total: 0, tasks_finished: 0,
     recoveries: {}, recovery_targets: {},
+    failures: { exit: 0, timeout: 0, signal: 0, spawn_error: 0, worker_lost: 0, validation: 0, cancelled: 0 },
+    exit_codes: {}, tasks_failed: 0, attempts_per_task: {}, completed: 0, durations_ms: {}, first_ts: null,
   };
 }
 
@@ -120,6 +133,10 @@ export class State implements MutableState {
   setScheduler(info: SchedulerInfo | null) { this.sched = info; }
   mutMetrics() { return this.metricsData; }
   putMetrics(m: Metrics) { this.metricsData = m; }
+  addDuration(ws: string, ms: number) {
+    const d = this.metricsData.durations_ms;
+    d[ws] = appendMs(d[ws] ?? '', ms);
+  }
 }
 
 /**
@@ -140,6 +157,8 @@ export class DraftState implements MutableState {
   private dp: Map<string, Map<string, string[]>> | null = null;
   private sched: SchedulerInfo | null | undefined = undefined;
   private met: Metrics | undefined = undefined;
+  /** Durations this draft added (workstream, ms), in order: durations_ms itself is the base's, shared. */
+  private durs: [string, number][] | null = null;
   seq: number;
   crc: string;
   lastTs: string;
@@ -236,21 +255,25 @@ export class DraftState implements MutableState {
   }
   setScheduler(info: SchedulerInfo | null) { this.sched = info; }
   putMetrics(m: Metrics) { this.met = m; }
+  addDuration(w: string, ms: number) { (this.durs ??= []).push([w, ms]); }
   mutMetrics() {
     if (!this.met) {
       const b = this.base.metrics();
-      // recoveries is one level of { count, succeeded } per kind: copied by hand, since
-      // structuredClone costs more than the rest of a task transition's apply. Fields written
-      // out, not `{ ...b, … }`: see copyTask.
+      // Every map is one level of numbers, strings or replaced-never-changed objects: copied by
+      // hand, since structuredClone costs more than the rest of a task transition's apply.
+      // durations_ms is shared, not copied: only addDuration writes it. Fields written out, not
+      // `{ ...b, … }`: see copyTask.
       const recoveries: Metrics['recoveries'] = {};
       for (const k in b.recoveries) {
         const v = b.recoveries[k]!;
-        recoveries[k] = { count: v.count, succeeded: v.succeeded };
+        recoveries[k] = { count: v.count, succeeded: v.succeeded, failed: v.failed, ttr_ms: v.ttr_ms };
       }
       this.met = {
         attempts: b.attempts, retries: b.retries, timeouts: b.timeouts, reassignments: b.reassignments,
         task_duration_ms_total: b.task_duration_ms_total, tasks_finished: b.tasks_finished,
         recoveries, recovery_targets: { ...b.recovery_targets },
+        failures: { ...b.failures }, exit_codes: { ...b.exit_codes }, tasks_failed: b.tasks_failed,
+        attempts_per_task: { ...b.attempts_per_task }, completed: b.completed, durations_ms: b.durations_ms, first_ts: b.first_ts,
       };
     }
     return this.met;
@@ -270,6 +293,7 @@ export class DraftState implements MutableState {
     if (this.dp) for (const [w, index] of this.dp) target.setDependents(w, index);
     if (this.sched !== undefined) target.setScheduler(this.sched);
     if (this.met) target.putMetrics(this.met);
+    if (this.durs) for (const [w, ms] of this.durs) target.addDuration(w, ms);
     target.setPosition(this.seq, this.crc, this.lastTs);
   }
 }

@@ -6,7 +6,7 @@ export type Command = string | string[];
 
 /** How an attempt ended, stored in the record as plain JSON (a failure of work is a value). */
 export interface TaskOutcome {
-  kind: 'exit' | 'signal' | 'timeout' | 'spawn_error' | 'worker_lost' | 'validation' | 'cancelled';
+  kind: FailureKind;
   exit_code: number | null;
   signal: string | null;
   duration_ms: number;
@@ -121,7 +121,24 @@ export interface SchedulerInfo {
   started_at: string;
 }
 
-/** Counters kept by `apply` for metrics.json. */
+/** What ended an attempt badly, as `cairn metrics` and metrics.json count failures. */
+export type FailureKind = 'exit' | 'timeout' | 'signal' | 'spawn_error' | 'worker_lost' | 'validation' | 'cancelled';
+
+/** A recovery of one kind: how often it was used and how its targets' next ends went. */
+export interface RecoveryCounts {
+  count: number;
+  succeeded: number;
+  failed: number;
+  /** Time to recover of each succeeded recovery of a failed task, in ms, comma-separated in log order. */
+  ttr_ms: string;
+}
+
+/**
+ * Counters kept by `apply` for metrics.json: the figures of `cairn metrics` over the whole log,
+ * kept up to date record by record. Lists of durations are comma-separated text, not arrays: an
+ * append is a string concatenation (no copy), a draft shares them, and a snapshot writes them as
+ * one line of digits (about five bytes a completed task).
+ */
 export interface Metrics {
   attempts: number;
   retries: number;
@@ -129,9 +146,23 @@ export interface Metrics {
   reassignments: number;
   task_duration_ms_total: number;
   tasks_finished: number;
-  recoveries: Record<string, { count: number; succeeded: number }>;
-  /** Task key → recovery kind awaiting the task's outcome. */
-  recovery_targets: Record<string, string>;
+  recoveries: Record<string, RecoveryCounts>;
+  /** Task key → the recovery awaiting the task's next end, and when the failure it answered happened. */
+  recovery_targets: Record<string, { kind: string; failed_at: string | null }>;
+  /** Attempts that ended badly, by kind (task_reassigned counts as worker_lost). */
+  failures: Record<FailureKind, number>;
+  /** Attempts that exited non-zero, by exit code. */
+  exit_codes: Record<string, number>;
+  /** Records that left a task failed. */
+  tasks_failed: number;
+  /** How many tasks started 1, 2, … times (keyed by the count as text). */
+  attempts_per_task: Record<string, number>;
+  /** task_completed records. */
+  completed: number;
+  /** Per workstream, each completion's time from its attempt's start, in ms, comma-separated in log order. */
+  durations_ms: Record<string, string>;
+  /** ts of the log's first record (null before any). */
+  first_ts: string | null;
 }
 
 /** The common envelope of every record (DESIGN §3). */

@@ -41,3 +41,47 @@ export function gitOrThrow(cwd: string, args: readonly string[], code: 'BAD_INPU
   if (r.code !== 0) throw new CairnError(code, `git ${args.join(' ')}: ${r.stderr.trim().split('\n').at(-1) || `exit ${r.code}`}`, { hint, details: { git_exit: r.code, git_stderr: r.stderr.trim() } });
   return r.stdout;
 }
+
+/** A closed segment of a log (`log/<first>-<last>.jsonl.gz`) as a revision holds it: its name and gzip bytes. */
+export interface GitSegment {
+  name: string;
+  data: Buffer;
+}
+
+/**
+ * The files of `<dir>/log/` named like segments (`^\d{12}-\d{12}\.jsonl\.gz$`) in the tree of
+ * `rev`, with their bytes, in name order; [] when the revision has no such folder. One `git
+ * ls-tree` and one `git cat-file --batch` however many segments there are.
+ */
+export function gitSegmentsAt(cwd: string, rev: string, dir: string): GitSegment[] {
+  const folder = dir === '' ? 'log/' : `${dir}/log/`;
+  const ls = runGit(cwd, ['ls-tree', '-z', '--full-tree', rev, '--', folder]);
+  if (ls.code !== 0) throw new CairnError('IO_ERROR', `git ls-tree ${rev} ${folder}: ${ls.stderr.trim().split('\n').at(-1) || `exit ${ls.code}`}`, { hint: 'check the repository with git fsck' });
+  const found: { name: string; oid: string }[] = [];
+  for (const entry of ls.stdout.toString('utf8').split('\0')) {
+    // <mode> SP <type> SP <oid> TAB <path>
+    const m = /^\d+ blob ([0-9a-f]+)\t(.*)$/s.exec(entry);
+    const name = m ? m[2]!.slice(folder.length) : '';
+    if (m && /^\d{12}-\d{12}\.jsonl\.gz$/.test(name)) found.push({ name, oid: m[1]! });
+  }
+  if (found.length === 0) return [];
+  const out = gitOrThrow(cwd, ['cat-file', '--batch'], 'IO_ERROR', 'check the repository with git fsck', { input: found.map((f) => f.oid).join('\n') + '\n' });
+  const segs: GitSegment[] = [];
+  let at = 0;
+  for (const f of found) {
+    // Each object: "<oid> blob <size>\n<bytes>\n".
+    const nl = out.indexOf(0x0a, at);
+    const head = out.toString('utf8', at, nl).split(' ');
+    if (head[0] !== f.oid || head[1] !== 'blob') throw new CairnError('IO_ERROR', `git cat-file gave ${head.join(' ')} for ${folder}${f.name}`, { hint: 'check the repository with git fsck' });
+    const size = Number(head[2]);
+    segs.push({ name: f.name, data: out.subarray(nl + 1, nl + 1 + size) });
+    at = nl + 1 + size + 1;
+  }
+  return segs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** The bytes of `<rev>:<file>`, or null when the revision has no such file. */
+export function gitBlob(cwd: string, rev: string, file: string): Buffer | null {
+  const r = runGit(cwd, ['cat-file', 'blob', `${rev}:${file}`]);
+  return r.code === 0 ? r.stdout : null;
+}

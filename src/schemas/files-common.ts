@@ -1,4 +1,5 @@
 import { ID_PATTERN } from '../model/ids.js';
+import type { FailureKind } from '../model/types.js';
 import { closedObject, DRAFT, SCHEMA_BASE, type JsonSchema } from './common.js';
 import { RECORD_SCHEMA } from './record.js';
 
@@ -86,4 +87,12 @@ export function fileSchema(o: { file: string; title: string; description: string
     ...allRequired(o.description, o.fields),
     ...(o.defs ? { $defs: o.defs } : {}),
   };
+}
+
+/** Every kind of bad end of an attempt, in the order metrics list them. */
+export const FAILURE_KINDS = ['exit', 'timeout', 'signal', 'spawn_error', 'worker_lost', 'validation', 'cancelled'] as const satisfies readonly FailureKind[];
+
+/** A comma-separated list of whole milliseconds (metrics' duration lists), '' for none. */
+export function MS_LIST(description: string): JsonSchema {
+  return { description, type: 'string', pattern: '^(-?[0-9]+(,-?[0-9]+)*)?$' };
 }

@@ -5,7 +5,7 @@ import { SCHEMA_VERSION } from '../store/snapshot.js';
 import { SNAPSHOT_FILE_VERSION } from '../store/snapshot-file.js';
 import { closedObject, CRC_PATTERN, idString, NO_NUL_PATTERN, PARAM_NAME, timestamp, type JsonSchema } from './common.js';
 import {
-  allRequired, count, countsByState, type FieldSchemas, fileSchema, HASH_PATTERN, mapOf, orNull, outcomeOrNull, schemaAt, seq, TASK_KEY_PATTERN,
+  allRequired, count, countsByState, FAILURE_KINDS, type FieldSchemas, fileSchema, HASH_PATTERN, mapOf, MS_LIST, orNull, outcomeOrNull, schemaAt, seq, TASK_KEY_PATTERN,
   taskDefField, taskKey,
 } from './files-common.js';
 import { RECORD_TYPE_SCHEMAS } from './record-types.js';
@@ -161,16 +161,32 @@ const METRICS: FieldSchemas<Metrics> = {
   recoveries: mapOf(
     'Recoveries by kind (retry_task, skip_task, rollback_workstream, …).',
     { description: 'The kind of recovery.', minLength: 1 },
-    allRequired('How often this kind was used and how often its target then completed.', {
+    allRequired('How often this kind was used and how its targets\' next ends went.', {
       count: count('Times used.'),
-      succeeded: count('Times its target task then completed.'),
+      succeeded: count('Times its target task\'s next end was completed.'),
+      failed: count('Times its target task\'s next end left it failed.'),
+      ttr_ms: MS_LIST('Time to recover of each succeeded recovery of a failed task (failure to completion), in ms, comma-separated in log order.'),
     }),
   ),
   recovery_targets: mapOf(
-    'Tasks a recovery touched whose outcome is still to come: <workstream_id>/<task_id> to the kind of recovery.',
+    'Tasks a recovery touched whose next end is still to come: <workstream_id>/<task_id> to the recovery.',
     { description: 'A task as <workstream_id>/<task_id>.', pattern: TASK_KEY_PATTERN },
-    { description: 'The kind of recovery.', type: 'string', minLength: 1 },
+    allRequired('The recovery awaiting the task\'s next end.', {
+      kind: { description: 'The kind of recovery.', type: 'string', minLength: 1 },
+      failed_at: orNull(timestamp('When the task failed, if the recovery answered a failure.'), 'When the task failed, or null when the recovery answered no failure.'),
+    }),
   ),
+  failures: allRequired('Attempts that ended badly, by kind (a reassignment counts as worker_lost).', Object.fromEntries(FAILURE_KINDS.map((k) => [k, count(`Attempts ended by ${k}.`)]))),
+  exit_codes: mapOf('Attempts that exited non-zero, by exit code.', { description: 'An exit code.', pattern: '^[0-9]+$' }, count('Attempts that exited with it.')),
+  tasks_failed: count('Records that left a task failed.'),
+  attempts_per_task: mapOf('How many tasks started 1, 2, … times.', { description: 'A number of starts.', pattern: '^[1-9][0-9]*$' }, count('Tasks that started that many times.')),
+  completed: count('task_completed records.'),
+  durations_ms: mapOf(
+    'Per workstream, each task completion\'s time from the start of its attempt, in ms, comma-separated in log order (exact percentiles need every one).',
+    idString('A workstream id.'),
+    MS_LIST('Milliseconds, comma-separated.'),
+  ),
+  first_ts: orNull(timestamp('ts of the log\'s first record.'), 'ts of the log\'s first record, or null before any.'),
 };
 
 const SNAPSHOT: FieldSchemas<SnapshotDoc> = {

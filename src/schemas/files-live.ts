@@ -1,6 +1,7 @@
 import { TASK_STATES, WORKER_STATES, WORKSTREAM_STATES } from '../model/states.js';
 import { idString, timestamp, type JsonSchema } from './common.js';
-import { allRequired, count, countsByState, fileSchema, mapOf, orNull, seq, taskKey } from './files-common.js';
+import { allRequired, count, countsByState, fileSchema, orNull, seq, taskKey } from './files-common.js';
+import { FIGURE_FIELDS } from './files-figures.js';
 
 /**
  * metrics.json (computed from the snapshot's counters by src/store/metrics.ts) and workers.json
@@ -12,7 +13,7 @@ import { allRequired, count, countsByState, fileSchema, mapOf, orNull, seq, task
 export const METRICS_SCHEMA: JsonSchema = fileSchema({
   file: 'metrics.schema.json',
   title: 'cairn metrics (.state/metrics.json)',
-  description: 'Counts by state, durations, retries, timeouts, and recoveries by kind with how many ended with their target completed. Written with the snapshot and derived from transitions.jsonl; archived workstreams are counted too.',
+  description: 'Counts by state, then the figures of `cairn metrics --json` over the whole log (recoveries, failures, attempts, durations, throughput: same names and shape), then retries, timeouts and reassignments. Written with the snapshot and derived from transitions.jsonl; archived workstreams are counted too.',
   fields: {
     generated_at: timestamp('ts of the last log record counted (1970-01-01T00:00:00.000Z for none), never the clock: the file changes only when a record changed it. Files of older builds hold the time they were written.'),
     seq: seq('seq of the last log record counted (0: none).', 0),
@@ -20,7 +21,7 @@ export const METRICS_SCHEMA: JsonSchema = fileSchema({
     archived_workstreams: count('Workstreams that are terminal and kept in archive/.'),
     tasks: countsByState('Tasks of every workstream in each state.', TASK_STATES, (s) => `Tasks ${s}.`),
     workers: countsByState('Workers in each state, as the log last left them.', WORKER_STATES, (s) => `Workers ${s}.`),
-    attempts: count('Attempts started.'),
+    ...FIGURE_FIELDS,
     retries: count('Automatic retries scheduled.'),
     timeouts: count('Attempts that timed out.'),
     reassignments: count('Tasks sent back to queued because their worker or scheduler was lost.'),
@@ -31,15 +32,6 @@ export const METRICS_SCHEMA: JsonSchema = fileSchema({
       type: ['integer', 'null'],
       minimum: 0,
     },
-    recoveries: mapOf(
-      'Recoveries by kind (retry_task, skip_task, rollback_workstream, …).',
-      { description: 'The kind of recovery.', minLength: 1 },
-      allRequired('How often this kind was used and how it ended.', {
-        count: count('Times used.'),
-        succeeded: count('Times its target task then completed.'),
-        success_rate: { description: 'succeeded / count to three decimals, or null when count is 0.', type: ['number', 'null'], minimum: 0, maximum: 1 },
-      }),
-    ),
   },
 });
 

@@ -69,7 +69,7 @@ export function loadState(io: FsLayer, paths: StatePaths, opts: LoadOptions = {}
         else warnings.push('current.json is missing; rebuilding from the log');
         continue;
       }
-      doc = checkSnapshot(parseDoc(buf, c.name), c.name);
+      doc = checkSnapshot(parseDoc(buf, c.name), c.name, { forLoading: true });
       archives = loadArchives(io, paths, doc, c.name);
     } catch (e) {
       if (e instanceof CairnError && (e.code === 'SNAPSHOT_INVALID' || e.code === 'UNSAFE_PATH')) {

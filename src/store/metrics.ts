@@ -1,10 +1,12 @@
 import type { State } from '../model/state.js';
 import { emptyCounts } from '../model/states.js';
 import { isArchived } from './snapshot.js';
+import { figuresOfMetrics } from '../history/metrics-assemble.js';
 
 /**
- * metrics.json (DESIGN §4): counts by state, durations, retries, timeouts, recoveries and their
- * success. `generatedAt` is the ts of the state's last record when written, never the clock, so the
+ * metrics.json (DESIGN §4): counts by state and workers, then the figures `cairn metrics --json`
+ * gives over the whole log (recoveries, failures, attempts, durations, throughput: the same names
+ * and shape), then retries, timeouts and reassignments. `generatedAt` is the ts of the state's last record when written, never the clock, so the
  * committed file changes only when a record changed it.
  */
 export function metricsDoc(s: State, generatedAt: string): Record<string, unknown> {
@@ -17,10 +19,6 @@ export function metricsDoc(s: State, generatedAt: string): Record<string, unknow
   const workers: Record<string, number> = { idle: 0, busy: 0, unresponsive: 0, shutdown: 0 };
   for (const w of s.workers.values()) workers[w.state] = (workers[w.state] ?? 0) + 1;
   const m = s.metricsData;
-  const recoveries: Record<string, { count: number; succeeded: number; success_rate: number | null }> = {};
-  for (const [kind, r] of Object.entries(m.recoveries)) {
-    recoveries[kind] = { ...r, success_rate: r.count === 0 ? null : Math.round((r.succeeded / r.count) * 1000) / 1000 };
-  }
   return {
     generated_at: generatedAt,
     seq: s.seq,
@@ -28,13 +26,13 @@ export function metricsDoc(s: State, generatedAt: string): Record<string, unknow
     archived_workstreams: [...s.workstreams.values()].filter(isArchived).length,
     tasks,
     workers,
-    attempts: m.attempts,
+    // The figures of `cairn metrics --json` over the whole log, same names and shape.
+    ...figuresOfMetrics(m, s.seq, s.lastTs),
     retries: m.retries,
     timeouts: m.timeouts,
     reassignments: m.reassignments,
     tasks_finished: m.tasks_finished,
     task_duration_ms_total: m.task_duration_ms_total,
     task_duration_ms_mean: m.tasks_finished === 0 ? null : Math.round(m.task_duration_ms_total / m.tasks_finished),
-    recoveries,
   };
 }

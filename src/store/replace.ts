@@ -34,7 +34,7 @@ export function snapshotOnlyState(io: FsLayer, paths: StatePaths): State | null 
   try {
     const buf = readWhole(io, paths.current);
     if (!buf) return null;
-    const doc = checkSnapshot(parseDoc(buf.toString('utf8'), 'current.json'), 'current.json');
+    const doc = checkSnapshot(parseDoc(buf.toString('utf8'), 'current.json'), 'current.json', { forLoading: true });
     const s = stateFromSnapshot(doc);
     for (const a of loadArchivesLenient(io, paths, doc)) if (!doc.workstreams[a.workstream.id]) addWorkstream(s, a.workstream);
     return s;

@@ -138,8 +138,11 @@ export function parseDoc(source: string | Buffer, what: string): Record<string, 
 /**
  * Checks a parsed snapshot's shape well enough that loading it cannot crash or mislead. `hashChecked`:
  * the caller judged the hash already (validate-state, which reports it and still compares the content).
+ * `forLoading`: the state will be built from it (load, replace, history snapshots), so it must also
+ * hold every counter this build keeps; a reader that only looks at it (repair's sources, backups,
+ * pruning, validate-state) takes a snapshot of an older build too.
  */
-export function checkSnapshot(v: Record<string, unknown>, what: string, opts: { hashChecked?: boolean } = {}): SnapshotDoc {
+export function checkSnapshot(v: Record<string, unknown>, what: string, opts: { hashChecked?: boolean; forLoading?: boolean } = {}): SnapshotDoc {
   if (typeof v.schema_version !== 'number') bad(what, 'schema_version is missing');
   if (v.schema_version > SNAPSHOT_FILE_VERSION) bad(what, `schema_version ${v.schema_version} is newer than this cairn reads (${SNAPSHOT_FILE_VERSION})`);
   if (!Number.isSafeInteger(v.seq) || (v.seq as number) < 0) bad(what, 'seq is not a non-negative integer');
@@ -147,6 +150,9 @@ export function checkSnapshot(v: Record<string, unknown>, what: string, opts: { 
   if (!Number.isSafeInteger(v.log_offset) || (v.log_offset as number) < 0) bad(what, 'log_offset is not a non-negative integer');
   for (const k of ['workstreams', 'archived', 'workers', 'resources', 'metrics']) if (!isObj(v[k])) bad(what, `${k} is not an object`);
   if (!opts.hashChecked && !snapshotHashMatches(v)) bad(what, 'its hash does not match its content (edited or damaged)');
+  // Counters an older cairn did not keep cannot be made up from the log after the snapshot: the
+  // snapshot is not used (the log is replayed from further back), and the next write replaces it.
+  if (opts.forLoading && !isObj((v.metrics as Record<string, unknown>).durations_ms)) bad(what, 'its metrics were written by an older cairn (no durations_ms), so the log is replayed instead');
   for (const [id, ws] of Object.entries(v.workstreams as object)) checkWorkstream(ws, `${what}: workstream ${id}`);
   for (const [id, w] of Object.entries(v.workers as object)) {
     if (!isObj(w) || w.id !== id || !(WORKER_STATES as readonly unknown[]).includes(w.state)) bad(what, `worker ${id} is malformed`);

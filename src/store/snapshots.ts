@@ -224,7 +224,7 @@ export function loadSnapshot(io: FsLayer, f: SnapshotFile, pos: LogPosition, pru
   try {
     const buf = readWhole(io, f.file);
     if (buf === undefined) return null;
-    const doc = checkSnapshot(parseDoc(buf.toString('utf8'), f.file), f.file);
+    const doc = checkSnapshot(parseDoc(buf.toString('utf8'), f.file), f.file, { forLoading: true });
     if (doc.seq !== f.seq || doc.crc !== f.crc || doc.log_offset !== pos.offset || Object.keys(doc.archived).length > 0) throw new Error('not the snapshot its name says');
     // Every workstream is inline, so nothing depends on archive files.
     return stateFromSnapshot(doc);

@@ -2,9 +2,9 @@ import * as path from 'node:path';
 import { CairnError } from '../../errors.js';
 import { parsePoint, type Point } from '../../history/points.js';
 import { lineSeq, statedCrc } from '../../log/codec.js';
-import { gitOrThrow, runGit } from '../../runner/git.js';
+import { gitOrThrow, gitSegmentsAt, runGit } from '../../runner/git.js';
 import { realFs } from '../../store/fsio.js';
-import { pathInRepo } from '../../store/git-log.js';
+import { type CommittedLog, lastSegmentText, pathInRepo } from '../../store/git-log.js';
 import { loadState } from '../../store/load.js';
 import { StatePaths } from '../../store/paths.js';
 import { type LogPoint, pointAtSeq, pointAtTime } from '../../store/points.js';
@@ -19,8 +19,8 @@ export interface GitSource {
   commit: string;
   /** The state folder's path in the repository. */
   path: string;
-  /** transitions.jsonl as committed at `commit`. */
-  log: Buffer;
+  /** transitions.jsonl and the segments of log/ beside it, as committed at `commit`. */
+  log: CommittedLog;
   /** Whether that log is a prefix of this folder's log (then `at` is set and the fast path applies). */
   prefix: boolean;
 }
@@ -90,9 +90,18 @@ function resolveGit(io: NonNullable<CommonOptions['fs']>, root: string, log: str
       details: { commit, path: file, git_stderr: shown.stderr.trim() },
     });
   }
-  const bytes = shown.stdout;
-  const last = lastRecord(bytes);
-  const source: GitSource = { rev: p.rev, commit, path: rel, log: bytes, prefix: false };
+  // The older part of the log may be in log/*.jsonl.gz at that revision: read with the active file as one log.
+  const committed: CommittedLog = { active: shown.stdout, segments: gitSegmentsAt(topDir, commit, rel) };
+  const first = committed.active.length > 0 ? lineSeq(committed.active, 0, Math.max(0, committed.active.indexOf(0x0a))) : 0;
+  if (first > 1 && committed.segments.length === 0) {
+    // With segments, the readers name a gap themselves (segments.ts); with none, say which are missing.
+    throw new CairnError('LOG_CORRUPT', `${p.text} (${commit.slice(0, 12)}): ${file} starts at seq ${first}, and the revision has no ${path.posix.join(path.posix.dirname(file), 'log')}/*.jsonl.gz segment holding seq 1-${first - 1}: they are missing from that commit`, {
+      hint: 'commit the segments with the log (git add .state/log), or name a revision that has them',
+      details: { commit, path: file, first_seq: first },
+    });
+  }
+  const last = lastRecord(committed.active) ?? lastRecord(lastSegmentText(committed));
+  const source: GitSource = { rev: p.rev, commit, path: rel, log: committed, prefix: false };
   if (!last) return { text: p.text, kind: 'git', at: { offset: 0, seq: 0, crc: 0, ts: null }, seq: 0, ts: null, git: { ...source, prefix: true } };
   // The committed log is a prefix of ours when our record at its last seq has its crc: the chain
   // makes every record before it equal too.

@@ -36,7 +36,7 @@ export const mergeDriverCommand: CommandModule<GlobalArgs, DriverArgs> = {
     .positional('ours', { type: 'string', describe: '%A: ours; overwritten with the result' })
     .positional('theirs', { type: 'string', describe: '%B: theirs' })
     .positional('path', { type: 'string', describe: '%P: the log\'s path in the repository, for messages' })
-    .epilogue('Exit 0: merged (new records carry rebased_from; a decision ours already has is skipped, so merging either way converges). Exit 1: a conflict (records of a run on the other branch, or a decision that does not apply on ours): %A is left as our valid log and stderr lists the records and what to do. Writes no other file.') as never,
+    .epilogue('Exit 0: merged (new records carry rebased_from; a decision ours already has is skipped, so merging either way converges). A rotated log: ours\' segments (log/) are read from HEAD, theirs\' from the commit git merge names; theirs rotated after the fork while ours went on is a conflict. Exit 1: a conflict (records of a run on the other branch, or a decision that does not apply on ours): %A is left as our valid log and stderr lists the records and what to do. Writes no other file.') as never,
   handler: async (a) => {
     const r = await mergeDriver({ base: a.base, ours: a.ours, theirs: a.theirs, path: a.path });
     emit(a, r, () => describeMerge(r));

@@ -17,7 +17,7 @@ export const metricsCommand: CommandModule<GlobalArgs, MetricsArgs> = {
     .epilogue([
       'Figures:',
       ...Object.entries(METRIC_DEFINITIONS).map(([k, v]) => `  ${k}: ${v}`),
-      'Over the whole log, recoveries (count, succeeded, success_rate) and attempts equal .state/metrics.json\'s.',
+      'Over the whole log, every figure equals .state/metrics.json\'s (same names and shape).',
       'Exit codes: 0 shown (also an empty window); 2 a bad point, a point the log or git does not have, --since not before --until, or an unknown workstream.',
     ].join('\n')) as never,
   handler: async (a) => {
