@@ -63,6 +63,24 @@ describe('the operator', () => {
     const e = await cairnJson(['events', '--type', 'task_cancelled', ...sd]);
     assert.equal(e.doc.records.at(-1).operator, userInfo().username, said(e));
   });
+
+  it('is recorded on a submission, by submit and by run alike', async () => {
+    const dir = scratch('cairn-flags-submit-');
+    const st = ['--state-dir', join(dir, '.state')];
+    const s = await cairn(['submit', join(ROOT, 'examples', 'hello.json'), '--operator', 'alice', ...st]);
+    assert.equal(s.code, 0, said(s));
+    const r = await cairn(['run', join(ROOT, 'examples', 'flaky.json'), ...st], { env: { CAIRN_OPERATOR: 'bob' } });
+    assert.equal(r.code, 0, said(r));
+    const e = await cairnJson(['events', '--type', 'workstream_submitted', ...st]);
+    assert.deepEqual(e.doc.records.map((x: { workstream_id: string; operator: string }) => [x.workstream_id, x.operator]), [['hello', 'alice'], ['flaky', 'bob']], said(e));
+    // Named, but no intervention: no task of a fresh submission counts one, and `log --interventions` lists none.
+    const h = await cairnJson(['history', '--workstream-id', 'hello', ...st]);
+    assert.equal(h.code, 0, said(h));
+    assert.deepEqual(h.doc.tasks.map((t: { interventions: number }) => t.interventions), h.doc.tasks.map(() => 0));
+    const l = await cairnJson(['log', '--interventions', ...st]);
+    assert.equal(l.code, 0, said(l));
+    assert.deepEqual(l.doc.decisions, [], said(l));
+  });
 });
 
 describe('cairn --version', () => {

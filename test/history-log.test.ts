@@ -97,7 +97,9 @@ describe('cairn log', () => {
     assert.deepEqual(await log(S, ['--max-count', '1']), all.slice(0, 1));
     const manual = await log(S, ['--interventions']);
     assert.deepEqual(manual.map((d) => [d.action, d.operator]), [['cancel_task', 'bob'], ['skip_task', 'alice']]);
-    assert.deepEqual(manual, all.filter((d) => d.operator !== null));
+    // Every decision made with an operator's tool, and nothing else (a submission names its operator but is no intervention).
+    assert.deepEqual(manual, all.filter((d) => d.action !== null));
+    assert.ok(all.some((d) => d.action === null && d.operator !== null), 'a submission names its operator');
     assert.deepEqual((await log(S, ['--operator', 'alice'])).map((d) => d.action), ['skip_task']);
     assert.deepEqual(await log(S, ['--operator', 'nobody']), []);
   });

@@ -8,7 +8,7 @@ import { assertSlurm } from '../scheduler/adopt.js';
 import { initState } from '../store/init.js';
 import { pruneStore } from '../store/prune.js';
 import type { Store } from '../store/store.js';
-import { type CommonOptions, openStore, stateDirOf } from './common.js';
+import { type CommonOptions, openStore, operatorOf, stateDirOf } from './common.js';
 import { loadSpec } from './submit.js';
 import { statusOf } from './status.js';
 import { workstreamSummary } from './views.js';
@@ -87,7 +87,7 @@ export async function run(o: RunOptions): Promise<RunResult> {
   try {
     if (spec) {
       const existing = store.state.workstream(spec.id);
-      if (!existing) await store.commit((s) => decide(s, { kind: 'submit', spec }, { now: (o.clock ?? Date.now)() }));
+      if (!existing) await store.commit((s) => decide(s, { kind: 'submit', spec, operator: operatorOf(o) }, { now: (o.clock ?? Date.now)() }));
       else note(`workstream ${spec.id} was submitted before (${existing.state}); ${submittedBefore(existing.state, spec.id, o.spec!)}`);
     }
     const r = await engine.run();

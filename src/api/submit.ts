@@ -5,7 +5,7 @@ import { decide } from '../model/decide.js';
 import { parseSpecText } from '../model/spec.js';
 import type { LogRecord, WorkstreamSpec } from '../model/types.js';
 import { initState } from '../store/init.js';
-import { type CommonOptions, stateDirOf, withStore } from './common.js';
+import { type CommonOptions, operatorOf, stateDirOf, withStore } from './common.js';
 
 /** Reads and checks a spec file; nothing is written when it is invalid. */
 export function loadSpec(file: string): WorkstreamSpec {
@@ -40,7 +40,7 @@ export async function submit(o: CommonOptions & { spec: string | WorkstreamSpec;
   if (o.dryRun) return previewSubmit(o, spec);
   if (o.init) initState(stateDirOf(o), o.fs);
   return withStore(o, {}, async (store) => {
-    const records = await store.commit((s) => decide(s, { kind: 'submit', spec }, { now: (o.clock ?? Date.now)() }));
+    const records = await store.commit((s) => decide(s, { kind: 'submit', spec, operator: operatorOf(o) }, { now: (o.clock ?? Date.now)() }));
     return {
       workstream_id: spec.id,
       tasks: spec.tasks.length,
@@ -56,7 +56,7 @@ async function previewSubmit(o: CommonOptions, spec: WorkstreamSpec): Promise<Su
   const { preview } = await import('./recovery/action.js');
   return withStore(o, { readOnly: true }, async (store) => {
     const now = (o.clock ?? Date.now)();
-    const { records } = preview(store.state, decide(store.state, { kind: 'submit', spec }, { now }), now);
+    const { records } = preview(store.state, decide(store.state, { kind: 'submit', spec, operator: operatorOf(o) }, { now }), now);
     return {
       dry_run: true,
       workstream_id: spec.id,

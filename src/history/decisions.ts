@@ -24,7 +24,7 @@ export interface DecisionFilter {
   byOperator?: string;
   /** Plain text, matched case-insensitively against the summary, the reason, the action and the ids. */
   grep?: string;
-  /** Only decisions an operator made. */
+  /** Only interventions: decisions made with an operator's tool (they carry an action). */
   interventions?: boolean;
 }
 
@@ -103,7 +103,8 @@ function automaticSummary(records: readonly LogRecord[]): string {
 
 /** Whether a decision passes the filter (the seq bounds of --since/--until are the caller's). */
 export function keeps(d: DecisionLine, f: DecisionFilter): boolean {
-  if (f.interventions && d.operator === null) return false;
+  // An operator's tool (interventions.log's lines): a submission names its operator but is no intervention.
+  if (f.interventions && d.action === null) return false;
   if (f.byOperator !== undefined && d.operator !== f.byOperator) return false;
   if (f.grep !== undefined && f.grep !== '') {
     const want = f.grep.toLowerCase();

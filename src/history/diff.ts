@@ -160,11 +160,12 @@ export function interventionsOf(records: readonly LogRecord[], only?: string): I
   const out: (Intervention & { key: string })[] = [];
   let cur: (Intervention & { key: string }) | null = null;
   for (const r of records) {
-    if (r.operator === null || r.operator === undefined) {
+    // A manual action names its operator and its tool; a submission names its operator only.
+    if (r.operator === null || r.operator === undefined || typeof r.action !== 'string') {
       cur = null;
       continue;
     }
-    const tool = typeof r.action === 'string' ? r.action : null;
+    const tool: string | null = r.action;
     const key = `${r.ts}\u0000${r.operator}\u0000${tool ?? r.type}`;
     if (!cur || cur.key !== key) {
       cur = { key, seq: [r.seq, r.seq], ts: r.ts, operator: r.operator, tool, reason: r.reason ?? null, ids: [] };

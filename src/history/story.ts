@@ -232,7 +232,8 @@ export class WorkstreamStoryBuilder {
     if (r.type === 'task_started') t.attempts++;
     if (r.type === 'task_timed_out' || (r.type === 'task_failed' && outcomeOf(r)?.kind === 'timeout')) t.timeouts++;
     if (r.type === 'task_attempt_failed' || r.type === 'task_timed_out') t.retries++;
-    if (r.operator) {
+    // An operator's tool (it names its action); a submission names its operator too but is none.
+    if (r.operator && typeof r.action === 'string') {
       t.interventions++;
       s.events.push(event(r, null));
     }

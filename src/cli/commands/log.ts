@@ -19,7 +19,7 @@ export const logCommand: CommandModule<GlobalArgs, LogArgs> = {
     .option('until', { type: 'string', describe: 'only decisions up to and including this point' })
     .option('operator', { type: 'string', describe: 'only decisions by this operator (here a filter: log changes nothing)', defaultDescription: 'every operator' })
     .option('grep', { type: 'string', describe: 'only decisions whose summary, reason, tool or ids contain this text (case-insensitive)' })
-    .option('interventions', { type: 'boolean', describe: 'only decisions an operator made (retry-task, skip-task, rollbacks, …)' })
+    .option('interventions', { type: 'boolean', describe: 'only interventions: decisions an operator made with a tool (retry-task, skip-task, rollbacks, …), as interventions.log lists them' })
     .option('max-count', { alias: 'n', type: 'string', describe: 'at most this many decisions, the newest (N >= 1)' })
     .example('$0 log -n 20', 'the last 20 decisions')
     .example('$0 log --interventions --since 2026-12-06T00:00:00Z', 'what operators did since that time')
