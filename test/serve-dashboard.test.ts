@@ -66,6 +66,9 @@ describe('the dashboard in chromium', { skip: missing ?? false }, () => {
     await page.waitForSelector('[data-task="flaky"][data-state="failed"]', { timeout: 60_000 });
     assert.equal(await exited(run), 1, 'the run ends failed');
     await page.waitForSelector('[data-task="ship"][data-state="blocked"]', { timeout: 60_000 });
+    // The header follows the recoloured nodes in one re-read of the workstream: failed, 2 of 4 done.
+    await page.waitForSelector('.ws-head .badge.st-failed', { timeout: 60_000 });
+    assert.match(await page.$eval('.ws-head', (h) => h.textContent ?? ''), /2\/4/);
     await screenshot(page, 'dashboard-dag');
 
     // The fix, then the retry from the page: keyboard to the node, Enter, the dry run, Confirm.
