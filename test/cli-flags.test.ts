@@ -1,7 +1,7 @@
 // Flags through the real CLI: `events` takes ids like every other tool and refuses what it cannot
 // know (exit 2, naming the closest); the operator has a real default; --version answers.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
@@ -80,6 +80,20 @@ describe('the operator', () => {
     const l = await cairnJson(['log', '--interventions', ...st]);
     assert.equal(l.code, 0, said(l));
     assert.deepEqual(l.doc.decisions, [], said(l));
+  });
+});
+
+describe('cairn submit', () => {
+  it('names the first 20 queued tasks of a large spec and counts the rest; --json lists every one', async () => {
+    const dir = scratch('cairn-flags-many-');
+    const spec = join(dir, 'many.json');
+    writeFileSync(spec, JSON.stringify({ id: 'many', tasks: Array.from({ length: 50 }, (_, i) => ({ id: `t${i}`, command: 'true' })) }));
+    const r = await cairn(['submit', spec, '--state-dir', join(dir, '.state')]);
+    assert.equal(r.code, 0, said(r));
+    assert.match(r.stdout, /^submitted many: 50 tasks, 50 queued \(t0, t1, .*, t19 and 30 more\)\n/);
+    assert.doesNotMatch(r.stdout, /t20/);
+    const j = await cairnJson(['submit', spec, '--state-dir', join(dir, '.state2')]);
+    assert.equal(j.doc.queued.length, 50, said(j));
   });
 });
 

@@ -21,9 +21,14 @@ export const submitCommand: CommandModule<GlobalArgs, SubmitArgs> = {
     if (a['dry-run']) throw new CairnError('BAD_INPUT', '--dry-run goes with --update here (a plain submit writes nothing until it is valid)', { hint: 'cairn submit --update spec.json --dry-run' });
     const r = await submit({ ...common(a), spec: a.spec, init: true });
     emit(a, { workstream_id: r.workstream_id, tasks: r.tasks, queued: r.queued, seq: r.records.at(-1)?.seq ?? null }, () =>
-      `submitted ${r.workstream_id}: ${r.tasks} tasks, ${r.queued.length} queued (${r.queued.join(', ')})\nrun it with: cairn run`);
+      `submitted ${r.workstream_id}: ${r.tasks} tasks, ${r.queued.length} queued (${firstIds(r.queued)})\nrun it with: cairn run`);
   },
 };
+
+/** The first ids of a list for a human line: a spec of 100,000 tasks does not print them all (--json has every one). */
+function firstIds(ids: readonly string[], shown = 20): string {
+  return ids.length <= shown ? ids.join(', ') : `${ids.slice(0, shown).join(', ')} and ${ids.length - shown} more`;
+}
 
 interface StatusArgs extends GlobalArgs { 'workstream-id'?: string; all?: boolean; watch?: boolean }
 export const statusCommand: CommandModule<GlobalArgs, StatusArgs> = {
