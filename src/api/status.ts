@@ -10,6 +10,8 @@ export interface StatusOptions extends CommonOptions {
   workstreamId?: string;
   /** Include terminal (archived) workstreams too. */
   all?: boolean;
+  /** Ask Slurm for the live state of running jobs (default true); false where nothing shows it. */
+  slurmStates?: boolean;
 }
 
 /**
@@ -22,7 +24,7 @@ export async function status(o: StatusOptions) {
   return withStore(o, { readOnly: true }, async (store) => {
     const sched = store.state.scheduler();
     const alive = sched === null || isAlive(sched.pid, sched.process_start);
-    return withSlurmStates(statusOf(store.state, o, { seq: store.state.seq, source: store.source, warnings: store.warnings, schedulerAlive: alive }));
+    return withSlurmStates(statusOf(store.state, o, { seq: store.state.seq, source: store.source, warnings: store.warnings, schedulerAlive: alive }), o.slurmStates !== false);
   });
 }
 
@@ -30,8 +32,8 @@ type StatusDoc = ReturnType<typeof statusOf>;
 type StatusTask = NonNullable<StatusDoc['workstreams'][number]['tasks']>[number];
 
 /** Each running or validating task on Slurm gains `slurm`: its job's live state, from one squeue for all of them. */
-async function withSlurmStates(doc: StatusDoc) {
-  const onSlurm = (t: StatusTask) => t.job_id !== undefined && ACTIVE_TASK_STATES.has(t.state);
+async function withSlurmStates(doc: StatusDoc, ask: boolean) {
+  const onSlurm = (t: StatusTask) => ask && t.job_id !== undefined && ACTIVE_TASK_STATES.has(t.state);
   const ids = doc.workstreams.flatMap((ws) => (ws.tasks ?? []).filter(onSlurm).map((t) => t.job_id!));
   const live = await slurmLive(ids);
   return {

@@ -11,11 +11,11 @@ export interface TaskRefOptions extends CommonOptions {
 }
 
 /** Everything about one task: definition, live fields, dependencies, and optionally the tail of each attempt's log. */
-export async function showTask(o: TaskRefOptions & { includeLogs?: boolean; logLines?: number }) {
+export async function showTask(o: TaskRefOptions & { includeLogs?: boolean; logLines?: number; slurmStates?: boolean }) {
   return withStore(o, { readOnly: true }, async (store) => {
     const t = resolveTask(store.state, o.task, o.workstreamId);
     // The job of the current (or last) attempt, as Slurm sees it now (finished jobs stay listed for MinJobAge).
-    const slurm = t.job_id !== undefined ? (await slurmLive([t.job_id])).get(t.job_id)! : null;
+    const slurm = t.job_id !== undefined && o.slurmStates !== false ? (await slurmLive([t.job_id])).get(t.job_id)! : null;
     return {
       task: t,
       slurm,

@@ -18,7 +18,8 @@ export async function watchStatus(o: StatusOptions): Promise<void> {
     if (pending || stdoutClosed()) return;
     pending = true;
     try {
-      const s = await status(o);
+      // The terminal's live view shows no Slurm states: no squeue for it on every redraw.
+      const s = await status({ ...o, slurmStates: view === null });
       if (view) view.draw(s);
       else process.stdout.write(renderStatus(s) + '\n\n');
     } catch (e) {

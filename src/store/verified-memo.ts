@@ -1,7 +1,7 @@
 import { crc32 } from 'node:zlib';
 import { crcHex, lineSeq, parseCrcHex, verifyLine } from '../log/codec.js';
-import { atomicWrite } from './atomic.js';
-import { FILE_MODE, FLAGS, type FsLayer, readWhole, writeAll } from './fsio.js';
+import { atomicWrite, volatileReplace } from './atomic.js';
+import { FLAGS, type FsLayer, readWhole } from './fsio.js';
 import type { LogPosition } from './logfile.js';
 import type { StatePaths } from './paths.js';
 
@@ -103,12 +103,11 @@ function lastRecordIntact(io: FsLayer, fd: number, memo: VerifiedMemo): boolean 
  * Records that the log (inode `ino`, as scanned) is verified up to `end`, whose last record chained on
  * `prevCrc`. Called by a writer when it writes current.json (store.ts writeDerived): the state changes
  * then anyway, so a read-only or refused command never writes it. A wrong `prevCrc` only makes the
- * memo fail its own check (a full check next time), never trusted. Temp file and rename, without fsync: a memo lost or cut by a crash is ignored. Never
+ * memo fail its own check (a full check next time), never trusted. Replaced atomically without fsync
+ * (volatileReplace): a memo lost by a crash is ignored. Never
  * throws: a folder the user may only read keeps no memo, and costs a full check each time.
  */
 export function rememberVerified(io: FsLayer, paths: StatePaths, ino: number, end: LogPosition, prevCrc: number): void {
-  const tmp = `${paths.root}/.log-verified.json.tmp-${process.pid}-${Math.random().toString(16).slice(2, 10)}`;
-  let fd: number | undefined;
   try {
     const lfd = io.openSync(paths.log, FLAGS.read);
     let st;
@@ -120,16 +119,10 @@ export function rememberVerified(io: FsLayer, paths: StatePaths, ino: number, en
     }
     // Replaced by rename since it was read: what was verified was another file.
     if (st.ino !== ino || st.size < end.offset) return;
-    const text = encodeMemo({ dev: st.dev, ino: st.ino, offset: end.offset, seq: end.seq, crc: end.crc, prevCrc });
     if (!io.lstatSync(paths.verifiedMemo)) ignoreMemo(io, paths);
-    fd = io.openSync(tmp, FLAGS.createExclusive, FILE_MODE);
-    writeAll(io, fd, Buffer.from(text, 'latin1'), 0);
-    io.closeSync(fd);
-    fd = undefined;
-    io.renameSync(tmp, paths.verifiedMemo);
+    volatileReplace(io, paths.verifiedMemo, encodeMemo({ dev: st.dev, ino: st.ino, offset: end.offset, seq: end.seq, crc: end.crc, prevCrc }));
   } catch {
-    if (fd !== undefined) try { io.closeSync(fd); } catch { /* closed */ }
-    try { io.unlinkSync(tmp); } catch { /* never made */ }
+    /* no memo: the next read-only command checks the whole log */
   }
 }
 

@@ -91,11 +91,6 @@ export function jobIdOf(stdout: string): string {
   return stdout.trim().split(';')[0]!.trim();
 }
 
-export function splitKey(key: string): [string, string] {
-  const i = key.indexOf('/');
-  return [key.slice(0, i), key.slice(i + 1)];
-}
-
 export function spawnError(message: string): TaskOutcome {
   return { kind: 'spawn_error', exit_code: null, signal: null, duration_ms: 0, message };
 }

@@ -2,12 +2,12 @@ import { mkdirSync, watch, writeFileSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import { CairnError } from '../../errors.js';
-import type { TaskOutcome } from '../../model/types.js';
+import { splitKey, type TaskOutcome } from '../../model/types.js';
 import type { AdoptedJob, ExecutorEvents, TaskExecutor } from '../executor.js';
 import type { RunRequest } from '../protocol.js';
 import { ACTIVE_JOB_STATES, cancelJobs, controllerUnreachable, type JobInfo, listJobs, showJob, slurm } from './commands.js';
 import { JOB_FILES, jobScript, NOT_SHARED_EXIT, statusOutcome, type ExitFile } from './job-script.js';
-import { type Allocation, closeWatch, type Job, jobDirOf, jobIdOf, readClaim, readExit, readStarted, sbatchArgs, type SlurmPoolOptions, spawnError, splitKey } from './job.js';
+import { type Allocation, closeWatch, type Job, jobDirOf, jobIdOf, readClaim, readExit, readStarted, sbatchArgs, type SlurmPoolOptions, spawnError } from './job.js';
 
 export { jobDirOf, type Allocation, type SlurmPoolOptions } from './job.js';
 

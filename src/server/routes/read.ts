@@ -21,7 +21,8 @@ export async function readRoutes(app: FastifyInstance, ctx: ServerContext): Prom
       querystring: { type: 'object', properties: { all: { type: 'boolean', description: 'include archived workstreams' } }, additionalProperties: false },
       response: responses(STATUS),
     },
-  }, async (req) => status({ stateDir: ctx.stateDir, all: req.query.all }));
+    // The API's schemas carry no live Slurm state, so no route asks Slurm for one (squeue per request).
+  }, async (req) => status({ stateDir: ctx.stateDir, all: req.query.all, slurmStates: false }));
 
   app.get<{ Querystring: { all?: boolean } }>('/api/v1/workstreams', {
     schema: {
@@ -66,7 +67,7 @@ export async function readRoutes(app: FastifyInstance, ctx: ServerContext): Prom
     },
   }, async (req) => {
     const o = { stateDir: ctx.stateDir, task: `${req.params.ws}/${req.params.task}` };
-    const shown = await showTask({ ...o, includeLogs: true, logLines: req.query.lines });
+    const shown = await showTask({ ...o, includeLogs: true, logLines: req.query.lines, slurmStates: false });
     const history = await readHistory({ stateDir: ctx.stateDir, task: o.task });
     return { task: shown.task, dependencies: shown.dependencies, history, logs: (shown.logs ?? []).map(({ path: _p, ...l }) => l) };
   });
@@ -83,7 +84,7 @@ export async function readRoutes(app: FastifyInstance, ctx: ServerContext): Prom
     },
   }, async (req) => {
     // The file is found by the API from the checked ids and an attempt number: no request text becomes a path.
-    const shown = await showTask({ stateDir: ctx.stateDir, task: `${req.params.ws}/${req.params.task}`, includeLogs: true, logLines: req.query.lines });
+    const shown = await showTask({ stateDir: ctx.stateDir, task: `${req.params.ws}/${req.params.task}`, includeLogs: true, logLines: req.query.lines, slurmStates: false });
     const logs = shown.logs ?? [];
     const pick = req.query.attempt === undefined ? logs.at(-1) : logs.find((l) => l.attempt === req.query.attempt);
     if (req.query.attempt !== undefined && !pick) {
@@ -127,7 +128,7 @@ export async function readRoutes(app: FastifyInstance, ctx: ServerContext): Prom
     schema: { summary: 'Workers and the scheduler', response: responses({ type: 'object', properties: { seq: { type: 'integer' }, scheduler: { anyOf: [OBJ, { type: 'null' }] }, workers: ANY_ARRAY } }) },
   }, async () => {
     // status() checks the recorded scheduler's pid and start time: the log alone still says a killed one runs.
-    const s = await status({ stateDir: ctx.stateDir, all: true });
+    const s = await status({ stateDir: ctx.stateDir, all: true, slurmStates: false });
     return { seq: s.seq, scheduler: s.scheduler, workers: s.workers };
   });
 
