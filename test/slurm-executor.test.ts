@@ -79,7 +79,10 @@ describe('the slurm executor', { skip: slurmSkip() }, () => {
   it('cancels the job of an attempt that runs past its timeout (TERM, then KILL after the grace)', async () => {
     const { dir, state, journal } = await slurmState();
     const spec = join(dir, 'slow.json');
-    writeFileSync(spec, JSON.stringify({ id: 'slow', tasks: [{ id: 'nap', command: [JOURNAL_TASK, journal, '300'], timeout_seconds: 2, max_retries: 0 }] }));
+    // 6 s: with 2, on a loaded CI host, the command had not written its first line when the timeout
+    // and its grace ran out (no journal at all), and a timeout before the command starts tests nothing
+    // of TERM and KILL.
+    writeFileSync(spec, JSON.stringify({ id: 'slow', tasks: [{ id: 'nap', command: [JOURNAL_TASK, journal, '300'], timeout_seconds: 6, max_retries: 0 }] }));
     const r = await cairnJson(['run', spec, '--state-dir', state, '--executor', 'slurm'], { timeoutMs: 120_000 });
     assert.equal(r.code, 1, said(r));
     const recs = records(state);
